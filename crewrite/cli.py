@@ -1,0 +1,133 @@
+"""Command line: `crewrite rewrite` for generated projects, `crewrite pack` for the planner."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+from crewrite import __version__, packing
+from crewrite.errors import CrewriteError
+from crewrite.output import check_no_interrupted_write, write_copy, write_in_place
+from crewrite.packing import cli as pack_cli
+from crewrite.pipeline import AlreadyRewritten, Options, rewrite_project
+from crewrite.project import load_project
+from crewrite.report import json_report, text_report
+
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_ALREADY = 0, 1, 2, 3
+
+REWRITE_EPILOG = """\
+inputs:
+  PATH is a generated board project (model/codegen/host/src/*.c), a Model Library Format
+  folder or .tar (codegen/host/src/*.c, codegen/host/include/tvmgen_<mod>.h), or .c files
+  given one by one (then --header names the module header).
+
+what changes:
+  every TVMBackendAllocWorkspace(...) becomes an address in one static uint8_t arena per
+  module (tvmgen_<mod>_crewrite_arena, defined in the module's source file with the most
+  workspace sites, `extern` in the others: no new file, so any build picks it up), every
+  TVMBackendFreeWorkspace(...) becomes 0, TVMGEN_<MOD>_WORKSPACE_SIZE in the module header
+  becomes 0 (what the runtime allocator still needs), and a CMakeLists.txt that passes
+  -DWORKSPACE_SIZE=N is lowered by the bytes moved to the arena. Without --out the project
+  is rewritten in place, all or nothing; a second run changes nothing.
+
+exit codes:
+  0  rewritten (or, with --dry-run, would be), or already static (no workspace calls)
+  1  bad input or unsafe situation: one message with file, line and reason; nothing written
+  2  bad command line
+  3  already rewritten by crewrite: nothing to do (0 with --ok-if-rewritten)
+"""
+
+
+def _rewrite_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "rewrite",
+        help="replace workspace calls by one static, lifetime-packed arena",
+        description="Rewrite microTVM generated C so that no workspace call remains.",
+        epilog=REWRITE_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
+    p.add_argument("--out", type=Path, metavar="DIR",
+                   help="write a complete rewritten copy to DIR (new or empty); PATH untouched")
+    p.add_argument("--header", type=Path, metavar="FILE",
+                   help="module header tvmgen_<mod>.h, when PATH is .c files")
+    p.add_argument("-I", dest="include_dirs", action="append", type=Path, default=[],
+                   metavar="DIR", help="extra include folder for the preprocessor (repeatable)")
+    p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VALUE]",
+                   help="preprocessor define (repeatable)")
+    p.add_argument("--planner", default="auto", choices=sorted(packing.PLANNERS),
+                   help="offset planner (default: auto = best proven within the time limit)")
+    p.add_argument("--time-limit", type=float, default=None, metavar="S",
+                   help="seconds the planner may spend per module")
+    p.add_argument("--section", metavar="NAME",
+                   help="linker section for the arena (default: .bss)")
+    p.add_argument("--report-json", type=Path, metavar="FILE",
+                   help="write the report as JSON to FILE")
+    p.add_argument("--dry-run", action="store_true",
+                   help="plan and report, write nothing but --report-json")
+    p.add_argument("--ok-if-rewritten", action="store_true",
+                   help="exit 0 instead of 3 when the project is already rewritten")
+    p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="crewrite",
+        description="Shrink microTVM RAM: move every workspace buffer of the generated C into "
+                    "one static arena planned by buffer lifetimes.",
+    )
+    parser.add_argument("--version", action="version", version=f"crewrite {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    _rewrite_parser(sub)
+    pack_cli.add_parser(sub)
+    return parser
+
+
+def _run_rewrite(args: argparse.Namespace) -> int:
+    if args.header is not None and any(p.is_dir() for p in args.paths):
+        raise CrewriteError("--header is for .c files given one by one")
+    for path in args.paths:
+        if path.is_dir():
+            check_no_interrupted_write(path.resolve())
+    project = load_project(args.paths, args.header, args.include_dirs)
+    try:
+        options = Options(tuple(project.include_dirs), tuple(args.defines), args.planner,
+                          args.time_limit, args.section)
+        try:
+            result = rewrite_project(project, options)
+        except AlreadyRewritten as exc:
+            if not args.quiet:
+                print(exc.format(), file=sys.stderr)
+            return EXIT_OK if args.ok_if_rewritten else EXIT_ALREADY
+        if not args.dry_run and result.new_texts:
+            if args.out is not None:
+                write_copy(project, result.new_texts, args.out)
+            else:
+                write_in_place(project, result.new_texts)
+        elif not args.dry_run and args.out is not None:
+            write_copy(project, {}, args.out)
+        if args.report_json is not None:
+            args.report_json.write_text(json.dumps(json_report(result), indent=1) + "\n")
+        if not args.quiet:
+            print(text_report(result), end="")
+        return EXIT_OK
+    finally:
+        project.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "rewrite":
+            return _run_rewrite(args)
+        return pack_cli.run(args)
+    except CrewriteError as exc:
+        print(f"crewrite: {exc.format()}", file=sys.stderr)
+        return EXIT_ERROR
+
+
+if __name__ == "__main__":
+    sys.exit(main())

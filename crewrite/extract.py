@@ -1,0 +1,616 @@
+"""Facts from the ASTs: workspace sites, functions, aliases, escapes and the call graph.
+
+A buffer is identified by (function, variable), never by the variable name alone: every
+operator has its own `data_vec` or `PaddedInput`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+import networkx as nx
+from pycparser import c_ast
+
+from crewrite.errors import CrewriteError
+from crewrite.frontend import TranslationUnit
+
+ALLOC = "TVMBackendAllocWorkspace"
+FREE = "TVMBackendFreeWorkspace"
+ENTRY_SUFFIX = "___tvm_main__"
+_LIB_FILE = re.compile(r"^(\w+?)_lib\d+\.c$")
+_ALIGNED = re.compile(r"aligned\s*\(\s*(\d+)\s*\)")
+
+
+@dataclass(frozen=True)
+class AllocSite:
+    """`void* variable = TVMBackendAllocWorkspace(dev, id, (uint64_t)size, code, bits);`"""
+
+    function: str
+    variable: str
+    size: int
+    code_hint: int | None
+    bits_hint: int | None
+    file: str
+    line: int
+    start: int  # offset of `TVMBackendAllocWorkspace` in the original text
+    end: int  # offset just past its closing parenthesis
+
+    @property
+    def key(self) -> tuple[str, str]:
+        return (self.function, self.variable)
+
+
+@dataclass(frozen=True)
+class FreeSite:
+    function: str
+    variable: str
+    file: str
+    line: int
+    start: int
+    end: int
+
+
+@dataclass(frozen=True)
+class Call:
+    """A call to a function defined in the sources, with the names each argument reads."""
+
+    callee: str
+    args: tuple[frozenset[str], ...]
+    in_loop: bool  # inside a loop of the enclosing statement: runs more than once
+
+
+@dataclass
+class Unit:
+    """One statement at the top level of a function body: the grain of program points."""
+
+    refs: frozenset[str]  # names the statement touches outside arguments of defined calls
+    call_refs: frozenset[str]  # names in arguments of calls to defined functions
+    calls: tuple[Call, ...]
+    allocs: tuple[str, ...]
+    frees: tuple[str, ...]
+    taken: tuple[str, ...]  # defined functions whose address the statement hands on
+    line: int
+
+
+@dataclass
+class Function:
+    name: str
+    file: str
+    line: int
+    module: str
+    params: tuple[str, ...]
+    buffers: dict[str, AllocSite] = field(default_factory=dict)
+    units: list[Unit] = field(default_factory=list)
+    aliases: dict[str, frozenset[str]] = field(default_factory=dict)  # local -> bases
+    escapes: frozenset[str] = frozenset()  # bases whose pointer leaves the function
+    address_taken: frozenset[str] = frozenset()  # defined functions used as values
+
+    def bases(self, names: frozenset[str] | set[str]) -> frozenset[str]:
+        """Buffer variables and parameters a set of names may point into."""
+        out: set[str] = set()
+        for name in names:
+            if name in self.buffers or name in self.params:
+                out.add(name)
+            out |= self.aliases.get(name, frozenset())
+        return frozenset(out)
+
+
+@dataclass
+class Program:
+    units: dict[str, TranslationUnit]
+    functions: dict[str, Function]
+    allocs: list[AllocSite]
+    frees: list[FreeSite]
+    call_graph: nx.DiGraph
+    modules: list[str]
+    max_alignment: int
+
+    def roots(self, module: str) -> list[str]:
+        """Where execution starts for a module: functions nobody in the sources calls that
+        reach a workspace site (the run wrapper, or each operator the runtime calls)."""
+        has_sites = {s.function for s in self.allocs}
+        roots = []
+        for name, fn in self.functions.items():
+            if fn.module != module or self.call_graph.in_degree(name) > 0:
+                continue
+            reach = nx.descendants(self.call_graph, name) | {name}
+            if reach & has_sites:
+                roots.append(name)
+        return sorted(roots, key=lambda n: (not n.endswith(ENTRY_SUFFIX), n))
+
+
+def _strip_casts(node: c_ast.Node) -> c_ast.Node:
+    while isinstance(node, c_ast.Cast):
+        node = node.expr
+    return node
+
+
+def fold_constant(node: c_ast.Node) -> int | None:
+    """Fold an integer constant expression (`(uint64_t)6272`, `4 * 1024`); None if not one."""
+    node = _strip_casts(node)
+    if isinstance(node, c_ast.Constant) and node.type in ("int", "unsigned int", "long int",
+                                                          "unsigned long int", "long long int",
+                                                          "unsigned long long int"):
+        digits = node.value.rstrip("uUlL")
+        try:
+            return int(digits, 0) if not re.fullmatch(r"0[0-7]+", digits) else int(digits, 8)
+        except ValueError:
+            return None
+    if isinstance(node, c_ast.UnaryOp) and node.op in ("-", "+"):
+        value = fold_constant(node.expr)
+        return None if value is None else (-value if node.op == "-" else value)
+    if isinstance(node, c_ast.BinaryOp) and node.op in ("+", "-", "*", "<<"):
+        left, right = fold_constant(node.left), fold_constant(node.right)
+        if left is None or right is None:
+            return None
+        return {"+": left + right, "-": left - right, "*": left * right,
+                "<<": left << right}[node.op]
+    return None
+
+
+def _call_name(node: c_ast.FuncCall) -> str | None:
+    return node.name.name if isinstance(node.name, c_ast.ID) else None
+
+
+def _ids(node: c_ast.Node | None) -> set[str]:
+    """Every identifier read in an expression (not member names of `a.b` / `a->b`)."""
+    found: set[str] = set()
+    if node is None:
+        return found
+
+    class Visitor(c_ast.NodeVisitor):
+        def visit_ID(self, n: c_ast.ID) -> None:
+            found.add(n.name)
+
+        def visit_StructRef(self, n: c_ast.StructRef) -> None:
+            self.visit(n.name)
+
+    Visitor().visit(node)
+    return found
+
+
+def _is_null(node: c_ast.Node) -> bool:
+    node = _strip_casts(node)
+    return (isinstance(node, c_ast.Constant) and fold_constant(node) == 0) or (
+        isinstance(node, c_ast.ID) and node.name == "NULL"
+    )
+
+
+class _UnitScanner(c_ast.NodeVisitor):
+    """Collects what one top-level statement touches, skipping pointer-only mentions:
+    the alloc assignment, the free argument and NULL checks."""
+
+    def __init__(self, defined: set[str]):
+        self.defined = defined
+        self.refs: set[str] = set()
+        self.call_only: set[str] = set()
+        self.calls: list[Call] = []
+        self.allocs: list[str] = []
+        self.frees: list[str] = []
+        self.taken: list[str] = []
+        self.loop_depth = 0
+        self.arg_depth = 0
+
+    def _loop(self, node: c_ast.Node) -> None:
+        self.loop_depth += 1
+        self.generic_visit(node)
+        self.loop_depth -= 1
+
+    visit_For = visit_While = visit_DoWhile = _loop
+
+    def visit_ID(self, node: c_ast.ID) -> None:
+        if node.name in self.defined:
+            self.taken.append(node.name)
+        (self.call_only if self.arg_depth else self.refs).add(node.name)
+
+    def visit_StructRef(self, node: c_ast.StructRef) -> None:
+        self.visit(node.name)
+
+    def visit_BinaryOp(self, node: c_ast.BinaryOp) -> None:
+        if node.op in ("==", "!=") and (
+            (isinstance(_strip_casts(node.left), c_ast.ID) and _is_null(node.right))
+            or (isinstance(_strip_casts(node.right), c_ast.ID) and _is_null(node.left))
+        ):
+            return
+        self.generic_visit(node)
+
+    def visit_Decl(self, node: c_ast.Decl) -> None:
+        if isinstance(node.init, c_ast.Node):
+            init = _strip_casts(node.init)
+            if isinstance(init, c_ast.FuncCall) and _call_name(init) == ALLOC:
+                self.allocs.append(node.name)
+                return
+        self.generic_visit(node)
+
+    def visit_Assignment(self, node: c_ast.Assignment) -> None:
+        rvalue = _strip_casts(node.rvalue)
+        if (
+            isinstance(rvalue, c_ast.FuncCall)
+            and _call_name(rvalue) == ALLOC
+            and isinstance(node.lvalue, c_ast.ID)
+        ):
+            self.allocs.append(node.lvalue.name)
+            return
+        self.generic_visit(node)
+
+    def visit_FuncCall(self, node: c_ast.FuncCall) -> None:
+        name = _call_name(node)
+        args = node.args.exprs if node.args is not None else []
+        if name == FREE:
+            if len(args) == 3 and isinstance(_strip_casts(args[2]), c_ast.ID):
+                self.frees.append(_strip_casts(args[2]).name)
+                for arg in args[:2]:
+                    self.visit(arg)
+                return
+        if name in self.defined:
+            arg_ids = tuple(frozenset(_ids(a)) for a in args)
+            self.calls.append(Call(name, arg_ids, self.loop_depth > 0))
+            self.arg_depth += 1
+            for arg in args:
+                self.visit(arg)
+            self.arg_depth -= 1
+            return
+        self.generic_visit(node)
+
+
+SCALAR_TYPES = frozenset(
+    "char short int long signed unsigned float double _Bool bool int8_t uint8_t int16_t uint16_t"
+    " int32_t uint32_t int64_t uint64_t q7_t q15_t q31_t q63_t float32_t size_t".split()
+)
+
+
+def _is_scalar(type_node: c_ast.Node | None) -> bool:
+    return (
+        isinstance(type_node, c_ast.TypeDecl)
+        and isinstance(type_node.type, c_ast.IdentifierType)
+        and all(n in SCALAR_TYPES for n in type_node.type.names)
+    )
+
+
+def _element_is_scalar(base: c_ast.Node, types: dict[str, c_ast.Node]) -> bool:
+    """Whether indexing or dereferencing `base` reads a plain number (not a pointer)."""
+    if isinstance(base, c_ast.Cast):
+        target = base.to_type.type
+        return isinstance(target, c_ast.PtrDecl) and _is_scalar(target.type)
+    if isinstance(base, c_ast.ID):
+        declared = types.get(base.name)
+        return isinstance(declared, (c_ast.PtrDecl, c_ast.ArrayDecl)) and _is_scalar(declared.type)
+    return False
+
+
+def pointer_ids(node: c_ast.Node | None, types: dict[str, c_ast.Node]) -> frozenset[str]:
+    """Names whose pointer value may flow into the value of an expression.
+
+    Reading a number through a pointer (`((int8_t*)buf)[i] * 2`) carries no pointer; reading
+    through a pointer to pointers or structs might, and is kept.
+    """
+    if node is None:
+        return frozenset()
+    if isinstance(node, c_ast.ID):
+        return frozenset([node.name])
+    if isinstance(node, c_ast.Cast):
+        return pointer_ids(node.expr, types)
+    if isinstance(node, c_ast.BinaryOp):
+        if node.op in ("+", "-"):
+            return pointer_ids(node.left, types) | pointer_ids(node.right, types)
+        return frozenset()
+    if isinstance(node, c_ast.TernaryOp):
+        return pointer_ids(node.iftrue, types) | pointer_ids(node.iffalse, types)
+    if isinstance(node, c_ast.UnaryOp):
+        if node.op == "&":
+            inner = node.expr
+            if isinstance(inner, c_ast.ArrayRef):
+                return pointer_ids(inner.name, types)
+            return frozenset(_ids(inner))
+        if node.op == "*":
+            return frozenset() if _element_is_scalar(node.expr, types) else pointer_ids(
+                node.expr, types)
+        if node.op in ("sizeof", "!", "~"):
+            return frozenset()
+        return pointer_ids(node.expr, types)
+    if isinstance(node, c_ast.ArrayRef):
+        return frozenset() if _element_is_scalar(node.name, types) else pointer_ids(
+            node.name, types)
+    if isinstance(node, c_ast.StructRef):
+        return pointer_ids(node.name, types)
+    if isinstance(node, (c_ast.InitList, c_ast.ExprList)):
+        out: frozenset[str] = frozenset()
+        for expr in node.exprs:
+            out |= pointer_ids(expr, types)
+        return out
+    if isinstance(node, c_ast.Assignment):
+        return pointer_ids(node.rvalue, types)
+    if isinstance(node, (c_ast.Constant, c_ast.FuncCall)):
+        # A called function that returns a pointer it was given lets it escape there.
+        return frozenset()
+    return frozenset(_ids(node))
+
+
+class _FlowScanner(c_ast.NodeVisitor):
+    """Aliases (locals assigned from buffer pointers), escapes (pointers stored where we
+    cannot follow them, or returned) and functions whose address is taken."""
+
+    def __init__(self, fn_locals: set[str], types: dict[str, c_ast.Node], defined: set[str]):
+        self.locals = fn_locals
+        self.types = types
+        self.defined = defined
+        self.alias_edges: list[tuple[str, frozenset[str]]] = []
+        self.escape_sources: list[frozenset[str]] = []
+        self.address_taken: set[str] = set()
+
+    def visit_Decl(self, node: c_ast.Decl) -> None:
+        if isinstance(node.init, c_ast.Node) and node.name:
+            ids = pointer_ids(node.init, self.types)
+            if "static" in (node.storage or []):
+                self.escape_sources.append(ids)
+            else:
+                self.alias_edges.append((node.name, ids))
+        self.generic_visit(node)
+
+    def visit_Assignment(self, node: c_ast.Assignment) -> None:
+        ids = pointer_ids(node.rvalue, self.types)
+        target = node.lvalue
+        if isinstance(target, c_ast.ID) and target.name in self.locals:
+            self.alias_edges.append((target.name, ids))
+        else:
+            # Stored through a pointer, into a struct field or array slot, or a global.
+            self.escape_sources.append(ids)
+        self.generic_visit(node)
+
+    def visit_Return(self, node: c_ast.Return) -> None:
+        self.escape_sources.append(pointer_ids(node.expr, self.types))
+        self.generic_visit(node)
+
+    def visit_FuncCall(self, node: c_ast.FuncCall) -> None:
+        if not isinstance(node.name, c_ast.ID):
+            # A call through a pointer: whatever it is handed may be kept anywhere.
+            if node.args is not None:
+                self.escape_sources.append(frozenset(_ids(node.args)))
+            self.generic_visit(node)
+            return
+        if node.args is not None:
+            self.visit(node.args)
+
+    def visit_ID(self, node: c_ast.ID) -> None:
+        if node.name in self.defined:
+            self.address_taken.add(node.name)
+
+
+class _LocalNames(c_ast.NodeVisitor):
+    """Non-static locals of a function and the declared type of every local and parameter."""
+
+    def __init__(self) -> None:
+        self.names: set[str] = set()
+        self.types: dict[str, c_ast.Node] = {}
+
+    def visit_Decl(self, node: c_ast.Decl) -> None:
+        if node.name:
+            self.types[node.name] = node.type
+            if "static" not in (node.storage or []):
+                self.names.add(node.name)
+        self.generic_visit(node)
+
+
+def _param_names(func: c_ast.FuncDef) -> tuple[str, ...]:
+    params = func.decl.type.args
+    if params is None:
+        return ()
+    names = []
+    for p in params.params:
+        if isinstance(p, c_ast.Decl) and p.name:
+            names.append(p.name)
+    return tuple(names)
+
+
+def _locate_call(tu: TranslationUnit, node: c_ast.FuncCall, callee: str) -> tuple[int, int]:
+    """Offsets of `callee(...)` in the original text, checked against the spelling there."""
+    line = node.coord.line
+    if line > len(tu.line_starts):
+        raise CrewriteError(f"{callee} call lies outside the file", tu.rel, line)
+    begin = tu.line_starts[line - 1]
+    guess = tu.offset(line, node.coord.column or 1)
+    if tu.text.startswith(callee, guess):
+        start = guess
+    else:
+        line_end = tu.text.find("\n", begin)
+        line_text = tu.text[begin : line_end if line_end >= 0 else len(tu.text)]
+        hits = [m.start() for m in re.finditer(re.escape(callee) + r"\s*\(", line_text)]
+        if len(hits) != 1:
+            raise CrewriteError(
+                f"cannot find the text of the {callee} call (it comes from a macro or shares "
+                "its line): refusing to edit it",
+                tu.rel,
+                line,
+            )
+        start = begin + hits[0]
+    paren = tu.text.find("(", start)
+    depth = 0
+    for pos in range(paren, len(tu.text)):
+        ch = tu.text[pos]
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+            if depth == 0:
+                return start, pos + 1
+    raise CrewriteError(f"unbalanced parentheses in the {callee} call", tu.rel, line)
+
+
+class _SiteFinder(c_ast.NodeVisitor):
+    def __init__(self, tu: TranslationUnit, function: str):
+        self.tu = tu
+        self.function = function
+        self.allocs: list[AllocSite] = []
+        self.frees: list[FreeSite] = []
+        self._target: str | None = None
+
+    def visit_Decl(self, node: c_ast.Decl) -> None:
+        self._target = node.name
+        self.generic_visit(node)
+        self._target = None
+
+    def visit_Assignment(self, node: c_ast.Assignment) -> None:
+        self._target = node.lvalue.name if isinstance(node.lvalue, c_ast.ID) else None
+        self.visit(node.rvalue)
+        self._target = None
+
+    def visit_FuncCall(self, node: c_ast.FuncCall) -> None:
+        name = _call_name(node)
+        args = node.args.exprs if node.args is not None else []
+        line = node.coord.line
+        if name == ALLOC:
+            if len(args) != 5:
+                raise CrewriteError(f"{ALLOC} takes 5 arguments, found {len(args)}",
+                                    self.tu.rel, line)
+            if self._target is None:
+                raise CrewriteError(
+                    f"{ALLOC} result is not stored in a local variable: cannot follow it",
+                    self.tu.rel, line)
+            size = fold_constant(args[2])
+            if size is None or size < 0:
+                raise CrewriteError(
+                    f"workspace size of '{self._target}' is not a constant", self.tu.rel, line)
+            start, end = _locate_call(self.tu, node, ALLOC)
+            self.allocs.append(AllocSite(
+                function=self.function, variable=self._target, size=size,
+                code_hint=fold_constant(args[3]), bits_hint=fold_constant(args[4]),
+                file=self.tu.rel, line=line, start=start, end=end))
+        elif name == FREE:
+            target = _strip_casts(args[2]) if len(args) == 3 else None
+            if not isinstance(target, c_ast.ID):
+                raise CrewriteError(f"{FREE} argument is not a variable", self.tu.rel, line)
+            start, end = _locate_call(self.tu, node, FREE)
+            self.frees.append(FreeSite(self.function, target.name, self.tu.rel, line,
+                                       start, end))
+        saved, self._target = self._target, None
+        self.generic_visit(node)
+        self._target = saved
+
+
+def _module_of(name: str, rel: str, modules: list[str]) -> str | None:
+    for mod in sorted(modules, key=len, reverse=True):
+        if name.startswith(f"tvmgen_{mod}_"):
+            return mod
+    match = _LIB_FILE.match(rel.rsplit("/", 1)[-1])
+    if match and match.group(1) in modules:
+        return match.group(1)
+    return None
+
+
+def _flow_facts(fn: Function, func: c_ast.FuncDef, defined: set[str]) -> None:
+    names = _LocalNames()
+    if func.decl.type.args is not None:
+        names.visit(func.decl.type.args)
+    names.visit(func.body)
+    scanner = _FlowScanner(names.names | set(fn.params), names.types, defined)
+    scanner.visit(func.body)
+    # Aliases: a local assigned anything derived from a buffer or parameter points into it.
+    aliases: dict[str, set[str]] = {}
+    changed = True
+    while changed:
+        changed = False
+        for target, ids in scanner.alias_edges:
+            bases = set()
+            for name in ids:
+                if name in fn.buffers or name in fn.params:
+                    bases.add(name)
+                bases |= aliases.get(name, set())
+            if target in fn.buffers or target in fn.params:
+                bases.discard(target)
+            current = aliases.setdefault(target, set())
+            if not bases <= current:
+                current |= bases
+                changed = True
+    fn.aliases = {k: frozenset(v) for k, v in aliases.items() if v}
+    escapes: set[str] = set()
+    for ids in scanner.escape_sources:
+        escapes |= fn.bases(ids)
+    fn.escapes = frozenset(escapes)
+    fn.address_taken = frozenset(scanner.address_taken)
+
+
+def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
+    """Collect every fact later stages need, from all translation units at once."""
+    defs: list[tuple[TranslationUnit, c_ast.FuncDef]] = []
+    for tu in units.values():
+        for ext in tu.ast.ext:
+            if isinstance(ext, c_ast.FuncDef) and tu.is_own(ext):
+                defs.append((tu, ext))
+    defined = {f.decl.name for _, f in defs}
+
+    if not modules:
+        entries = sorted(n[len("tvmgen_"):-len(ENTRY_SUFFIX)] for n in defined
+                         if n.startswith("tvmgen_") and n.endswith(ENTRY_SUFFIX))
+        modules = entries or ["default"]
+
+    file_module: dict[str, str] = {}
+    for tu, f in defs:
+        mod = _module_of(f.decl.name, tu.rel, modules)
+        if mod is not None:
+            file_module.setdefault(tu.rel, mod)
+
+    functions: dict[str, Function] = {}
+    allocs: list[AllocSite] = []
+    frees: list[FreeSite] = []
+    graph = nx.DiGraph()
+    for tu, f in defs:
+        name = f.decl.name
+        if name in functions:
+            other = functions[name]
+            raise CrewriteError(f"function '{name}' is defined twice (also {other.file}:"
+                                f"{other.line})", tu.rel, f.coord.line)
+        module = (_module_of(name, tu.rel, modules) or file_module.get(tu.rel)
+                  or (modules[0] if len(modules) == 1 else None))
+        if module is None:
+            raise CrewriteError(f"cannot tell which module '{name}' belongs to", tu.rel,
+                                f.coord.line)
+        fn = Function(name, tu.rel, f.coord.line, module, _param_names(f))
+        finder = _SiteFinder(tu, name)
+        finder.visit(f.body)
+        for site in finder.allocs:
+            if site.variable in fn.buffers:
+                first = fn.buffers[site.variable]
+                raise CrewriteError(
+                    f"'{site.variable}' is allocated twice in {name} (first at line "
+                    f"{first.line}): cannot tell its buffers apart", tu.rel, site.line)
+            fn.buffers[site.variable] = site
+        for site in finder.frees:
+            if site.variable not in fn.buffers:
+                raise CrewriteError(
+                    f"{FREE} of '{site.variable}', which {name} did not allocate",
+                    tu.rel, site.line)
+        allocs += finder.allocs
+        frees += finder.frees
+        _flow_facts(fn, f, defined)
+        for item in f.body.block_items or []:
+            scan = _UnitScanner(defined)
+            scan.visit(item)
+            fn.units.append(Unit(
+                refs=frozenset(scan.refs),
+                call_refs=frozenset(scan.call_only),
+                calls=tuple(scan.calls), allocs=tuple(scan.allocs),
+                frees=tuple(scan.frees), taken=tuple(scan.taken), line=item.coord.line if item.coord else f.coord.line))
+        functions[name] = fn
+        graph.add_node(name)
+
+    for fn in functions.values():
+        for unit in fn.units:
+            for call in unit.calls:
+                graph.add_edge(fn.name, call.callee)
+        for target in fn.address_taken:
+            graph.add_edge(fn.name, target)
+    try:
+        cycle = nx.find_cycle(graph)
+        raise CrewriteError("recursive calls cannot be planned statically: "
+                            + " -> ".join(a for a, _ in cycle) + f" -> {cycle[0][0]}",
+                            functions[cycle[0][0]].file, functions[cycle[0][0]].line)
+    except nx.NetworkXNoCycle:
+        pass
+
+    max_alignment = 16
+    for tu in units.values():
+        for match in _ALIGNED.finditer(tu.text):
+            max_alignment = max(max_alignment, int(match.group(1)))
+    return Program(units, functions, allocs, frees, graph, modules, max_alignment)
+

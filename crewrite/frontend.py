@@ -1,0 +1,179 @@
+"""Preprocess (pcpp) and parse (pycparser) one generated C file; every parser quirk lives here.
+
+The AST is for analysis only: edits are made later on the original text, located through
+`#line`-accurate coordinates and a table of line starts.
+"""
+
+from __future__ import annotations
+
+import bisect
+import io
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from pcpp import Preprocessor
+from pcpp.parser import Action, OutputDirective
+from pycparser import c_ast
+from pycparser.c_parser import CParser, ParseError
+
+from crewrite.errors import CrewriteError
+
+FAKE_LIBC = Path(__file__).resolve().parent.parent / "fake_libc_include"
+FAKE_INCLUDE_DIRS = [FAKE_LIBC / "libc", FAKE_LIBC / "tvm", FAKE_LIBC / "cmsis"]
+
+# GNU C that pycparser does not read, removed by the preprocessor. `__attribute__((...))`
+# takes one parenthesised argument, so a one-parameter macro swallows it whole.
+GNU_DEFINES = [
+    "__attribute__(x)",
+    "__attribute(x)",
+    "__declspec(x)",
+    "__asm__(x)",
+    "__asm(x)",
+    "__restrict__",
+    "__restrict",
+    "__inline__ inline",
+    "__inline inline",
+    "__forceinline inline",
+    "__extension__",
+    "__volatile__ volatile",
+    "__const const",
+    "__signed__ signed",
+    "__builtin_va_list void*",
+    "__STATIC_FORCEINLINE static inline",
+    "__STATIC_INLINE static inline",
+    "__ALIGNED(x)",
+    "__PACKED",
+    "__NO_RETURN",
+    "__WEAK",
+    "__USED",
+    "__GNUC__ 12",
+]
+
+# A brace initializer made only of numbers: weights. Elided before preprocessing.
+_NUMERIC_INITIALIZER = re.compile(r"=\s*\{([\s0-9a-fA-FxXpP+\-.,uUlL]*)\}")
+ELIDE_MIN_CHARS = 512
+
+
+@dataclass
+class TranslationUnit:
+    """One parsed source file with what is needed to map coordinates back to its text."""
+
+    rel: str
+    filename: str  # the name its own coordinates carry
+    text: str
+    ast: c_ast.FileAST
+    line_starts: list[int]
+    elided_bytes: int
+
+    def offset(self, line: int, column: int = 1) -> int:
+        """Byte offset in `text` of a 1-based line and column."""
+        return self.line_starts[line - 1] + column - 1
+
+    def line_of(self, offset: int) -> int:
+        return bisect.bisect_right(self.line_starts, offset)
+
+    def is_own(self, node: c_ast.Node) -> bool:
+        return node.coord is not None and node.coord.file == self.filename
+
+
+def line_starts(text: str) -> list[int]:
+    starts = [0]
+    for match in re.finditer("\n", text):
+        starts.append(match.end())
+    return starts
+
+
+def elide_constant_data(text: str) -> tuple[str, int]:
+    """Replace large numeric initializers by `{0}` padded with the same newlines.
+
+    Weights carry no information for crewrite and dominate preprocessing and parse time;
+    keeping every newline keeps every line number (and every column outside the braces).
+    """
+    pieces: list[str] = []
+    last = 0
+    elided = 0
+    for match in _NUMERIC_INITIALIZER.finditer(text):
+        body = match.group(1)
+        if len(body) < ELIDE_MIN_CHARS:
+            continue
+        start, end = match.span(1)
+        pieces.append(text[last:start])
+        pieces.append("0" + "\n" * body.count("\n"))
+        last = end
+        elided += len(body)
+    pieces.append(text[last:])
+    return "".join(pieces), elided
+
+
+class _Preprocessor(Preprocessor):
+    """pcpp with errors collected instead of printed, and unknown includes remembered."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.line_directive = "#line"
+        self.errors: list[tuple[str, int, str]] = []
+        self.missing_includes: list[str] = []
+
+    def on_error(self, file: str, line: int, msg: str) -> None:
+        self.errors.append((file, line, msg))
+
+    def on_include_not_found(self, is_malformed, is_system_include, curdir, includepath):
+        # A header we do not have is skipped; if it declared a type the code needs, the
+        # parse error below names it.
+        self.missing_includes.append(includepath)
+        raise OutputDirective(Action.IgnoreAndRemove)
+
+    def on_comment(self, tok) -> bool:
+        return False
+
+
+def preprocess(
+    text: str, filename: str, include_dirs: list[Path], defines: list[str]
+) -> tuple[str, list[str]]:
+    """Run pcpp with our headers first, then the project's and the user's include paths."""
+    pp = _Preprocessor()
+    for directory in FAKE_INCLUDE_DIRS + list(include_dirs):
+        pp.add_path(str(directory))
+    for define in GNU_DEFINES:
+        pp.define(define)
+    for define in defines:
+        name, _, value = define.partition("=")
+        pp.define(f"{name} {value or '1'}")
+    pp.parse(text, source=filename)
+    out = io.StringIO()
+    pp.write(out)
+    if pp.errors:
+        file, line, msg = pp.errors[0]
+        raise CrewriteError(f"preprocessor: {msg}", file, line)
+    return out.getvalue(), pp.missing_includes
+
+
+_PARSE_ERROR_PLACE = re.compile(r"^(?P<file>.*?):(?P<line>\d+):(?:(?P<col>\d+):)?\s*(?P<msg>.*)$")
+
+
+def parse_source(
+    rel: str, path: Path, text: str, include_dirs: list[Path], defines: list[str]
+) -> TranslationUnit:
+    """Elide weights, preprocess, parse; errors name the original file and line."""
+    filename = str(path)
+    elided_text, elided = elide_constant_data(text)
+    preprocessed, missing = preprocess(elided_text, filename, include_dirs, defines)
+    try:
+        ast = CParser().parse(preprocessed, filename)
+    except ParseError as exc:
+        place = _PARSE_ERROR_PLACE.match(str(exc))
+        reason = f"cannot parse C: {place.group('msg') if place else exc}"
+        if missing:
+            reason += f" (headers not found, pass -I: {', '.join(sorted(set(missing)))})"
+        if place:
+            raise CrewriteError(reason, place.group("file"), int(place.group("line"))) from None
+        raise CrewriteError(reason, path) from None
+    return TranslationUnit(
+        rel=rel,
+        filename=filename,
+        text=text,
+        ast=ast,
+        line_starts=line_starts(text),
+        elided_bytes=elided,
+    )

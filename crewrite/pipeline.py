@@ -1,0 +1,208 @@
+"""The pure core: project texts in, new texts and a report out. Nothing is written here.
+
+sources -> frontend -> extract -> liveness -> packing -> emit, then a second look at the
+result (re-parse, no workspace call left, plan re-checked) before anything is handed back.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+
+from crewrite import packing
+from crewrite.emit import (
+    MARKER,
+    ArenaLayout,
+    Edit,
+    apply_edits,
+    arena_name,
+    build_edits,
+    header_edits,
+    module_edits,
+)
+from crewrite.errors import CrewriteError
+from crewrite.extract import ALLOC, FREE, Program, extract
+from crewrite.frontend import TranslationUnit, parse_source
+from crewrite.liveness import Liveness, analyse
+from crewrite.project import WORKSPACE_DEFINE, Project
+
+
+class AlreadyRewritten(CrewriteError):
+    """Every workspace call is gone and crewrite's marker is there: nothing to do."""
+
+
+@dataclass(frozen=True)
+class Options:
+    include_dirs: tuple = ()
+    defines: tuple[str, ...] = ()
+    planner: str = "auto"
+    time_limit: float | None = None
+    section: str | None = None
+
+
+@dataclass
+class ModuleResult:
+    module: str
+    roots: list[str]
+    liveness: Liveness
+    plan: packing.Plan
+    offsets: dict[tuple[str, str], int]
+    original_bytes: int
+    original_from: str  # where original_bytes comes from
+    headers: list[str]
+    files: list[str]
+    remaining_bytes: int = 0
+
+    @property
+    def arena_name(self) -> str:
+        return arena_name(self.module)
+
+    @property
+    def saved_bytes(self) -> int:
+        return self.original_bytes - self.arena_bytes
+
+    @property
+    def arena_bytes(self) -> int:
+        return self.plan.arena_bytes
+
+
+@dataclass
+class Result:
+    project: Project
+    status: str  # "rewritten" or "static" (no workspace calls: nothing to do)
+    modules: list[ModuleResult] = field(default_factory=list)
+    new_texts: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+def parse_all(project: Project, options: Options) -> dict[str, TranslationUnit]:
+    include_dirs = list(project.include_dirs) + [p for p in options.include_dirs]
+    return {
+        rel: parse_source(rel, project.path(rel), project.texts[rel], include_dirs,
+                          list(options.defines))
+        for rel in project.sources
+    }
+
+
+def _header_workspace(project: Project, module: str) -> tuple[int | None, list[str]]:
+    value, headers = None, []
+    for rel in project.headers:
+        for match in WORKSPACE_DEFINE.finditer(project.texts[rel]):
+            if match.group(1).lower() == module.lower():
+                headers.append(rel)
+                found = int(match.group(2))
+                if value is not None and found != value:
+                    raise CrewriteError(
+                        f"TVMGEN_{module.upper()}_WORKSPACE_SIZE is {found} here but {value} in "
+                        f"{headers[0]}", rel)
+                value = found
+    return value, headers
+
+
+def _check_not_rewritten(project: Project, program: Program) -> None:
+    marked = [rel for rel in project.sources if MARKER in project.texts[rel]]
+    if not marked:
+        return
+    if program.allocs:
+        site = program.allocs[0]
+        raise CrewriteError(
+            f"partly rewritten: {marked[0]} carries crewrite's marker but {ALLOC} calls remain "
+            "(an interrupted write, or files mixed from two generations?); regenerate the "
+            "model", site.file, site.line)
+    raise AlreadyRewritten("already rewritten by crewrite: no workspace call left, nothing to do",
+                           marked[0])
+
+
+def _plan_module(program: Program, module: str, options: Options) -> tuple[Liveness,
+                                                                          packing.Plan]:
+    live = analyse(program, module)
+    problem = packing.Problem(
+        buffers=tuple(packing.Buffer(b.id, b.site.size, b.windows) for b in live.buffers),
+        alignment=live.alignment,
+        name=module,
+    )
+    plan = packing.plan(problem, planner=options.planner, time_limit=options.time_limit)
+    return live, plan
+
+
+def rewrite_project(project: Project, options: Options = Options()) -> Result:
+    """Plan and compute every edit; raise CrewriteError before anything would be written."""
+    started = time.perf_counter()
+    units = parse_all(project, options)
+    program = extract(units, project.module_names())
+    _check_not_rewritten(project, program)
+    result = Result(project, "rewritten")
+    if not program.allocs:
+        result.status = "static"
+        result.notes.append(f"no {ALLOC} call in {len(project.sources)} source files: the "
+                            "project is already static (USMP?); nothing to rewrite")
+        result.seconds = time.perf_counter() - started
+        return result
+
+    edits: dict[str, list[Edit]] = {}
+    for module in program.modules:
+        allocs = [s for s in program.allocs if program.functions[s.function].module == module]
+        if not allocs:
+            continue
+        frees = [s for s in program.frees if program.functions[s.function].module == module]
+        live, plan = _plan_module(program, module, options)
+        header_value, headers = _header_workspace(project, module)
+        original = header_value if header_value is not None else live.as_written_peak
+        if plan.arena_bytes > max(original, live.as_written_peak):
+            raise CrewriteError(
+                f"module '{module}': the planned arena ({plan.arena_bytes} bytes) is larger "
+                f"than the workspace as written ({original}); refusing to make it worse",
+                allocs[0].file)
+        offsets = {site.key: plan.offsets[f"{site.function}:{site.variable}"] for site in allocs}
+        counts: dict[str, int] = {}
+        for site in allocs:
+            counts[site.file] = counts.get(site.file, 0) + 1
+        host = max(sorted(counts), key=lambda rel: counts[rel])
+        layout = ArenaLayout(module, plan.arena_bytes, live.alignment, offsets, original, host,
+                             options.section)
+        for edit in module_edits(layout, allocs, frees, project.texts):
+            edits.setdefault(edit.file, []).append(edit)
+        for rel in headers:
+            for edit in header_edits(module, rel, project.texts[rel], plan.arena_bytes):
+                edits.setdefault(rel, []).append(edit)
+        result.modules.append(ModuleResult(
+            module=module, roots=live.roots, liveness=live, plan=plan, offsets=offsets,
+            original_bytes=original,
+            original_from=(f"TVMGEN_{module.upper()}_WORKSPACE_SIZE" if header_value is not None
+                           else "peak as written (no module header)"),
+            headers=headers, files=sorted(counts)))
+
+    saved = sum(m.original_bytes - m.remaining_bytes for m in result.modules)
+    for rel in project.build_files:
+        build, notes = build_edits(rel, project.texts[rel], saved)
+        result.notes += notes
+        if build:
+            edits.setdefault(rel, []).extend(build)
+
+    for rel, file_edits in sorted(edits.items()):
+        result.new_texts[rel] = apply_edits(project.texts[rel], file_edits)
+    _second_look(project, options, result)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _second_look(project: Project, options: Options, result: Result) -> None:
+    """Re-parse what was produced: no workspace call may remain and every plan must hold."""
+    include_dirs = list(project.include_dirs) + list(options.include_dirs)
+    for rel in project.sources:
+        if rel not in result.new_texts:
+            continue
+        tu = parse_source(rel, project.path(rel), result.new_texts[rel], include_dirs,
+                          list(options.defines))
+        again = extract({rel: tu}, project.module_names() or [m.module for m in result.modules])
+        if again.allocs or again.frees:
+            site = (again.allocs or again.frees)[0]
+            raise CrewriteError(f"internal error: a {ALLOC}/{FREE} call survived the rewrite",
+                                rel, site.line)
+    for module in result.modules:
+        problem = packing.Problem(
+            buffers=tuple(packing.Buffer(b.id, b.site.size, b.windows)
+                          for b in module.liveness.buffers),
+            alignment=module.liveness.alignment)
+        packing.check_plan(problem, module.plan.offsets)

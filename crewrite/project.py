@@ -1,0 +1,200 @@
+"""Find a project's inputs: generated C sources, module headers and build files.
+
+Accepted shapes (PATTERNS.md): a generated board project (`model/codegen/host/src/*.c`), a
+Model Library Format folder (`codegen/host/src/*.c`) or `.tar`, or `.c` files given one by one.
+Everything is read here, once, as text; later stages never touch the file system for inputs
+except the preprocessor resolving `#include`.
+"""
+
+from __future__ import annotations
+
+import re
+import tarfile
+import tempfile
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from crewrite.errors import CrewriteError
+
+HEADER_NAME = re.compile(r"^tvmgen_(\w+)\.h$")
+WORKSPACE_DEFINE = re.compile(r"#define\s+TVMGEN_(\w+?)_WORKSPACE_SIZE\s+(\d+)")
+BUILD_WORKSPACE = re.compile(r"-DWORKSPACE_SIZE=(\d+)")
+
+
+def read_text(path: Path) -> str:
+    """Read a file keeping every byte: newlines untouched, undecodable bytes round-trip."""
+    try:
+        return path.read_bytes().decode("utf-8", errors="surrogateescape")
+    except FileNotFoundError:
+        raise CrewriteError("no such file", path) from None
+    except IsADirectoryError:
+        raise CrewriteError("is a directory, expected a file", path) from None
+    except OSError as exc:
+        raise CrewriteError(f"cannot read: {exc.strerror}", path) from None
+
+
+def encode_text(text: str) -> bytes:
+    return text.encode("utf-8", errors="surrogateescape")
+
+
+@dataclass
+class Project:
+    """Everything crewrite reads, keyed by path relative to `root`.
+
+    `sources`, `headers` and `build_files` are relative paths; `texts` holds the original
+    text of each of them. `include_dirs` are absolute, for the preprocessor.
+    """
+
+    root: Path
+    kind: str  # "project", "mlf", "mlf-tar" or "files"
+    sources: list[str]
+    headers: list[str]
+    build_files: list[str]
+    include_dirs: list[Path]
+    texts: dict[str, str] = field(default_factory=dict)
+    tar_path: Path | None = None
+    _tmp: tempfile.TemporaryDirectory | None = None  # keeps an extracted tar alive
+
+    def path(self, rel: str) -> Path:
+        return self.root / rel
+
+    def module_names(self) -> list[str]:
+        """Modules named by their headers (`tvmgen_<mod>.h`), in a stable order."""
+        names = {HEADER_NAME.match(Path(h).name).group(1) for h in self.headers}
+        return sorted(names)
+
+    def close(self) -> None:
+        if self._tmp is not None:
+            self._tmp.cleanup()
+            self._tmp = None
+
+
+def _codegen_dirs(root: Path) -> list[Path]:
+    """Every `codegen/host` folder below a project root (one per Model Library Format)."""
+    found = []
+    for src in sorted(root.rglob("codegen/host/src")):
+        if src.is_dir() and ".crewrite" not in src.parts:
+            found.append(src.parent)
+    return found
+
+
+def _relative(root: Path, path: Path) -> str:
+    return path.relative_to(root).as_posix()
+
+
+def _headers_below(root: Path) -> list[Path]:
+    return sorted(
+        p
+        for p in root.rglob("tvmgen_*.h")
+        if p.is_file() and HEADER_NAME.match(p.name) and ".crewrite" not in p.parts
+    )
+
+
+def _build_files(root: Path) -> list[Path]:
+    """Build files that size the runtime allocator (`-DWORKSPACE_SIZE=N`)."""
+    found = []
+    for path in sorted(root.rglob("CMakeLists.txt")):
+        if path.is_file() and BUILD_WORKSPACE.search(read_text(path)):
+            found.append(path)
+    return found
+
+
+def _safe_extract(tar_path: Path, dest: Path) -> None:
+    try:
+        with tarfile.open(tar_path) as archive:
+            for member in archive.getmembers():
+                target = (dest / member.name).resolve()
+                if not str(target).startswith(str(dest.resolve())) or member.issym():
+                    raise CrewriteError(f"archive member {member.name!r} points outside", tar_path)
+            archive.extractall(dest, filter="data")
+    except tarfile.TarError as exc:
+        raise CrewriteError(f"not a readable tar archive ({exc})", tar_path) from None
+
+
+def load_project(
+    paths: list[Path], header: Path | None = None, include_dirs: list[Path] | None = None
+) -> Project:
+    """Recognise the input shape and read every file crewrite needs."""
+    include_dirs = list(include_dirs or [])
+    if not paths:
+        raise CrewriteError("no input given")
+    for p in paths:
+        if not p.exists():
+            raise CrewriteError("no such file or directory", p)
+
+    if len(paths) == 1 and paths[0].is_dir():
+        project = _load_directory(paths[0].resolve())
+    elif len(paths) == 1 and paths[0].suffix == ".tar":
+        tmp = tempfile.TemporaryDirectory(prefix="crewrite-mlf-")
+        root = Path(tmp.name)
+        _safe_extract(paths[0], root)
+        project = _load_directory(root, kind="mlf-tar")
+        project.tar_path = paths[0].resolve()
+        project._tmp = tmp
+    else:
+        project = _load_files([p.resolve() for p in paths], header)
+
+    project.include_dirs = project.include_dirs + [d.resolve() for d in include_dirs]
+    for rel in project.sources + project.headers + project.build_files:
+        project.texts[rel] = read_text(project.path(rel))
+    return project
+
+
+def _load_directory(root: Path, kind: str | None = None) -> Project:
+    codegen = _codegen_dirs(root)
+    if not codegen:
+        raise CrewriteError(
+            "no codegen/host/src folder found: expected a generated project "
+            "(model/codegen/host/src/*.c), a Model Library Format folder or .tar, or .c files",
+            root,
+        )
+    sources: list[str] = []
+    include_dirs: list[Path] = []
+    for host in codegen:
+        sources += [_relative(root, p) for p in sorted((host / "src").glob("*.c"))]
+        if (host / "include").is_dir():
+            include_dirs.append(host / "include")
+    if (root / "include").is_dir():
+        include_dirs.append(root / "include")
+    if not sources:
+        raise CrewriteError("codegen/host/src holds no .c files", codegen[0] / "src")
+    if kind is None:
+        kind = "mlf" if (root / "codegen" / "host" / "src").is_dir() else "project"
+    return Project(
+        root=root,
+        kind=kind,
+        sources=sources,
+        headers=[_relative(root, p) for p in _headers_below(root)],
+        build_files=[_relative(root, p) for p in _build_files(root)],
+        include_dirs=include_dirs,
+    )
+
+
+def _load_files(files: list[Path], header: Path | None) -> Project:
+    for f in files:
+        if f.is_dir() or f.suffix != ".c":
+            raise CrewriteError("expected one project folder, one .tar, or .c files", f)
+    headers = [header.resolve()] if header is not None else []
+    for h in headers:
+        if not h.is_file():
+            raise CrewriteError("no such header", h)
+        if not HEADER_NAME.match(h.name):
+            raise CrewriteError("module header must be named tvmgen_<module>.h", h)
+    everything = files + headers
+    root = Path(_common_parent(everything))
+    return Project(
+        root=root,
+        kind="files",
+        sources=[_relative(root, f) for f in files],
+        headers=[_relative(root, h) for h in headers],
+        build_files=[],
+        include_dirs=sorted({h.parent for h in headers}),
+    )
+
+
+def _common_parent(paths: list[Path]) -> Path:
+    parents = [p.parent for p in paths]
+    common = parents[0]
+    while not all(p == common or common in p.parents for p in parents):
+        common = common.parent
+    return common

@@ -1,0 +1,106 @@
+"""What a rewrite found and did: a few lines for people, stable JSON for machines."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from crewrite.pipeline import ModuleResult, Result
+
+
+def _pct(part: int, whole: int) -> str:
+    return f"{100.0 * part / whole:.1f} %" if whole else "-"
+
+
+def peak_point(module: ModuleResult) -> tuple[int, list[str]]:
+    """The program point where the most bytes are live, and the buffers live there."""
+    loads: dict[int, int] = {}
+    align = module.liveness.alignment
+    for buf in module.liveness.buffers:
+        size = -(-buf.site.size // align) * align
+        for start, end in buf.windows:
+            for point in range(start, end + 1):
+                loads[point] = loads.get(point, 0) + size
+    if not loads:
+        return -1, []
+    point = max(sorted(loads), key=lambda p: loads[p])
+    live = [b.id for b in module.liveness.buffers
+            if any(s <= point <= e for s, e in b.windows)]
+    return point, live
+
+
+def text_report(result: Result) -> str:
+    lines: list[str] = []
+    if result.status == "static":
+        lines += result.notes
+        return "\n".join(lines) + "\n"
+    for m in result.modules:
+        plan = m.plan
+        point, live = peak_point(m)
+        label = m.liveness.labels[point] if point >= 0 else "-"
+        proof = "optimal" if plan.optimal else f"gap {plan.gap_bytes} B to the bound"
+        lines += [
+            f"module {m.module}: {len(m.liveness.buffers)} workspace sites in "
+            f"{len(m.files)} file(s), entry {', '.join(m.roots)}",
+            f"  original workspace ({m.original_from}): {m.original_bytes:,} B",
+            f"  arena {m.arena_name}: {m.arena_bytes:,} B  (planner {plan.planner}, {proof})",
+            f"  lower bound: {plan.lower_bound_bytes:,} B",
+            f"  saved: {m.saved_bytes:,} B ({_pct(m.saved_bytes, m.original_bytes)})",
+            f"  runtime allocator still needs for this module: {m.remaining_bytes:,} B",
+            f"  peak at {label} with {len(live)} buffers live: {', '.join(live[:6])}"
+            + (" ..." if len(live) > 6 else ""),
+        ]
+    lines += [f"  {note}" for note in result.notes]
+    return "\n".join(lines) + "\n"
+
+
+def _module_json(m: ModuleResult) -> dict[str, Any]:
+    point, live = peak_point(m)
+    return {
+        "module": m.module,
+        "entry": m.roots,
+        "arena_symbol": m.arena_name,
+        "original_workspace_bytes": m.original_bytes,
+        "original_workspace_from": m.original_from,
+        "as_written_peak_bytes": m.liveness.as_written_peak,
+        "arena_bytes": m.arena_bytes,
+        "lower_bound_bytes": m.plan.lower_bound_bytes,
+        "saved_bytes": m.saved_bytes,
+        "remaining_workspace_bytes": m.remaining_bytes,
+        "planner": m.plan.planner,
+        "optimal": m.plan.optimal,
+        "alignment": m.liveness.alignment,
+        "peak": {"point": point,
+                 "label": m.liveness.labels[point] if point >= 0 else None,
+                 "buffers": live},
+        "buffers": [
+            {
+                "function": b.site.function,
+                "variable": b.site.variable,
+                "file": b.site.file,
+                "line": b.site.line,
+                "size": b.site.size,
+                "offset": m.offsets[b.site.key],
+                "live": [list(w) for w in b.windows],
+                "escaped": b.escaped,
+            }
+            for b in m.liveness.buffers
+        ],
+    }
+
+
+def json_report(result: Result) -> dict[str, Any]:
+    """One module: its keys at the top. Several: names listed, numbers summed, buffers joined,
+    and each module's own object under `modules`."""
+    modules = [_module_json(m) for m in result.modules]
+    top: dict[str, Any] = {"status": result.status, "notes": result.notes,
+                           "seconds": round(result.seconds, 3)}
+    if len(modules) == 1:
+        top.update(modules[0])
+    else:
+        top["module"] = [m["module"] for m in modules]
+        for key in ("original_workspace_bytes", "arena_bytes", "lower_bound_bytes",
+                    "remaining_workspace_bytes", "saved_bytes"):
+            top[key] = sum(m[key] for m in modules)
+        top["buffers"] = [dict(b, module=m["module"]) for m in modules for b in m["buffers"]]
+    top["modules"] = modules
+    return top

@@ -1,0 +1,26 @@
+/* The TVM backend calls generated operators make, declared for crewrite. */
+#ifndef CREWRITE_TVM_C_BACKEND_API_H_
+#define CREWRITE_TVM_C_BACKEND_API_H_
+#include <tvm/runtime/c_runtime_api.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+typedef int (*TVMBackendPackedCFunc)(TVMValue* args, int* type_codes, int num_args,
+                                     TVMValue* out_ret_value, int* out_ret_tcode,
+                                     void* resource_handle);
+
+/* Workspace memory: (device_type, device_id, bytes, dtype code hint, dtype bits hint). */
+TVM_DLL void* TVMBackendAllocWorkspace(int device_type, int device_id, uint64_t nbytes,
+                                       int dtype_code_hint, int dtype_bits_hint);
+TVM_DLL int TVMBackendFreeWorkspace(int device_type, int device_id, void* ptr);
+
+TVM_DLL int TVMBackendGetFuncFromEnv(void* mod_node, const char* func_name,
+                                     TVMFunctionHandle* out);
+TVM_DLL int TVMBackendRegisterSystemLibSymbol(const char* name, void* ptr);
+
+#ifdef __cplusplus
+}
+#endif
+#endif
