@@ -1,0 +1,365 @@
+"""Fixture projects: the specs, and the Zephyr-like project around the generated modules."""
+
+# ruff: noqa: E501  (C text templates read better on one line each)
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+from .model import ModuleBuilder, ModuleResult
+
+ALLOCATOR_OVERHEAD = 512
+
+
+def _kws_layers(
+    C: int,
+    blocks: int,
+    dw_kind="dw",
+    pw_kind="pw",
+    conv_kind="conv",
+    residual_after: int | None = 2,
+) -> list:
+    layers = [{"kind": "lut"}, {"kind": conv_kind, "kernel": (10, 4), "stride": 2, "cout": C}]
+    for b in range(1, blocks + 1):
+        layers.append({"kind": dw_kind})
+        layers.append({"kind": pw_kind, "cout": C, "id": f"block{b}"})
+        if residual_after is not None and b == residual_after:
+            layers.append({"kind": "add_rw", "skip": f"block{b - 1}"})
+    return layers
+
+
+SPECS: dict[str, dict] = {
+    # README's bundled example: DS-CNN-like keyword spotting, native int8 schedules.
+    "kws_native": {
+        "modules": {
+            "default": {
+                "seed": 11,
+                "inputs": [("audio", (49, 10, 1))],
+                "outputs": ["scores"],
+                "layers": _kws_layers(96, 4)
+                + [
+                    {"kind": "avgpool"},
+                    {"kind": "dense_acc", "units": 12},
+                    {"kind": "softmax"},
+                ],
+            }
+        },
+    },
+    # A larger visual-wake-words-like network with ~2.5 MB of weights.
+    "vww_big": {
+        "header_copy": True,
+        "modules": {
+            "vww": {
+                "seed": 23,
+                "target": "c -keys=arm_cpu,cpu -mcpu=cortex-m55",
+                "inputs": [("input_1", (48, 48, 3))],
+                "outputs": ["Identity"],
+                "layers": [
+                    {"kind": "conv", "kernel": (3, 3), "stride": 2, "cout": 16},
+                    {"kind": "dw"},
+                    {"kind": "pw", "cout": 32},
+                    {"kind": "dw", "stride": 2},
+                    {"kind": "pw", "cout": 64, "id": "s12a"},
+                    {"kind": "dw"},
+                    {"kind": "pw", "cout": 64},
+                    {"kind": "add_rw", "skip": "s12a"},
+                    {"kind": "dw", "stride": 2},
+                    {"kind": "pw", "cout": 128},
+                    {"kind": "dw"},
+                    {"kind": "pw", "cout": 128},
+                    {"kind": "dw", "stride": 2},
+                    {"kind": "pw", "cout": 256, "id": "s3a"},
+                    {"kind": "dw"},
+                    {"kind": "pw", "cout": 256},
+                    {"kind": "dw"},
+                    {"kind": "pw", "cout": 256},
+                    {"kind": "dw"},
+                    {"kind": "pw", "cout": 256},
+                    {"kind": "dw"},
+                    {"kind": "pw", "cout": 256},
+                    {"kind": "avgpool"},
+                    {"kind": "dense_f", "units": 96, "relu": True},
+                    {"kind": "dense_f", "units": 2},
+                    {"kind": "softmax"},
+                ],
+            }
+        },
+    },
+    # CMSIS-NN external codegen (default_lib2.c) next to native operators.
+    "cmsis_kws": {
+        "modules": {
+            "default": {
+                "seed": 31,
+                "target": "c -keys=arm_cpu,cpu -mcpu=cortex-m55",
+                "inputs": [("input", (49, 10, 1))],
+                "outputs": ["output"],
+                "layers": _kws_layers(
+                    64, 3, dw_kind="cmsis_dw", pw_kind="cmsis_conv", conv_kind="cmsis_conv"
+                )
+                + [
+                    {"kind": "cmsis_avgpool"},
+                    {"kind": "cmsis_fc", "units": 12},
+                    {"kind": "softmax"},
+                ],
+            }
+        },
+    },
+    # One project, two modules.
+    "two_modules": {
+        "modules": {
+            "kws": {
+                "seed": 41,
+                "inputs": [("audio", (49, 10, 1))],
+                "outputs": ["scores"],
+                "layers": _kws_layers(32, 3)
+                + [
+                    {"kind": "avgpool"},
+                    {"kind": "dense_acc", "units": 12},
+                    {"kind": "softmax"},
+                ],
+            },
+            "ad": {
+                "seed": 43,
+                "inputs": [("input_1", (320,))],
+                "outputs": ["output"],
+                "layers": [
+                    {"kind": "lut"},
+                    {"kind": "dense_q", "units": 64, "relu": True},
+                    {"kind": "dense_q", "units": 64, "relu": True},
+                    {"kind": "dense_q", "units": 8, "relu": True},
+                    {"kind": "dense_q", "units": 64, "relu": True},
+                    {"kind": "dense_q", "units": 64, "relu": True},
+                    {"kind": "dense_q", "units": 320},
+                ],
+            },
+        },
+    },
+    # Built with USMP: a static pool, no workspace calls.
+    "usmp_static": {
+        "usmp": True,
+        "modules": {
+            "default": {
+                "seed": 53,
+                "inputs": [("input", (49, 10, 1))],
+                "outputs": ["output"],
+                "layers": _kws_layers(32, 2)
+                + [
+                    {"kind": "avgpool"},
+                    {"kind": "dense_acc", "units": 12},
+                    {"kind": "softmax"},
+                ],
+            }
+        },
+    },
+}
+
+
+@dataclass
+class Fixture:
+    name: str
+    files: dict  # relative path -> text
+    modules: list  # ModuleResult
+    workspace_define: int  # CMake WORKSPACE_SIZE
+
+    @property
+    def sites(self) -> int:
+        return sum(m.sites for m in self.modules)
+
+
+def _ctype_print(ctype: str) -> str:
+    return ctype
+
+
+def _main_c(name: str, mods: list[ModuleResult]) -> str:
+    P = [f"TVMGEN_{m.mod.upper()}_WORKSPACE_SIZE" for m in mods]
+    out = [
+        f'/* Application of the generated project "{name}": runs every model once on an input\n'
+        " * drawn from the seed in argv[1], prints each output tensor as hex on stdout and the\n"
+        " * workspace use on stderr. */\n",
+        "#include <stdint.h>\n#include <stdio.h>\n#include <stdlib.h>\n\n",
+        '#include "crewrite_shim.h"\n',
+    ]
+    out += [f'#include "tvmgen_{m.mod}.h"\n' for m in mods]
+    out.append(
+        f"\n#ifndef WORKSPACE_SIZE\n#define WORKSPACE_SIZE ({' + '.join(P)} + 512)\n#endif\n\n"
+    )
+    out.append("static uint8_t g_aot_memory[WORKSPACE_SIZE];\n")
+    for m in mods:
+        for n, t, c in m.inputs:
+            out.append(f"static {t} g_{m.mod}_in_{n}[{c}] __attribute__((aligned(16)));\n")
+        for n, t, c in m.outputs:
+            out.append(f"static {t} g_{m.mod}_out_{n}[{c}] __attribute__((aligned(16)));\n")
+    out.append(
+        "\nstatic uint32_t g_rng;\n\n"
+        "static uint32_t xorshift32(void) {\n"
+        "  uint32_t x = g_rng;\n  x ^= x << 13;\n  x ^= x >> 17;\n  x ^= x << 5;\n"
+        "  g_rng = x;\n  return x;\n}\n\n"
+        "static void fill_input(void* data, size_t n) {\n"
+        "  uint8_t* b = (uint8_t*)data;\n"
+        "  for (size_t i = 0; i < n; ++i) {\n    b[i] = (uint8_t)(xorshift32() >> 24);\n  }\n}\n\n"
+        "static void print_hex(const char* name, const void* data, size_t n) {\n"
+        "  const uint8_t* b = (const uint8_t*)data;\n"
+        '  printf("%s %u\\n", name, (unsigned)n);\n'
+        "  for (size_t i = 0; i < n; ++i) {\n"
+        '    printf("%02x", b[i]);\n'
+        '    if (i % 32 == 31 || i + 1 == n) {\n      printf("\\n");\n    }\n  }\n}\n\n'
+        "int main(int argc, char** argv) {\n"
+        "  uint32_t seed = (argc > 1) ? (uint32_t)strtoul(argv[1], NULL, 0) : 1u;\n"
+        "  g_rng = (seed * 2654435761u) ^ 0x5bd1e995u;\n"
+        "  if (g_rng == 0) {\n    g_rng = 1;\n  }\n"
+        "  size_t peak = 0;\n  size_t calls = 0;\n  int failed = 0;\n"
+    )
+    for m in mods:
+        p = f"tvmgen_{m.mod}"
+        out.append(f"\n  /* module {m.mod} */\n")
+        for n, _t, _c in m.inputs:
+            out.append(f"  fill_input(g_{m.mod}_in_{n}, sizeof(g_{m.mod}_in_{n}));\n")
+        out.append(f"  struct {p}_inputs {m.mod}_inputs = {{\n")
+        out += [f"    .{n} = g_{m.mod}_in_{n},\n" for (n, _t, _c) in m.inputs]
+        out.append("  };\n")
+        out.append(f"  struct {p}_outputs {m.mod}_outputs = {{\n")
+        out += [f"    .{n} = g_{m.mod}_out_{n},\n" for (n, _t, _c) in m.outputs]
+        out.append("  };\n")
+        out.append(
+            "  shim_workspace_init(g_aot_memory, sizeof(g_aot_memory));\n"
+            f"  int32_t {m.mod}_rc = {p}_run(&{m.mod}_inputs, &{m.mod}_outputs);\n"
+            "  peak += shim_workspace_peak();\n"
+            "  calls += shim_workspace_calls();\n"
+            f"  if ({m.mod}_rc != 0) {{\n"
+            f'    fprintf(stderr, "{p}_run failed: %d\\n", (int){m.mod}_rc);\n'
+            "    failed = 1;\n  }\n"
+            "  if (shim_workspace_in_use() != 0) {\n"
+            f'    fprintf(stderr, "{p}_run left %u workspace bytes allocated\\n", '
+            "(unsigned)shim_workspace_in_use());\n"
+            "    failed = 1;\n  }\n"
+        )
+        for n, _t, _c in m.outputs:
+            out.append(
+                f'  print_hex("{m.mod}.{n}", g_{m.mod}_out_{n}, sizeof(g_{m.mod}_out_{n}));\n'
+            )
+    out.append(
+        "\n  /* sum over modules: each module runs on its own empty allocator */\n"
+        '  fprintf(stderr, "workspace_peak=%u workspace_calls=%u\\n", (unsigned)peak, (unsigned)calls);\n'
+        "  return failed;\n}\n"
+    )
+    return "".join(out)
+
+
+def _cmake(name: str, ws: int) -> str:
+    return (
+        "# Generated project for a TVM model on Zephyr (host-buildable fixture for crewrite).\n"
+        "cmake_minimum_required(VERSION 3.13.1)\n\n"
+        "find_package(Zephyr HINTS $ENV{ZEPHYR_BASE})\n"
+        f"project(microtvm_autogenerated_{name})\n\n"
+        "set(CRT_LIBS microtvm_rpc_common aot_executor_module aot_executor common memory)\n"
+        "set(CRT_CONFIG_PATH ${CMAKE_CURRENT_SOURCE_DIR}/crt_config)\n\n"
+        "file(GLOB_RECURSE model_srcs ${CMAKE_CURRENT_SOURCE_DIR}/model/codegen/host/src/*.c)\n"
+        "file(GLOB_RECURSE app_srcs ${CMAKE_CURRENT_SOURCE_DIR}/src/*.c)\n"
+        "target_sources(app PRIVATE ${app_srcs} ${model_srcs})\n"
+        "target_include_directories(app PRIVATE\n"
+        "  ${CMAKE_CURRENT_SOURCE_DIR}/include\n"
+        "  ${CMAKE_CURRENT_SOURCE_DIR}/crt_config\n"
+        "  ${CMAKE_CURRENT_SOURCE_DIR}/crt/include\n"
+        "  ${CMAKE_CURRENT_SOURCE_DIR}/model/codegen/host/include)\n"
+        f"target_compile_definitions(app PUBLIC -DWORKSPACE_SIZE={ws})\n"
+        "target_compile_options(app PRIVATE -Wno-unused-variable)\n"
+        "target_link_libraries(app PRIVATE m)\n"
+    )
+
+
+def _metadata(name: str, mods: list[ModuleResult], usmp: bool, specs: dict) -> str:
+    md = {
+        "version": 7,
+        "model_name": name,
+        "export_datetime": "2024-01-01 00:00:00Z",
+        "modules": {},
+        "memory_pools": (
+            {"global_workspace": {"size_bytes": mods[0].workspace_size}} if usmp else {}
+        ),
+    }
+    for m in mods:
+        spec = specs[m.mod]
+        md["modules"][m.mod] = {
+            "executors": ["aot"],
+            "style": "full-model",
+            "target": [spec.get("target", "c -keys=arm_cpu,cpu -mcpu=cortex-m7")],
+            "memory": {
+                "functions": {
+                    "main": [
+                        {
+                            "device": 1,
+                            "workspace_size_bytes": m.workspace_size,
+                            "constants_size_bytes": 0,
+                            "io_size_bytes": 0,
+                        }
+                    ],
+                },
+            },
+            "inputs": {n: {"dtype": t.replace("_t", "")[:5], "size": c} for (n, t, c) in m.inputs},
+            "outputs": {
+                n: {"dtype": "float32" if t == "float" else t.replace("_t", ""), "size": c}
+                for (n, t, c) in m.outputs
+            },
+        }
+    return json.dumps(md, indent=2, sort_keys=True) + "\n"
+
+
+def build_fixture(name: str) -> Fixture:
+    spec = SPECS[name]
+    usmp = spec.get("usmp", False)
+    mods = [ModuleBuilder(mod, ms, usmp=usmp).build() for mod, ms in spec["modules"].items()]
+    ws = sum(m.workspace_size for m in mods) + ALLOCATOR_OVERHEAD
+    files = {
+        "CMakeLists.txt": _cmake(name, ws),
+        "src/main.c": _main_c(name, mods),
+        "model/metadata.json": _metadata(name, mods, usmp, spec["modules"]),
+    }
+    for m in mods:
+        for rel, text in m.files.items():
+            files[f"model/codegen/host/{rel}"] = text
+            if spec.get("header_copy") and rel.startswith("include/"):
+                files[rel] = text
+    return Fixture(name, dict(sorted(files.items())), mods, ws)
+
+
+def write_fixture(fx: Fixture, out_dir: Path) -> None:
+    root = Path(out_dir) / fx.name
+    for rel, text in fx.files.items():
+        path = root / rel
+        path.parent.mkdir(parents=True, exist_ok=True)
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            f.write(text)
+
+
+def expected_facts(fixtures: list[Fixture]) -> str:
+    """fixtures/EXPECTED.json: what an extractor should find in each fixture."""
+    out = {}
+    for fx in fixtures:
+        spec = SPECS[fx.name]
+        out[fx.name] = {
+            "usmp": bool(spec.get("usmp")),
+            "cmake_workspace_size": fx.workspace_define,
+            "workspace_sites": fx.sites,
+            "modules": {
+                m.mod: {
+                    "workspace_size": m.workspace_size,
+                    "workspace_sites": m.sites,
+                    "alloc_calls_per_run": m.alloc_calls,
+                    "sid_bytes": m.sid_sizes,
+                    "largest_operator_scratch_rounded": m.max_scratch,
+                    "entry_calls": m.call_order,
+                    "buffers": m.buffers,
+                    "inputs": [list(i) for i in m.inputs],
+                    "outputs": [list(o) for o in m.outputs],
+                }
+                for m in fx.modules
+            },
+        }
+    return json.dumps(out, indent=1, sort_keys=True) + "\n"
+
+
+def write_index(fixtures: list[Fixture], out_dir: Path) -> None:
+    with open(Path(out_dir) / "EXPECTED.json", "w", encoding="utf-8", newline="\n") as f:
+        f.write(expected_facts(fixtures))
