@@ -11,7 +11,8 @@ import re
 from dataclasses import dataclass
 
 from crewrite.errors import CrewriteError
-from crewrite.extract import ALLOC, FREE, AllocSite, FreeSite
+from crewrite.extract import ALLOC, FREE, FreeSite
+from crewrite.liveness import LiveBuffer
 from crewrite.project import BUILD_WORKSPACE, WORKSPACE_DEFINE
 
 MARKER = "crewrite: rewritten"
@@ -33,7 +34,7 @@ class Edit:
 def apply_edits(text: str, edits: list[Edit]) -> str:
     """Apply one file's edits, last first; overlapping edits are a bug, never guessed."""
     ordered = sorted(edits, key=lambda e: (e.start, e.end))
-    for before, after in zip(ordered, ordered[1:]):
+    for before, after in zip(ordered, ordered[1:], strict=False):
         if after.start < before.end or (after.start == before.start == before.end == after.end):
             raise CrewriteError(f"conflicting edits {before} and {after}", before.file)
     for edit in reversed(ordered):
@@ -46,11 +47,28 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
     return text
 
 
+def combine_inserts(edits: list[Edit]) -> list[Edit]:
+    """Join insertions at one offset, in the order given (for builds that deliberately add
+    several things before one statement)."""
+    out: list[Edit] = []
+    inserts: dict[tuple[str, int], int] = {}
+    for edit in edits:
+        key = (edit.file, edit.start)
+        if edit.start == edit.end and key in inserts:
+            first = out[inserts[key]]
+            out[inserts[key]] = Edit(first.file, first.start, first.end, first.text + edit.text)
+        else:
+            if edit.start == edit.end:
+                inserts[key] = len(out)
+            out.append(edit)
+    return out
+
+
 def arena_name(module: str) -> str:
     return f"tvmgen_{module}_crewrite_arena"
 
 
-def _insertion_point(text: str, before: int) -> int:
+def declaration_point(text: str, before: int) -> int:
     """Just after the last `#include` line ahead of `before` (start of file if none)."""
     point = 0
     for match in _INCLUDE_LINE.finditer(text, 0, before):
@@ -65,15 +83,20 @@ class ArenaLayout:
     module: str
     arena_bytes: int
     alignment: int
-    offsets: dict[tuple[str, str], int]  # (function, variable) -> offset
+    offsets: dict[str, int]  # LiveBuffer.id -> offset
     original_bytes: int
     host_file: str  # where the arena is defined
     section: str | None = None
 
 
+def _indent_at(text: str, offset: int) -> str:
+    line = text[offset:text.find("\n", offset)]
+    return line[: len(line) - len(line.lstrip())]
+
+
 def module_edits(
     layout: ArenaLayout,
-    allocs: list[AllocSite],
+    buffers: list[LiveBuffer],
     frees: list[FreeSite],
     texts: dict[str, str],
 ) -> list[Edit]:
@@ -81,11 +104,26 @@ def module_edits(
     name = arena_name(layout.module)
     edits: list[Edit] = []
     first_site: dict[str, int] = {}
-    for site in allocs:
-        offset = layout.offsets[site.key]
-        edits.append(Edit(site.file, site.start, site.end,
-                          f"((void*)&{name}[{offset}])", expect=ALLOC))
-        first_site[site.file] = min(first_site.get(site.file, site.start), site.start)
+    new_ranges: dict[tuple[str, int], list[str]] = {}
+    for buf in buffers:
+        site, offset = buf.site, layout.offsets[buf.id]
+        if buf.range == 0:
+            edits.append(Edit(site.file, site.start, site.end,
+                              f"((void*)&{name}[{offset}])", expect=ALLOC))
+            first_site[site.file] = min(first_site.get(site.file, site.start), site.start)
+        else:
+            # A new tensor in a reused variable: point the variable at its own place.
+            if buf.start_offset is None:
+                raise CrewriteError(
+                    f"cannot insert the new address of '{site.variable}' before this statement "
+                    "(it shares its line with another); use --liveness coarse",
+                    site.file, buf.start_line)
+            indent = _indent_at(texts[site.file], buf.start_offset)
+            new_ranges.setdefault((site.file, buf.start_offset), []).append(
+                f"{indent}{site.variable} = ((void*)&{name}[{offset}]);"
+                f" /* {MARKER}: next tensor in {site.variable} */\n")
+    for (rel, at), lines in sorted(new_ranges.items()):
+        edits.append(Edit(rel, at, at, "".join(lines)))
     for site in frees:
         edits.append(Edit(site.file, site.start, site.end, "0", expect=FREE))
 
@@ -100,7 +138,7 @@ def module_edits(
             f" {layout.original_bytes}). Regenerate the model rather than edit this. */\n")
     for rel in sorted(set(files) | {layout.host_file}):
         text = texts[rel]
-        at = _insertion_point(text, first_site.get(rel, len(text)))
+        at = declaration_point(text, first_site.get(rel, len(text)))
         if rel == layout.host_file:
             storage = "" if shared else "static "
             decl = (f"{storage}uint8_t __attribute__(({', '.join(attrs)})) {name}[{size}];\n")

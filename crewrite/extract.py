@@ -60,6 +60,16 @@ class Call:
     in_loop: bool  # inside a loop of the enclosing statement: runs more than once
 
 
+@dataclass(frozen=True)
+class Access:
+    """Which bases (buffer variables, parameters) have their bytes read or written, or their
+    pointer kept beyond our sight. Unknown uses count as read and written."""
+
+    reads: frozenset[str] = frozenset()
+    writes: frozenset[str] = frozenset()
+    escapes: frozenset[str] = frozenset()
+
+
 @dataclass
 class Unit:
     """One statement at the top level of a function body: the grain of program points."""
@@ -71,6 +81,9 @@ class Unit:
     frees: tuple[str, ...]
     taken: tuple[str, ...]  # defined functions whose address the statement hands on
     line: int
+    start: int | None  # offset where the statement's first line begins; None when another
+    # statement ends on that line, so nothing can be inserted before this one alone
+    access: Access = Access()
 
 
 @dataclass
@@ -85,6 +98,16 @@ class Function:
     aliases: dict[str, frozenset[str]] = field(default_factory=dict)  # local -> bases
     escapes: frozenset[str] = frozenset()  # bases whose pointer leaves the function
     address_taken: frozenset[str] = frozenset()  # defined functions used as values
+    types: dict[str, c_ast.Node] = field(default_factory=dict)
+    summary: Access = Access()  # over the whole body, callees included, for parameters
+
+    @property
+    def aliased(self) -> frozenset[str]:
+        """Bases that some local alias points into."""
+        out: set[str] = set()
+        for bases in self.aliases.values():
+            out |= bases
+        return frozenset(out)
 
     def bases(self, names: frozenset[str] | set[str]) -> frozenset[str]:
         """Buffer variables and parameters a set of names may point into."""
@@ -503,6 +526,7 @@ def _flow_facts(fn: Function, func: c_ast.FuncDef, defined: set[str]) -> None:
     if func.decl.type.args is not None:
         names.visit(func.decl.type.args)
     names.visit(func.body)
+    fn.types = names.types
     scanner = _FlowScanner(names.names | set(fn.params), names.types, defined)
     scanner.visit(func.body)
     # Aliases: a local assigned anything derived from a buffer or parameter points into it.
@@ -530,6 +554,152 @@ def _flow_facts(fn: Function, func: c_ast.FuncDef, defined: set[str]) -> None:
     fn.address_taken = frozenset(scanner.address_taken)
 
 
+class _AccessScanner(c_ast.NodeVisitor):
+    """Reads and writes of buffer bytes in one statement, through casts, aliases and calls.
+
+    A bare pointer (`buf`, `(int8_t*)buf + 64`, `&(((int8_t*)buf)[i])`) is not an access;
+    indexing or dereferencing it is. A defined callee contributes what its summary says for the
+    parameter the pointer binds to; anything else that receives a pointer reads and writes it.
+    """
+
+    def __init__(self, fn: Function, functions: dict[str, Function]):
+        self.fn = fn
+        self.functions = functions
+        self.reads: set[str] = set()
+        self.writes: set[str] = set()
+        self.escapes: set[str] = set()
+
+    def _bases(self, node: c_ast.Node) -> frozenset[str]:
+        return self.fn.bases(pointer_ids(node, self.fn.types))
+
+    def _target(self, lvalue: c_ast.Node) -> c_ast.Node | None:
+        """The pointer expression whose bytes an lvalue stores into, visiting the rest."""
+        if isinstance(lvalue, c_ast.ArrayRef):
+            self.visit(lvalue.subscript)
+            return lvalue.name
+        if isinstance(lvalue, c_ast.UnaryOp) and lvalue.op == "*":
+            return lvalue.expr
+        if isinstance(lvalue, c_ast.StructRef) and lvalue.type == "->":
+            return lvalue.name
+        self.visit(lvalue)
+        return None
+
+    def visit_Assignment(self, node: c_ast.Assignment) -> None:
+        rvalue = _strip_casts(node.rvalue)
+        if isinstance(rvalue, c_ast.FuncCall) and _call_name(rvalue) == ALLOC:
+            return
+        target = self._target(node.lvalue)
+        if target is not None:
+            bases = self._bases(target)
+            self.writes |= bases
+            if node.op != "=":
+                self.reads |= bases
+            self._inner(target)
+        self.visit(node.rvalue)
+
+    def _inner(self, pointer: c_ast.Node) -> None:
+        """Accesses made while computing a pointer (`p[q[i]]` reads q)."""
+        if not isinstance(pointer, c_ast.ID):
+            self.visit(pointer)
+
+    def visit_UnaryOp(self, node: c_ast.UnaryOp) -> None:
+        if node.op == "&":
+            inner = node.expr
+            if isinstance(inner, c_ast.ArrayRef):
+                self._inner(inner.name)
+                self.visit(inner.subscript)
+            return
+        if node.op in ("++", "--", "p++", "p--"):
+            target = self._target(node.expr)
+            if target is not None:
+                bases = self._bases(target)
+                self.reads |= bases
+                self.writes |= bases
+                self._inner(target)
+            return
+        if node.op == "*":
+            self.reads |= self._bases(node.expr)
+        self.generic_visit(node)
+
+    def visit_ArrayRef(self, node: c_ast.ArrayRef) -> None:
+        self.reads |= self._bases(node.name)
+        self.generic_visit(node)
+
+    def visit_StructRef(self, node: c_ast.StructRef) -> None:
+        if node.type == "->":
+            self.reads |= self._bases(node.name)
+        self.visit(node.name)
+
+    def visit_Decl(self, node: c_ast.Decl) -> None:
+        init = _strip_casts(node.init) if isinstance(node.init, c_ast.Node) else None
+        if isinstance(init, c_ast.FuncCall) and _call_name(init) == ALLOC:
+            return
+        self.generic_visit(node)
+
+    def visit_FuncCall(self, node: c_ast.FuncCall) -> None:
+        name = _call_name(node)
+        args = node.args.exprs if node.args is not None else []
+        if name in (ALLOC, FREE):
+            return
+        callee = self.functions.get(name) if name else None
+        for position, arg in enumerate(args):
+            bases = self._bases(arg)
+            if callee is not None and position < len(callee.params):
+                param = callee.params[position]
+                if param in callee.summary.reads:
+                    self.reads |= bases
+                if param in callee.summary.writes:
+                    self.writes |= bases
+                if param in callee.summary.escapes:
+                    self.escapes |= bases
+            else:
+                self.reads |= bases
+                self.writes |= bases
+            self.visit(arg)
+        if not isinstance(node.name, c_ast.ID):
+            self.visit(node.name)
+
+    def access(self) -> Access:
+        return Access(frozenset(self.reads), frozenset(self.writes), frozenset(self.escapes))
+
+
+def _summarise(fn: Function, items: list[c_ast.Node], functions: dict[str, Function]) -> None:
+    """Per-statement accesses, then the function's own summary for its callers."""
+    reads: set[str] = set()
+    writes: set[str] = set()
+    escapes: set[str] = set(fn.escapes)
+    for unit, item in zip(fn.units, items, strict=True):
+        scan = _AccessScanner(fn, functions)
+        scan.visit(item)
+        unit.access = scan.access()
+        reads |= unit.access.reads
+        writes |= unit.access.writes
+        escapes |= unit.access.escapes
+    fn.escapes = frozenset(escapes)
+    fn.summary = Access(frozenset(reads), frozenset(writes), fn.escapes)
+
+
+def _statement_start(tu: TranslationUnit, item: c_ast.Node, line: int) -> int | None:
+    """Where text can be inserted right before a statement: the start of its line (above
+    any `#pragma` lines that belong to it), or its own column after a lone `{`
+    (`... run(...) {return f(x);`); None if another statement ends on that line."""
+    begin = tu.line_starts[line - 1]
+    column = item.coord.column if item.coord and item.coord.column else 1
+    before = tu.text[begin:begin + column - 1]
+    if ";" in before or "}" in before:
+        return None
+    if "{" in before:
+        if before.rstrip().endswith("{") and not isinstance(item, c_ast.Decl):
+            return begin + column - 1
+        return None
+    while line > 1:
+        above = tu.text[tu.line_starts[line - 2]:tu.line_starts[line - 1]].strip()
+        if not above.startswith("#pragma"):
+            break
+        line -= 1
+    return tu.line_starts[line - 1]
+
+
 def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
     """Collect every fact later stages need, from all translation units at once."""
     defs: list[tuple[TranslationUnit, c_ast.FuncDef]] = []
@@ -554,6 +724,7 @@ def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
     allocs: list[AllocSite] = []
     frees: list[FreeSite] = []
     graph = nx.DiGraph()
+    items: dict[str, list[c_ast.Node]] = {}
     for tu, f in defs:
         name = f.decl.name
         if name in functions:
@@ -583,14 +754,18 @@ def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
         allocs += finder.allocs
         frees += finder.frees
         _flow_facts(fn, f, defined)
-        for item in f.body.block_items or []:
+        items[name] = list(f.body.block_items or [])
+        for item in items[name]:
             scan = _UnitScanner(defined)
             scan.visit(item)
+            line = item.coord.line if item.coord else f.coord.line
             fn.units.append(Unit(
                 refs=frozenset(scan.refs),
                 call_refs=frozenset(scan.call_only),
                 calls=tuple(scan.calls), allocs=tuple(scan.allocs),
-                frees=tuple(scan.frees), taken=tuple(scan.taken), line=item.coord.line if item.coord else f.coord.line))
+                frees=tuple(scan.frees), taken=tuple(scan.taken),
+                line=line,
+                start=_statement_start(tu, item, line)))
         functions[name] = fn
         graph.add_node(name)
 
@@ -607,6 +782,8 @@ def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
                             functions[cycle[0][0]].file, functions[cycle[0][0]].line)
     except nx.NetworkXNoCycle:
         pass
+    for name in reversed(list(nx.topological_sort(graph))):
+        _summarise(functions[name], items[name], functions)
 
     max_alignment = 16
     for tu in units.values():

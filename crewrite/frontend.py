@@ -7,7 +7,9 @@ The AST is for analysis only: edits are made later on the original text, located
 from __future__ import annotations
 
 import bisect
+import functools
 import io
+import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -74,7 +76,14 @@ class TranslationUnit:
         return bisect.bisect_right(self.line_starts, offset)
 
     def is_own(self, node: c_ast.Node) -> bool:
-        return node.coord is not None and node.coord.file == self.filename
+        """Whether a node comes from this file rather than a header (pcpp names files in
+        `#line` relative to the working directory)."""
+        return node.coord is not None and _same_file(node.coord.file, self.filename)
+
+
+@functools.lru_cache(maxsize=4096)
+def _same_file(a: str, b: str) -> bool:
+    return a == b or os.path.realpath(a) == os.path.realpath(b)
 
 
 def line_starts(text: str) -> list[int]:
@@ -152,6 +161,23 @@ def preprocess(
 _PARSE_ERROR_PLACE = re.compile(r"^(?P<file>.*?):(?P<line>\d+):(?:(?P<col>\d+):)?\s*(?P<msg>.*)$")
 
 
+def _error_place(parser: CParser, message: str, filename: str) -> tuple[str, int | None, str]:
+    """File, line and reason of a pycparser error. Some of its errors carry only a file name;
+    then the token the parser stopped at gives the line."""
+    place = _PARSE_ERROR_PLACE.match(message)
+    if place:
+        return place.group("file"), int(place.group("line")), place.group("msg")
+    msg = message.split(": ", 1)[-1]
+    try:
+        tok = parser._tokens.peek(1)
+        coord = parser._tok_coord(tok) if tok is not None else None
+    except (AttributeError, IndexError):
+        coord = None
+    if coord is not None and coord.line:
+        return coord.file or filename, coord.line, msg
+    return filename, None, msg
+
+
 def parse_source(
     rel: str, path: Path, text: str, include_dirs: list[Path], defines: list[str]
 ) -> TranslationUnit:
@@ -159,16 +185,15 @@ def parse_source(
     filename = str(path)
     elided_text, elided = elide_constant_data(text)
     preprocessed, missing = preprocess(elided_text, filename, include_dirs, defines)
+    parser = CParser()
     try:
-        ast = CParser().parse(preprocessed, filename)
+        ast = parser.parse(preprocessed, filename)
     except ParseError as exc:
-        place = _PARSE_ERROR_PLACE.match(str(exc))
-        reason = f"cannot parse C: {place.group('msg') if place else exc}"
+        file, line, msg = _error_place(parser, str(exc), filename)
+        reason = f"cannot parse C: {msg}"
         if missing:
             reason += f" (headers not found, pass -I: {', '.join(sorted(set(missing)))})"
-        if place:
-            raise CrewriteError(reason, place.group("file"), int(place.group("line"))) from None
-        raise CrewriteError(reason, path) from None
+        raise CrewriteError(reason, file, line) from None
     return TranslationUnit(
         rel=rel,
         filename=filename,

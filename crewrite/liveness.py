@@ -2,10 +2,17 @@
 
 Execution is replayed from each root with calls to functions defined in the sources expanded
 in place, so a function called from several sites contributes several windows for its own
-buffers. A top-level statement of a function is the grain: any touch of a buffer inside it
-(a loop included) covers the whole statement, calls expanded within it included. A buffer is
-live from its first to its last touch; one whose pointer escapes is live from its alloc to its
-free. Correctness before size: whatever cannot be followed is assumed live for longer.
+buffers. A top-level statement of a function is the grain: a touch of a buffer inside it (a
+loop included) covers the whole statement. A buffer is live from its first to its last touch;
+one whose pointer escapes is live from its alloc to its free. Correctness before size:
+whatever cannot be followed is assumed live for longer.
+
+Two models:
+- "coarse": a buffer handed to a call is touched for the whole call.
+- "fine" (default): a buffer handed to a defined function is touched only where the callee
+  touches that parameter (unless the call sits in a loop), and a statement that only writes a
+  buffer (through every nested call) starts a new live range of it: TVM's ping-pong `sid`s
+  carry several tensors, each gets its own range and may get its own offset.
 """
 
 from __future__ import annotations
@@ -13,20 +20,30 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from crewrite.errors import CrewriteError
-from crewrite.extract import AllocSite, Program
+from crewrite.extract import AllocSite, Function, Program
+
+MODELS = ("fine", "coarse")
 
 
 @dataclass(frozen=True)
 class LiveBuffer:
-    """A workspace buffer with the program points where its bytes matter."""
+    """One live range of a workspace buffer with the program points where its bytes matter.
+
+    An unsplit buffer has one range (0), which starts at its alloc; range r > 0 starts at the
+    statement of its owner function beginning at `start_offset` in the owner's file."""
 
     site: AllocSite
     windows: tuple[tuple[int, int], ...]  # inclusive, sorted, disjoint
     escaped: bool
+    range: int = 0
+    ranges: int = 1
+    start_offset: int | None = None
+    start_line: int | None = None
 
     @property
     def id(self) -> str:
-        return f"{self.site.function}:{self.site.variable}"
+        base = f"{self.site.function}:{self.site.variable}"
+        return base if self.ranges == 1 else f"{base}#{self.range}"
 
 
 @dataclass
@@ -37,6 +54,7 @@ class Liveness:
     labels: list[str]  # "function:line" of every program point
     as_written_peak: int  # what a LIFO allocator holds at most, sizes rounded to `alignment`
     alignment: int
+    model: str
 
 
 @dataclass
@@ -44,16 +62,34 @@ class _Instance:
     """One execution of an alloc site (a site runs once per expansion of its function)."""
 
     site: AllocSite
-    first: int | None = None
-    last: int | None = None
+    range_of_unit: list[int]
+    current: int = 0
+    spans: dict[int, list[int]] = field(default_factory=dict)  # range -> [first, last]
     alloc_at: int | None = None
     free_at: int | None = None
     escaped: bool = False
-    extra: list[tuple[int, int]] = field(default_factory=list)
 
     def touch(self, start: int, end: int) -> None:
-        self.first = start if self.first is None else min(self.first, start)
-        self.last = end if self.last is None else max(self.last, end)
+        span = self.spans.setdefault(self.current, [start, end])
+        span[0], span[1] = min(span[0], start), max(span[1], end)
+
+
+def range_starts(fn: Function, var: str, model: str) -> list[int]:
+    """Unit indices of `fn` where a new live range of `var` begins (empty: one range).
+
+    Only a buffer whose pointer stays put (no escape, no alias to keep the old tensor
+    reachable) is split, at a statement that writes it and reads nothing of it."""
+    if model != "fine" or var in fn.escapes or var in fn.aliased:
+        return []
+    starts, seen = [], False
+    for index, unit in enumerate(fn.units):
+        access = unit.access
+        mentioned = var in unit.refs or var in unit.call_refs
+        if (seen and var in access.writes and var not in access.reads
+                and var not in access.escapes):
+            starts.append(index)
+        seen = seen or mentioned
+    return starts
 
 
 def _round(size: int, alignment: int) -> int:
@@ -61,15 +97,30 @@ def _round(size: int, alignment: int) -> int:
 
 
 class _Replay:
-    def __init__(self, program: Program):
+    def __init__(self, program: Program, model: str):
         self.program = program
+        self.model = model
         self.labels: list[str] = []
         self.instances: list[_Instance] = []
+        self.unit_ranges: dict[tuple[str, str], list[int]] = {}
+
+    def ranges_of(self, fn: Function, var: str) -> list[int]:
+        """Range index of every unit of `fn` for its buffer `var` (computed once)."""
+        key = (fn.name, var)
+        if key not in self.unit_ranges:
+            starts = set(range_starts(fn, var, self.model))
+            index, table = 0, []
+            for unit in range(len(fn.units)):
+                index += unit in starts
+                table.append(index)
+            self.unit_ranges[key] = table
+        return self.unit_ranges[key]
 
     def expand(self, name: str, env: dict[str, set[int]]) -> None:
         fn = self.program.functions[name]
         local = {var: len(self.instances) + i for i, var in enumerate(fn.buffers)}
-        self.instances += [_Instance(site) for site in fn.buffers.values()]
+        self.instances += [_Instance(site, self.ranges_of(fn, site.variable))
+                           for site in fn.buffers.values()]
 
         def resolve(names: frozenset[str]) -> set[int]:
             out: set[int] = set()
@@ -83,16 +134,23 @@ class _Replay:
         for inst in resolve(fn.escapes):
             self.instances[inst].escaped = True
         body_start = len(self.labels)
-        for unit in fn.units:
+        for index, unit in enumerate(fn.units):
+            for inst in local.values():
+                self.instances[inst].current = self.instances[inst].range_of_unit[index]
             start = len(self.labels)
+            whole_unit: set[int] = set()
             for call in unit.calls:
                 callee = self.program.functions[call.callee]
                 callee_env = {
-                    param: resolve(arg) for param, arg in zip(callee.params, call.args)
+                    param: resolve(arg)
+                    for param, arg in zip(callee.params, call.args, strict=False)
                 }
                 for extra in call.args[len(callee.params):]:
                     for inst in resolve(extra):  # variadic: not followed
                         self.instances[inst].escaped = True
+                if self.model == "coarse" or call.in_loop:
+                    for arg in call.args:
+                        whole_unit |= resolve(arg)
                 self.expand(call.callee, callee_env)
             for target in unit.taken:
                 # Handed on as a function pointer (a parallel lambda, a callback): assume it
@@ -104,10 +162,10 @@ class _Replay:
                 self.instances[local[var]].alloc_at = start
             for var in unit.frees:
                 self.instances[local[var]].free_at = end
-            for inst in resolve(unit.refs | unit.call_refs):
+            for inst in resolve(unit.refs) | whole_unit:
                 self.instances[inst].touch(start, end)
         body_end = len(self.labels) - 1
-        for var, inst in local.items():
+        for inst in local.values():
             record = self.instances[inst]
             if record.alloc_at is None:
                 record.alloc_at = body_start
@@ -115,10 +173,12 @@ class _Replay:
                 record.free_at = body_end
 
 
-def analyse(program: Program, module: str) -> Liveness:
+def analyse(program: Program, module: str, model: str = "fine") -> Liveness:
     """Replay every root of `module` on one clock and turn touches into live windows."""
+    if model not in MODELS:
+        raise ValueError(f"unknown liveness model {model!r}")
     roots = program.roots(module)
-    replay = _Replay(program)
+    replay = _Replay(program, model)
     for root in roots:
         replay.expand(root, {})
     reached = {inst.site.key for inst in replay.instances}
@@ -129,17 +189,18 @@ def analyse(program: Program, module: str) -> Liveness:
                 site.file, site.line)
 
     alignment = program.max_alignment
-    windows: dict[tuple[str, str], list[tuple[int, int]]] = {}
+    windows: dict[tuple[str, str, int], list[tuple[int, int]]] = {}
     escaped: dict[tuple[str, str], bool] = {}
     events: list[tuple[int, int]] = []
     for inst in replay.instances:
         key = inst.site.key
-        spans = windows.setdefault(key, [])
         escaped[key] = escaped.get(key, False) or inst.escaped
         if inst.escaped:
-            spans.append((inst.alloc_at, inst.free_at))
-        elif inst.first is not None:
-            spans.append((inst.first, inst.last))
+            spans = {0: [inst.alloc_at, inst.free_at]}
+        else:
+            spans = inst.spans
+        for rng, (first, last) in spans.items():
+            windows.setdefault((*key, rng), []).append((first, last))
         size = _round(inst.site.size, alignment)
         events.append((inst.alloc_at, size))
         events.append((inst.free_at + 1, -size))
@@ -151,9 +212,18 @@ def analyse(program: Program, module: str) -> Liveness:
 
     buffers = []
     for site in program.allocs:
-        if site.key in windows:
-            buffers.append(LiveBuffer(site, _merge(windows[site.key]), escaped[site.key]))
-    return Liveness(module, roots, buffers, replay.labels, peak, alignment)
+        if site.key not in escaped:
+            continue
+        fn = program.functions[site.function]
+        starts = [] if escaped[site.key] else range_starts(fn, site.variable, model)
+        for rng in range(len(starts) + 1):
+            unit = fn.units[starts[rng - 1]] if rng else None
+            buffers.append(LiveBuffer(
+                site, _merge(windows.get((*site.key, rng), [])), escaped[site.key],
+                range=rng, ranges=len(starts) + 1,
+                start_offset=unit.start if unit else None,
+                start_line=unit.line if unit else None))
+    return Liveness(module, roots, buffers, replay.labels, peak, alignment, model)
 
 
 def _merge(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:

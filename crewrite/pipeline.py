@@ -17,6 +17,7 @@ from crewrite.emit import (
     apply_edits,
     arena_name,
     build_edits,
+    combine_inserts,
     header_edits,
     module_edits,
 )
@@ -24,6 +25,7 @@ from crewrite.errors import CrewriteError
 from crewrite.extract import ALLOC, FREE, Program, extract
 from crewrite.frontend import TranslationUnit, parse_source
 from crewrite.liveness import Liveness, analyse
+from crewrite.poison import poison_edits
 from crewrite.project import WORKSPACE_DEFINE, Project
 
 
@@ -38,6 +40,8 @@ class Options:
     planner: str = "auto"
     time_limit: float | None = None
     section: str | None = None
+    liveness: str = "fine"
+    poison_shift: int | None = None  # diagnostic build: poison dead bytes (see poison.py)
 
 
 @dataclass
@@ -46,7 +50,7 @@ class ModuleResult:
     roots: list[str]
     liveness: Liveness
     plan: packing.Plan
-    offsets: dict[tuple[str, str], int]
+    offsets: dict[str, int]  # LiveBuffer.id -> offset
     original_bytes: int
     original_from: str  # where original_bytes comes from
     headers: list[str]
@@ -116,7 +120,7 @@ def _check_not_rewritten(project: Project, program: Program) -> None:
 
 def _plan_module(program: Program, module: str, options: Options) -> tuple[Liveness,
                                                                           packing.Plan]:
-    live = analyse(program, module)
+    live = analyse(program, module, options.liveness)
     problem = packing.Problem(
         buffers=tuple(packing.Buffer(b.id, b.site.size, b.windows) for b in live.buffers),
         alignment=live.alignment,
@@ -154,14 +158,21 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
                 f"module '{module}': the planned arena ({plan.arena_bytes} bytes) is larger "
                 f"than the workspace as written ({original}); refusing to make it worse",
                 allocs[0].file)
-        offsets = {site.key: plan.offsets[f"{site.function}:{site.variable}"] for site in allocs}
+        offsets = dict(plan.offsets)
         counts: dict[str, int] = {}
         for site in allocs:
             counts[site.file] = counts.get(site.file, 0) + 1
         host = max(sorted(counts), key=lambda rel: counts[rel])
         layout = ArenaLayout(module, plan.arena_bytes, live.alignment, offsets, original, host,
                              options.section)
-        for edit in module_edits(layout, allocs, frees, project.texts):
+        code_edits = module_edits(layout, live.buffers, frees, project.texts)
+        if options.poison_shift is not None:
+            declarations = {e.file: e for e in code_edits if e.start == e.end and MARKER in e.text
+                            and arena_name(module) + "[" in e.text}
+            code_edits = combine_inserts(code_edits + poison_edits(
+                program, live, offsets, host, declarations, project.texts,
+                options.poison_shift))
+        for edit in code_edits:
             edits.setdefault(edit.file, []).append(edit)
         for rel in headers:
             for edit in header_edits(module, rel, project.texts[rel], plan.arena_bytes):

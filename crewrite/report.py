@@ -39,7 +39,8 @@ def text_report(result: Result) -> str:
         label = m.liveness.labels[point] if point >= 0 else "-"
         proof = "optimal" if plan.optimal else f"gap {plan.gap_bytes} B to the bound"
         lines += [
-            f"module {m.module}: {len(m.liveness.buffers)} workspace sites in "
+            f"module {m.module}: {len({b.site.key for b in m.liveness.buffers})} workspace sites"
+            f" ({len(m.liveness.buffers)} live ranges, {m.liveness.model} liveness) in "
             f"{len(m.files)} file(s), entry {', '.join(m.roots)}",
             f"  original workspace ({m.original_from}): {m.original_bytes:,} B",
             f"  arena {m.arena_name}: {m.arena_bytes:,} B  (planner {plan.planner}, {proof})",
@@ -79,9 +80,11 @@ def _module_json(m: ModuleResult) -> dict[str, Any]:
                 "file": b.site.file,
                 "line": b.site.line,
                 "size": b.site.size,
-                "offset": m.offsets[b.site.key],
+                "offset": m.offsets[b.id],
                 "live": [list(w) for w in b.windows],
                 "escaped": b.escaped,
+                "range": b.range,
+                "ranges": b.ranges,
             }
             for b in m.liveness.buffers
         ],

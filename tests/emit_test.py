@@ -1,0 +1,53 @@
+"""Edits: right to left, checked against the text they replace, conflicts refused."""
+
+from __future__ import annotations
+
+import pytest
+
+from crewrite.emit import Edit, apply_edits, build_edits, header_edits
+from crewrite.errors import CrewriteError
+
+
+def test_edits_apply_right_to_left_with_original_offsets():
+    text = "a = ALLOC(1);\nb = ALLOC(2);\n"
+    edits = [Edit("f.c", 4, 12, "X", expect="ALLOC"), Edit("f.c", 18, 26, "YY", expect="ALLOC"),
+             Edit("f.c", 0, 0, "/* m */\n")]
+    assert apply_edits(text, edits) == "/* m */\na = X;\nb = YY;\n"
+
+
+@pytest.mark.parametrize(
+    "edits",
+    [
+        [Edit("f.c", 0, 5, "x"), Edit("f.c", 3, 8, "y")],
+        [Edit("f.c", 2, 2, "x"), Edit("f.c", 2, 2, "y")],
+    ],
+    ids=["overlap", "two-inserts-at-one-offset"],
+)
+def test_conflicting_edits_are_refused_with_both_named(edits):
+    with pytest.raises(CrewriteError) as err:
+        apply_edits("0123456789", edits)
+    assert "conflicting edits" in err.value.reason
+    assert str(edits[0]) in err.value.reason and str(edits[1]) in err.value.reason
+
+
+def test_edit_refused_when_text_is_not_what_was_analysed():
+    with pytest.raises(CrewriteError) as err:
+        apply_edits("x\nfoo(1);\n", [Edit("f.c", 2, 8, "0", expect="TVMBackendFreeWorkspace")])
+    assert err.value.line == 2 and "refusing to edit" in err.value.reason
+
+
+def test_header_define_becomes_zero_with_the_old_value_kept():
+    text = "#define TVMGEN_KWS_WORKSPACE_SIZE 99344\n#define TVMGEN_KWS2_WORKSPACE_SIZE 7\n"
+    out = apply_edits(text, header_edits("kws", "h", text, 4096))
+    assert out.startswith("#define TVMGEN_KWS_WORKSPACE_SIZE 0 /* crewrite: rewritten: was 99344")
+    assert out.endswith("#define TVMGEN_KWS2_WORKSPACE_SIZE 7\n")
+
+
+def test_build_workspace_lowered_by_what_moved_and_kept_if_too_small():
+    text = "target_compile_definitions(app PUBLIC -DWORKSPACE_SIZE=146960)\n"
+    edits, notes = build_edits("CMakeLists.txt", text, 99344)
+    assert apply_edits(text, edits) == (
+        "target_compile_definitions(app PUBLIC -DWORKSPACE_SIZE=47616)\n")
+    assert notes == ["CMakeLists.txt: WORKSPACE_SIZE 146960 -> 47616"]
+    edits, notes = build_edits("CMakeLists.txt", text, 200000)
+    assert edits == [] and "left unchanged" in notes[0]

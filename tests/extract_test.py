@@ -1,0 +1,116 @@
+"""Extraction: sites with folded sizes, buffers named by (function, variable), aliases,
+escapes, the call graph, and clear refusals."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from crewrite.errors import CrewriteError
+from crewrite.extract import extract
+from crewrite.pipeline import Options, parse_all
+from crewrite.project import load_project
+
+TWO_OPS = """
+TVM_DLL int32_t tvmgen_t_op_a(int8_t* p0, int8_t* T_out) {
+  void* data_vec = TVMBackendAllocWorkspace(1, 0, (uint64_t)1024, 0, 8);
+  if (data_vec == NULL) {
+    return -1;
+  }
+  for (int32_t i = 0; i < 1024; ++i) {
+    ((int8_t*)data_vec)[i] = p0[i];
+  }
+  int8_t* row = (int8_t*)data_vec + 64;
+  for (int32_t i = 0; i < 64; ++i) {
+    T_out[i] = row[i];
+  }
+  if (TVMBackendFreeWorkspace(1, 0, data_vec) != 0) {
+    return -1;
+  }
+  return 0;
+}
+static int32_t* tvmgen_t_saved;
+TVM_DLL int32_t tvmgen_t_op_b(int8_t* p0, int8_t* T_out) {
+  void* data_vec = TVMBackendAllocWorkspace(1, 0, (uint64_t)(4 * 512), 2, 32);
+  if (data_vec == NULL) {
+    return -1;
+  }
+  tvmgen_t_saved = (int32_t*)data_vec;
+  for (int32_t i = 0; i < 64; ++i) {
+    T_out[i] = p0[i] + (int8_t)tvmgen_t_saved[i];
+  }
+  if (TVMBackendFreeWorkspace(1, 0, data_vec) != 0) {
+    return -1;
+  }
+  return 0;
+}
+TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x, int8_t* y) {
+  void* sid_1 = TVMBackendAllocWorkspace(1, 0, (uint64_t)64, 0, 8);
+  if (sid_1 == NULL) {
+    return -1;
+  }
+  if (tvmgen_t_op_a(x, sid_1) != 0 ) return -1;
+  if (tvmgen_t_op_b(sid_1, y) != 0 ) return -1;
+  if (TVMBackendFreeWorkspace(1, 0, sid_1) != 0) {
+    return -1;
+  }
+  return 0;
+}
+"""
+
+
+def program_of(root: Path):
+    project = load_project([root])
+    return extract(parse_all(project, Options()), project.module_names())
+
+
+def test_sites_sizes_and_identity(project):
+    prog = program_of(project(TWO_OPS))
+    keys = [(s.key, s.size, s.code_hint, s.bits_hint) for s in prog.allocs]
+    assert keys == [
+        (("tvmgen_t_op_a", "data_vec"), 1024, 0, 8),
+        (("tvmgen_t_op_b", "data_vec"), 2048, 2, 32),
+        (("tvmgen_t___tvm_main__", "sid_1"), 64, 0, 8),
+    ]
+    assert len(prog.frees) == 3
+    for site in prog.allocs:
+        text = prog.units[site.file].text
+        assert text[site.start:site.end].startswith("TVMBackendAllocWorkspace(")
+        assert text[site.start:site.end].endswith(")")
+
+
+def test_aliases_escapes_and_call_graph(project):
+    prog = program_of(project(TWO_OPS))
+    op_a, op_b = prog.functions["tvmgen_t_op_a"], prog.functions["tvmgen_t_op_b"]
+    assert op_a.aliases["row"] == {"data_vec"}
+    assert op_a.escapes == frozenset()
+    assert op_b.escapes == {"data_vec"}  # stored in a file-level pointer
+    assert set(prog.call_graph.successors("tvmgen_t___tvm_main__")) == {
+        "tvmgen_t_op_a", "tvmgen_t_op_b"}
+    assert prog.roots("t") == ["tvmgen_t___tvm_main__"]
+
+
+@pytest.mark.parametrize(
+    ("body", "reason"),
+    [
+        ("int32_t f(int n) {\n  void* b = TVMBackendAllocWorkspace(1, 0, (uint64_t)n, 0, 8);\n"
+         "  return 0;\n}\n", "is not a constant"),
+        ("int32_t f(void) {\n  void* b = TVMBackendAllocWorkspace(1, 0, (uint64_t)8, 0, 8);\n"
+         "  void* c = TVMBackendAllocWorkspace(1, 0, (uint64_t)8, 0, 8);\n"
+         "  TVMBackendFreeWorkspace(1, 0, b);\n  b = TVMBackendAllocWorkspace(1, 0, "
+         "(uint64_t)8, 0, 8);\n  return 0;\n}\n", "allocated twice"),
+        ("int32_t f(void* q) {\n  if (TVMBackendFreeWorkspace(1, 0, q) != 0) { return -1; }\n"
+         "  return 0;\n}\n", "did not allocate"),
+        ("int32_t g(void);\nint32_t f(void) {\n  void* b = TVMBackendAllocWorkspace(1, 0, "
+         "(uint64_t)8, 0, 8);\n  g();\n  return 0;\n}\nint32_t g(void) { return f(); }\n",
+         "recursive"),
+    ],
+    ids=["size-not-constant", "allocated-twice", "free-foreign", "recursion"],
+)
+def test_refusals_name_file_line_reason(project, body, reason):
+    with pytest.raises(CrewriteError) as err:
+        program_of(project(body))
+    assert reason in err.value.reason
+    assert err.value.file is not None and err.value.file.endswith("t_lib1.c")
+    assert err.value.line is not None
