@@ -8,11 +8,11 @@ import sys
 from pathlib import Path
 
 from crewrite import __version__, packing
+from crewrite.api import rewrite
 from crewrite.errors import CrewriteError
-from crewrite.output import check_no_interrupted_write, write_copy, write_in_place
+from crewrite.liveness import MODELS
 from crewrite.packing import cli as pack_cli
-from crewrite.pipeline import AlreadyRewritten, Options, rewrite_project
-from crewrite.project import load_project
+from crewrite.pipeline import AlreadyRewritten, Options
 from crewrite.report import json_report, text_report
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_ALREADY = 0, 1, 2, 3
@@ -63,6 +63,13 @@ def _rewrite_parser(sub: argparse._SubParsersAction) -> None:
                    help="seconds the planner may spend per module")
     p.add_argument("--section", metavar="NAME",
                    help="linker section for the arena (default: .bss)")
+    p.add_argument("--liveness", choices=MODELS, default="fine",
+                   help="fine (default): a buffer is live only where its bytes are used, "
+                        "through calls; reused sids split into live ranges. coarse: a buffer "
+                        "handed to a call is live for the whole call")
+    p.add_argument("--poison-dead", action="store_true",
+                   help="diagnostic build, never ship it: also overwrite every buffer's bytes "
+                        "where the analysis says they are dead, to prove it on the host")
     p.add_argument("--report-json", type=Path, metavar="FILE",
                    help="write the report as JSON to FILE")
     p.add_argument("--dry-run", action="store_true",
@@ -88,33 +95,21 @@ def build_parser() -> argparse.ArgumentParser:
 def _run_rewrite(args: argparse.Namespace) -> int:
     if args.header is not None and any(p.is_dir() for p in args.paths):
         raise CrewriteError("--header is for .c files given one by one")
-    for path in args.paths:
-        if path.is_dir():
-            check_no_interrupted_write(path.resolve())
-    project = load_project(args.paths, args.header, args.include_dirs)
+    options = Options(tuple(args.include_dirs), tuple(args.defines), args.planner,
+                      args.time_limit, args.section, args.liveness,
+                      0 if args.poison_dead else None)
     try:
-        options = Options(tuple(project.include_dirs), tuple(args.defines), args.planner,
-                          args.time_limit, args.section)
-        try:
-            result = rewrite_project(project, options)
-        except AlreadyRewritten as exc:
-            if not args.quiet:
-                print(exc.format(), file=sys.stderr)
-            return EXIT_OK if args.ok_if_rewritten else EXIT_ALREADY
-        if not args.dry_run and result.new_texts:
-            if args.out is not None:
-                write_copy(project, result.new_texts, args.out)
-            else:
-                write_in_place(project, result.new_texts)
-        elif not args.dry_run and args.out is not None:
-            write_copy(project, {}, args.out)
-        if args.report_json is not None:
-            args.report_json.write_text(json.dumps(json_report(result), indent=1) + "\n")
+        result = rewrite(args.paths, args.out, header=args.header, options=options,
+                         dry_run=args.dry_run)
+    except AlreadyRewritten as exc:
         if not args.quiet:
-            print(text_report(result), end="")
-        return EXIT_OK
-    finally:
-        project.close()
+            print(exc.format(), file=sys.stderr)
+        return EXIT_OK if args.ok_if_rewritten else EXIT_ALREADY
+    if args.report_json is not None:
+        args.report_json.write_text(json.dumps(json_report(result), indent=1) + "\n")
+    if not args.quiet:
+        print(text_report(result), end="")
+    return EXIT_OK
 
 
 def main(argv: list[str] | None = None) -> int:

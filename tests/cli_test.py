@@ -1,0 +1,158 @@
+"""The command line: inputs of every shape, in place or copied, and every refusal with one
+message, a non-zero exit code and untouched inputs."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tarfile
+from pathlib import Path
+
+import pytest
+
+from crewrite.cli import main
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture
+def kws(tmp_path: Path) -> Path:
+    copy = tmp_path / "kws"
+    shutil.copytree(FIXTURES / "kws_native", copy)
+    return copy
+
+
+def test_help_explains_inputs_changes_and_exit_codes(capsys):
+    with pytest.raises(SystemExit) as done:
+        main(["rewrite", "--help"])
+    assert done.value.code == 0
+    text = capsys.readouterr().out
+    for phrase in ("Model Library Format", "WORKSPACE_SIZE", "exit codes", "already rewritten",
+                   "--out", "--report-json", "--liveness"):
+        assert phrase in text
+
+
+def test_in_place_rewrite_then_second_run_changes_nothing(kws, capsys):
+    before = snapshot(kws)
+    assert main(["rewrite", str(kws), "-q"]) == 0
+    after = snapshot(kws)
+    changed = {rel for rel in before if before[rel] != after[rel]}
+    assert changed == {"CMakeLists.txt", "model/codegen/host/include/tvmgen_default.h",
+                       "model/codegen/host/src/default_lib1.c"}
+    assert set(after) == set(before)  # no file added, no backup or temp left behind
+    assert main(["rewrite", str(kws)]) == 3
+    assert "already rewritten" in capsys.readouterr().err
+    assert main(["rewrite", str(kws), "--ok-if-rewritten", "-q"]) == 0
+    assert snapshot(kws) == after
+
+
+def test_out_writes_a_complete_copy_and_leaves_input_alone(kws, tmp_path):
+    before = snapshot(kws)
+    out = tmp_path / "out"
+    assert main(["rewrite", str(kws), "--out", str(out), "-q"]) == 0
+    assert snapshot(kws) == before
+    assert set(snapshot(out)) == set(before)
+    assert main(["rewrite", str(kws), "--out", str(out), "-q"]) == 1  # not empty
+
+
+def test_dry_run_writes_only_the_report(kws, tmp_path):
+    before = snapshot(kws)
+    report = tmp_path / "r.json"
+    assert main(["rewrite", str(kws), "--dry-run", "--report-json", str(report), "-q"]) == 0
+    assert snapshot(kws) == before
+    data = json.loads(report.read_text())
+    for key in ("module", "original_workspace_bytes", "arena_bytes", "lower_bound_bytes",
+                "remaining_workspace_bytes", "buffers"):
+        assert key in data
+    assert {"function", "variable", "file", "line", "size", "offset", "live"} <= set(
+        data["buffers"][0])
+
+
+def test_model_library_format_tar_in_place_and_to_a_folder(kws, tmp_path):
+    archive = tmp_path / "model.tar"
+    with tarfile.open(archive, "w") as tar:
+        tar.add(kws / "model", arcname=".")
+    out = tmp_path / "mlf"
+    assert main(["rewrite", str(archive), "--out", str(out), "-q"]) == 0
+    lib1 = (out / "codegen" / "host" / "src" / "default_lib1.c").read_text()
+    assert "TVMBackendAllocWorkspace(" not in lib1 and "crewrite_arena" in lib1
+    original = archive.read_bytes()
+    assert main(["rewrite", str(archive), "-q"]) == 0
+    assert archive.read_bytes() != original
+    with tarfile.open(archive) as tar:
+        names = tar.getnames()
+        text = tar.extractfile("./codegen/host/src/default_lib1.c").read().decode()
+    assert "crewrite_arena" in text and "./codegen/host/include/tvmgen_default.h" in names
+    assert main(["rewrite", str(archive), "-q"]) == 3
+
+
+def test_c_files_one_by_one_with_header(kws, tmp_path):
+    src = kws / "model" / "codegen" / "host" / "src"
+    header = kws / "model" / "codegen" / "host" / "include" / "tvmgen_default.h"
+    out = tmp_path / "out"
+    code = main(["rewrite", str(src / "default_lib0.c"), str(src / "default_lib1.c"),
+                 "--header", str(header), "--out", str(out), "-q"])
+    assert code == 0
+    assert "TVMGEN_DEFAULT_WORKSPACE_SIZE 0" in next(out.rglob("tvmgen_default.h")).read_text()
+
+
+def test_static_project_is_reported_and_left_unchanged(tmp_path, capsys):
+    copy = tmp_path / "usmp"
+    shutil.copytree(FIXTURES / "usmp_static", copy)
+    before = snapshot(copy)
+    assert main(["rewrite", str(copy)]) == 0
+    assert "already static" in capsys.readouterr().out
+    assert snapshot(copy) == before
+
+
+BAD_SIZE = """
+int32_t tvmgen_t___tvm_main__(int8_t* x, int32_t n) {
+  void* sid_1 = TVMBackendAllocWorkspace(1, 0, (uint64_t)n, 0, 8);
+  if (sid_1 == NULL) {
+    return -1;
+  }
+  return 0;
+}
+"""
+
+
+@pytest.mark.parametrize(
+    ("body", "where", "reason"),
+    [
+        (BAD_SIZE, "t_lib1.c:8:", "is not a constant"),
+        ("int32_t f(void) {\n  return 1 +;\n}\n", "t_lib1.c:7:", "cannot parse C"),
+    ],
+    ids=["size-not-constant", "unparsable"],
+)
+def test_bad_input_one_message_exit_1_nothing_touched(project, capsys, body, where, reason):
+    root = project(body)
+    before = snapshot(root)
+    assert main(["rewrite", str(root)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and where in err[0] and reason in err[0]
+    assert snapshot(root) == before
+
+
+def test_missing_input(tmp_path, capsys):
+    assert main(["rewrite", str(tmp_path / "nope")]) == 1
+    assert "no such file or directory" in capsys.readouterr().err
+
+
+def test_interrupted_write_is_named_with_the_way_out(kws, capsys):
+    (kws / ".crewrite-backup").mkdir()
+    assert main(["rewrite", str(kws)]) == 1
+    assert "interrupted" in capsys.readouterr().err
+
+
+def test_partly_rewritten_project_is_refused(kws, capsys):
+    lib0 = kws / "model" / "codegen" / "host" / "src" / "default_lib0.c"
+    lib0.write_text("/* crewrite: rewritten */\n" + lib0.read_text())
+    before = snapshot(kws)
+    assert main(["rewrite", str(kws)]) == 1
+    assert "partly rewritten" in capsys.readouterr().err
+    assert snapshot(kws) == before
