@@ -19,6 +19,24 @@ ALLOC = "TVMBackendAllocWorkspace"
 FREE = "TVMBackendFreeWorkspace"
 ENTRY_SUFFIX = "___tvm_main__"
 _LIB_FILE = re.compile(r"^(\w+?)_lib\d+\.c$")
+
+# Library kernels whose output tensor is only written, never read (CMSIS-NN s8 kernels compute
+# every output element from inputs and scratch, then store it): (position of that argument,
+# number of arguments of the prototype it belongs to). A call with another argument count (an
+# API version we have not checked) and every other pointer that a function outside the
+# sources receives count as read and written.
+WRITE_ONLY_OUTPUTS = {
+    "arm_convolve_wrapper_s8": (10, 11),
+    "arm_convolve_s8": (10, 11),
+    "arm_convolve_1x1_s8_fast": (10, 11),
+    "arm_depthwise_conv_wrapper_s8": (10, 11),
+    "arm_depthwise_conv_s8": (10, 11),
+    "arm_fully_connected_s8": (10, 11),
+    "arm_avgpool_s8": (6, 7),
+    "arm_max_pool_s8": (6, 7),
+    "arm_softmax_s8": (6, 7),
+    "arm_elementwise_add_s8": (9, 16),
+}
 _ALIGNED = re.compile(r"aligned\s*\(\s*(\d+)\s*\)")
 
 
@@ -652,6 +670,8 @@ class _AccessScanner(c_ast.NodeVisitor):
                     self.writes |= bases
                 if param in callee.summary.escapes:
                     self.escapes |= bases
+            elif WRITE_ONLY_OUTPUTS.get(name or "") == (position, len(args)):
+                self.writes |= bases
             else:
                 self.reads |= bases
                 self.writes |= bases

@@ -114,3 +114,35 @@ def test_refusals_name_file_line_reason(project, body, reason):
     assert reason in err.value.reason
     assert err.value.file is not None and err.value.file.endswith("t_lib1.c")
     assert err.value.line is not None
+
+
+CMSIS = """
+#include <arm_nnfunctions.h>
+int32_t tvmgen_t_cmsis_nn_main_0(int8_t* input_, int8_t* output_) {
+  cmsis_nn_context context= {NULL,0};
+  cmsis_nn_pool_params pool_params = {{1, 1}, {0, 0}, {-128, 127}};
+  cmsis_nn_dims input_dims = {1, 4, 4, 8};
+  cmsis_nn_dims filter_dims = {1, 2, 2, 1};
+  cmsis_nn_dims output_dims = {1, 3, 3, 8};
+  arm_cmsis_nn_status status = arm_avgpool_s8(&context, &pool_params, &input_dims, input_,
+      &filter_dims, &output_dims, output_);
+  if (status != ARM_CMSIS_NN_SUCCESS) {
+    return -1;
+  }
+  return 0;
+}
+int32_t tvmgen_t_other(int8_t* a, int8_t* b) {
+  arm_max_pool_s8(0, 0, 0, a, 0, 0, b, 0);
+  return 0;
+}
+"""
+
+
+def test_library_kernel_outputs_are_write_only_only_for_the_known_prototype(project):
+    prog = program_of(project(CMSIS))
+    summary = prog.functions["tvmgen_t_cmsis_nn_main_0"].summary
+    assert "output_" in summary.writes and "output_" not in summary.reads
+    assert "input_" in summary.reads
+    # Eight arguments: not the prototype the table knows, so read and written.
+    other = prog.functions["tvmgen_t_other"].summary
+    assert {"a", "b"} <= other.reads and {"a", "b"} <= other.writes
