@@ -77,6 +77,8 @@ def _rewrite_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--ok-if-rewritten", action="store_true",
                    help="exit 0 instead of 3 when the project is already rewritten")
     p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    p.add_argument("-v", "--verbose", action="store_true",
+                   help="also list every buffer: offset, size, live windows, source line")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -108,7 +110,7 @@ def _run_rewrite(args: argparse.Namespace) -> int:
     if args.report_json is not None:
         args.report_json.write_text(json.dumps(json_report(result), indent=1) + "\n")
     if not args.quiet:
-        print(text_report(result), end="")
+        print(text_report(result, args.verbose), end="")
     return EXIT_OK
 
 

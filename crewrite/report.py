@@ -28,7 +28,18 @@ def peak_point(module: ModuleResult) -> tuple[int, list[str]]:
     return point, live
 
 
-def text_report(result: Result) -> str:
+def buffer_table(m: ModuleResult) -> list[str]:
+    """One line per live range: where it is, its size, its offset and its windows."""
+    rows = [f"  {'offset':>8} {'size':>8}  {'live (program points)':<24} buffer"]
+    for b in sorted(m.liveness.buffers, key=lambda b: (m.offsets[b.id], b.id)):
+        windows = " ".join(f"{s}-{e}" for s, e in b.windows) or "never used"
+        flags = " (escapes: alloc..free)" if b.escaped else ""
+        rows.append(f"  {m.offsets[b.id]:>8} {b.site.size:>8}  {windows:<24} "
+                    f"{b.id}  [{b.site.file}:{b.site.line}]{flags}")
+    return rows
+
+
+def text_report(result: Result, verbose: bool = False) -> str:
     lines: list[str] = []
     if result.status == "static":
         lines += result.notes
@@ -50,6 +61,8 @@ def text_report(result: Result) -> str:
             f"  peak at {label} with {len(live)} buffers live: {', '.join(live[:6])}"
             + (" ..." if len(live) > 6 else ""),
         ]
+        if verbose:
+            lines += buffer_table(m)
     lines += [f"  {note}" for note in result.notes]
     return "\n".join(lines) + "\n"
 

@@ -4,6 +4,7 @@ message, a non-zero exit code and untouched inputs."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tarfile
 from pathlib import Path
@@ -156,3 +157,21 @@ def test_partly_rewritten_project_is_refused(kws, capsys):
     assert main(["rewrite", str(kws)]) == 1
     assert "partly rewritten" in capsys.readouterr().err
     assert snapshot(kws) == before
+
+
+def test_verbose_lists_every_live_range_with_offset_and_windows(kws, capsys):
+    assert main(["rewrite", str(kws), "--dry-run", "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "peak at " in out
+    table = [line for line in out.splitlines() if "[model/codegen/host/src/" in line]
+    assert len(table) == 34  # every live range of the bundled example
+    assert any("sid_2#1" in line for line in table)
+
+
+def test_pre_commit_hook_entry_is_idempotent(kws):
+    hook = (Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml").read_text()
+    entry = re.search(r"entry: crewrite (.*)", hook).group(1).split()
+    assert main([*entry, str(kws)]) == 0
+    after = snapshot(kws)
+    assert main([*entry, str(kws)]) == 0
+    assert snapshot(kws) == after
