@@ -102,6 +102,7 @@ class Unit:
     start: int | None  # offset where the statement's first line begins; None when another
     # statement ends on that line, so nothing can be inserted before this one alone
     access: Access = Access()
+    certain_writes: frozenset[str] = frozenset()  # written whenever the statement runs
 
 
 @dataclass
@@ -683,6 +684,35 @@ class _AccessScanner(c_ast.NodeVisitor):
         return Access(frozenset(self.reads), frozenset(self.writes), frozenset(self.escapes))
 
 
+class _HasBranch(c_ast.NodeVisitor):
+    def __init__(self) -> None:
+        self.found = False
+
+    def visit_TernaryOp(self, node: c_ast.TernaryOp) -> None:
+        self.found = True
+
+    def visit_BinaryOp(self, node: c_ast.BinaryOp) -> None:
+        if node.op in ("&&", "||"):
+            self.found = True
+        self.generic_visit(node)
+
+
+def _always_run(item: c_ast.Node) -> list[c_ast.Node]:
+    """The parts of a statement that run whenever it runs: an `if` condition (TVM's
+    `if (op(...) != 0) return -1;`), a nested block's items, a plain expression without
+    branches; never the body of a branch or a loop."""
+    if isinstance(item, c_ast.If):
+        return _always_run(item.cond)
+    if isinstance(item, c_ast.Compound):
+        return [part for sub in item.block_items or [] for part in _always_run(sub)]
+    if isinstance(item, (c_ast.For, c_ast.While, c_ast.DoWhile, c_ast.Switch, c_ast.Label,
+                         c_ast.Case, c_ast.Default, c_ast.Goto)):
+        return []
+    branch = _HasBranch()
+    branch.visit(item)
+    return [] if branch.found else [item]
+
+
 def _summarise(fn: Function, items: list[c_ast.Node], functions: dict[str, Function]) -> None:
     """Per-statement accesses, then the function's own summary for its callers."""
     reads: set[str] = set()
@@ -692,6 +722,10 @@ def _summarise(fn: Function, items: list[c_ast.Node], functions: dict[str, Funct
         scan = _AccessScanner(fn, functions)
         scan.visit(item)
         unit.access = scan.access()
+        certain = _AccessScanner(fn, functions)
+        for part in _always_run(item):
+            certain.visit(part)
+        unit.certain_writes = frozenset(certain.writes)
         reads |= unit.access.reads
         writes |= unit.access.writes
         escapes |= unit.access.escapes

@@ -78,14 +78,15 @@ def range_starts(fn: Function, var: str, model: str) -> list[int]:
     """Unit indices of `fn` where a new live range of `var` begins (empty: one range).
 
     Only a buffer whose pointer stays put (no escape, no alias to keep the old tensor
-    reachable) is split, at a statement that writes it and reads nothing of it."""
+    reachable) is split, at a statement that certainly writes it (not only in a branch) and
+    reads nothing of it."""
     if model != "fine" or var in fn.escapes or var in fn.aliased:
         return []
     starts, seen = [], False
     for index, unit in enumerate(fn.units):
         access = unit.access
         mentioned = var in unit.refs or var in unit.call_refs
-        if (seen and var in access.writes and var not in access.reads
+        if (seen and var in unit.certain_writes and var not in access.reads
                 and var not in access.escapes):
             starts.append(index)
         seen = seen or mentioned

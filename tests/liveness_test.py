@@ -3,9 +3,8 @@ function called twice, escapes held from alloc to free."""
 
 from __future__ import annotations
 
-from extract_test import TWO_OPS, program_of
-
 from crewrite.liveness import analyse
+from extract_test import TWO_OPS, program_of
 
 TWICE = """
 static void tvmgen_t_fill(int8_t* out, int8_t* in) {
@@ -102,3 +101,40 @@ def test_buffer_never_touched_gets_no_window(project):
     """
     live = analyse(program_of(project(body)), "t")
     assert by_var(live)["unused"].windows == ()
+
+
+BRANCH = """
+static void tvmgen_t_write(int8_t* out) {
+  for (int32_t i = 0; i < 32; ++i) { out[i] = (int8_t)i; }
+}
+static void tvmgen_t_read(int8_t* in, int8_t* out) {
+  for (int32_t i = 0; i < 32; ++i) { out[i] = in[i]; }
+}
+TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x, int8_t* y, int32_t flag) {
+  void* sid_1 = TVMBackendAllocWorkspace(1, 0, (uint64_t)32, 0, 8);
+  if (sid_1 == NULL) {
+    return -1;
+  }
+  tvmgen_t_write(sid_1);
+  tvmgen_t_read(sid_1, y);
+  if (flag) {
+    tvmgen_t_write(sid_1);
+  }
+  tvmgen_t_read(sid_1, y);
+  tvmgen_t_write(sid_1);
+  tvmgen_t_read(sid_1, x);
+  if (TVMBackendFreeWorkspace(1, 0, sid_1) != 0) {
+    return -1;
+  }
+  return 0;
+}
+"""
+
+
+def test_only_a_certain_write_starts_a_new_live_range(project):
+    live = analyse(program_of(project(BRANCH)), "t")
+    ranges = sorted((b.range, b.start_line) for b in live.buffers)
+    # The write under `if (flag)` may not happen: the tensor read after it can still be the
+    # first one. Only the unconditional write (line 24) starts a new range.
+    assert [r for r, _ in ranges] == [0, 1]
+    assert ranges[1][1] == 24
