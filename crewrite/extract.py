@@ -102,7 +102,7 @@ class Unit:
     start: int | None  # offset where the statement's first line begins; None when another
     # statement ends on that line, so nothing can be inserted before this one alone
     access: Access = Access()
-    certain_writes: frozenset[str] = frozenset()  # written whenever the statement runs
+    certain_writes: frozenset[str] = frozenset()  # written by a call whenever it runs
 
 
 @dataclass
@@ -405,8 +405,9 @@ class _FlowScanner(c_ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_FuncCall(self, node: c_ast.FuncCall) -> None:
-        if not isinstance(node.name, c_ast.ID):
-            # A call through a pointer: whatever it is handed may be kept anywhere.
+        if not isinstance(node.name, c_ast.ID) or node.name.name in self.types:
+            # A call through a pointer (an expression or a local variable): whatever it is
+            # handed may be kept anywhere.
             if node.args is not None:
                 self.escape_sources.append(frozenset(_ids(node.args)))
             self.generic_visit(node)
@@ -581,9 +582,10 @@ class _AccessScanner(c_ast.NodeVisitor):
     parameter the pointer binds to; anything else that receives a pointer reads and writes it.
     """
 
-    def __init__(self, fn: Function, functions: dict[str, Function]):
+    def __init__(self, fn: Function, functions: dict[str, Function], stores: bool = True):
         self.fn = fn
         self.functions = functions
+        self.stores = stores  # False: count only writes made by called functions
         self.reads: set[str] = set()
         self.writes: set[str] = set()
         self.escapes: set[str] = set()
@@ -610,7 +612,8 @@ class _AccessScanner(c_ast.NodeVisitor):
         target = self._target(node.lvalue)
         if target is not None:
             bases = self._bases(target)
-            self.writes |= bases
+            if self.stores:
+                self.writes |= bases
             if node.op != "=":
                 self.reads |= bases
             self._inner(target)
@@ -633,7 +636,8 @@ class _AccessScanner(c_ast.NodeVisitor):
             if target is not None:
                 bases = self._bases(target)
                 self.reads |= bases
-                self.writes |= bases
+                if self.stores:
+                    self.writes |= bases
                 self._inner(target)
             return
         if node.op == "*":
@@ -722,7 +726,9 @@ def _summarise(fn: Function, items: list[c_ast.Node], functions: dict[str, Funct
         scan = _AccessScanner(fn, functions)
         scan.visit(item)
         unit.access = scan.access()
-        certain = _AccessScanner(fn, functions)
+        # A store in this function may fill a part only (an unrolled element, one loop nest of
+        # a concat): only a whole operator call that writes its parameter makes a new tensor.
+        certain = _AccessScanner(fn, functions, stores=False)
         for part in _always_run(item):
             certain.visit(part)
         unit.certain_writes = frozenset(certain.writes)

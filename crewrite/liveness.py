@@ -68,6 +68,7 @@ class _Instance:
     alloc_at: int | None = None
     free_at: int | None = None
     escaped: bool = False
+    anytime: bool = False  # created in a function that runs through a pointer, at any time
 
     def touch(self, start: int, end: int) -> None:
         span = self.spans.setdefault(self.current, [start, end])
@@ -78,8 +79,8 @@ def range_starts(fn: Function, var: str, model: str) -> list[int]:
     """Unit indices of `fn` where a new live range of `var` begins (empty: one range).
 
     Only a buffer whose pointer stays put (no escape, no alias to keep the old tensor
-    reachable) is split, at a statement that certainly writes it (not only in a branch) and
-    reads nothing of it."""
+    reachable) is split, at a statement whose call certainly writes it (not only in a branch;
+    a plain store may fill a part only) and that reads nothing of it."""
     if model != "fine" or var in fn.escapes or var in fn.aliased:
         return []
     starts, seen = [], False
@@ -104,6 +105,7 @@ class _Replay:
         self.labels: list[str] = []
         self.instances: list[_Instance] = []
         self.unit_ranges: dict[tuple[str, str], list[int]] = {}
+        self.through_pointer = 0  # depth of expansions of functions handed on as pointers
 
     def ranges_of(self, fn: Function, var: str) -> list[int]:
         """Range index of every unit of `fn` for its buffer `var` (computed once)."""
@@ -120,7 +122,9 @@ class _Replay:
     def expand(self, name: str, env: dict[str, set[int]]) -> None:
         fn = self.program.functions[name]
         local = {var: len(self.instances) + i for i, var in enumerate(fn.buffers)}
-        self.instances += [_Instance(site, self.ranges_of(fn, site.variable))
+        self.instances += [_Instance(site, self.ranges_of(fn, site.variable),
+                                     escaped=self.through_pointer > 0,
+                                     anytime=self.through_pointer > 0)
                            for site in fn.buffers.values()]
 
         def resolve(names: frozenset[str]) -> set[int]:
@@ -154,9 +158,11 @@ class _Replay:
                         whole_unit |= resolve(arg)
                 self.expand(call.callee, callee_env)
             for target in unit.taken:
-                # Handed on as a function pointer (a parallel lambda, a callback): assume it
-                # runs during this statement.
+                # Handed on as a function pointer (a parallel lambda, a callback): it may run
+                # at any time from here on, so what it allocates is live all the time.
+                self.through_pointer += 1
                 self.expand(target, {})
+                self.through_pointer -= 1
             end = len(self.labels)
             self.labels.append(f"{name}:{unit.line}")
             for var in unit.allocs:
@@ -196,7 +202,9 @@ def analyse(program: Program, module: str, model: str = "fine") -> Liveness:
     for inst in replay.instances:
         key = inst.site.key
         escaped[key] = escaped.get(key, False) or inst.escaped
-        if inst.escaped:
+        if inst.anytime:
+            spans = {0: [0, len(replay.labels) - 1]}
+        elif inst.escaped:
             spans = {0: [inst.alloc_at, inst.free_at]}
         else:
             spans = inst.spans

@@ -138,3 +138,72 @@ def test_only_a_certain_write_starts_a_new_live_range(project):
     # first one. Only the unconditional write (line 24) starts a new range.
     assert [r for r, _ in ranges] == [0, 1]
     assert ranges[1][1] == 24
+
+
+PARTIAL = """
+TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x, int8_t* y) {
+  void* dense = TVMBackendAllocWorkspace(1, 0, (uint64_t)16, 2, 32);
+  if (dense == NULL) {
+    return -1;
+  }
+  ((int32_t*)dense)[0] = (int32_t)x[0];
+  ((int32_t*)dense)[1] = 0;
+  for (int32_t k = 0; k < 2; ++k) {
+    ((int32_t*)dense)[2 + k] = (int32_t)x[k];
+  }
+  for (int32_t k = 0; k < 4; ++k) {
+    y[k] = (int8_t)((int32_t*)dense)[k];
+  }
+  if (TVMBackendFreeWorkspace(1, 0, dense) != 0) {
+    return -1;
+  }
+  return 0;
+}
+"""
+
+
+def test_plain_stores_never_start_a_new_range(project):
+    """Each store fills a part of the buffer: one tensor, one range."""
+    live = analyse(program_of(project(PARTIAL)), "t")
+    assert [b.range for b in live.buffers] == [0]
+
+
+FNPTR = """
+typedef int32_t (*op_fn)(int8_t*, int8_t*);
+static int32_t tvmgen_t_scale(int8_t* p0, int8_t* T_out) {
+  void* S = TVMBackendAllocWorkspace(1, 0, (uint64_t)64, 0, 8);
+  if (S == NULL) {
+    return -1;
+  }
+  for (int32_t i = 0; i < 64; ++i) { ((int8_t*)S)[i] = p0[i] * 2; }
+  for (int32_t i = 0; i < 64; ++i) { T_out[i] = ((int8_t*)S)[i]; }
+  if (TVMBackendFreeWorkspace(1, 0, S) != 0) {
+    return -1;
+  }
+  return 0;
+}
+TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x, int8_t* y) {
+  op_fn last = tvmgen_t_scale;
+  void* sid_1 = TVMBackendAllocWorkspace(1, 0, (uint64_t)64, 0, 8);
+  if (sid_1 == NULL) {
+    return -1;
+  }
+  for (int32_t i = 0; i < 64; ++i) { ((int8_t*)sid_1)[i] = x[i]; }
+  if (last((int8_t*)sid_1, y) != 0 ) return -1;
+  if (TVMBackendFreeWorkspace(1, 0, sid_1) != 0) {
+    return -1;
+  }
+  return 0;
+}
+"""
+
+
+def test_function_called_through_a_pointer_keeps_its_buffers_live_throughout(project):
+    live = analyse(program_of(project(FNPTR)), "t")
+    buffers = by_var(live)
+    last_point = len(live.labels) - 1
+    assert buffers["S"].windows == ((0, last_point),)
+    # sid_1 is handed to a call through a pointer: it escapes, alloc to free.
+    assert buffers["sid_1"].escaped
+    overlap = set(range(*buffers["S"].windows[0])) & set(range(*buffers["sid_1"].windows[0]))
+    assert overlap

@@ -16,14 +16,24 @@ from crewrite.packing.greedy import ORDERINGS, place
 from crewrite.packing.registry import Outcome, Request, arena, register
 from crewrite.packing.search import squeeze
 
-HEURISTIC_SHARE = 0.3  # of the time limit, before CP-SAT takes over
+# Local search reaches the bound within milliseconds per thousand buffers when it can;
+# when it cannot (the optimum is above the bound), CP-SAT needs the time to prove it.
+HEURISTIC_SHARE = 0.3  # at most this share of the time limit goes to the heuristics...
+HEURISTIC_SECONDS = 0.25  # ...and at most this plus
+HEURISTIC_SECONDS_PER_BUFFER = 1e-4
+# Local-search placements, so that the result does not depend on the machine's speed
+# (the clock budget above only cuts in on large instances).
+HEURISTIC_STEPS = 2000
+HEURISTIC_STEPS_PER_BUFFER = 2
 
 
 @register("auto")
 def auto(request: Request) -> Outcome:
     graph, bound = request.graph, request.lower_bound
     started = time.monotonic()
-    heuristic_deadline = started + HEURISTIC_SHARE * request.remaining()
+    budget = HEURISTIC_SECONDS + HEURISTIC_SECONDS_PER_BUFFER * graph.n
+    heuristic_deadline = started + min(HEURISTIC_SHARE * request.remaining(), budget)
+    steps = HEURISTIC_STEPS + HEURISTIC_STEPS_PER_BUFFER * graph.n
     best = place(graph, ORDERINGS["size"](graph))
     best_arena = arena(graph, best)
     notes = [f"greedy by size: {best_arena}"]
@@ -31,9 +41,12 @@ def auto(request: Request) -> Outcome:
         if best_arena <= bound or time.monotonic() >= heuristic_deadline:
             break
         start = best if k == 0 else place(graph, ORDERINGS[name](graph))
-        # The first ordering gets half the heuristic time; later ones share what is left.
+        # The first ordering gets half the heuristic budget; the others share the rest.
+        portion = 2 if k == 0 else 2 * (len(ORDERINGS) - 1)
         share = (heuristic_deadline - time.monotonic()) / (2 if k == 0 else len(ORDERINGS) - k)
-        found = squeeze(graph, start, bound, time.monotonic() + share, request.seed + k)
+        found = squeeze(
+            graph, start, bound, time.monotonic() + share, request.seed + k, steps // portion
+        )
         found_arena = arena(graph, found)
         if found_arena < best_arena:
             best, best_arena = found, found_arena

@@ -81,10 +81,6 @@ class Graph:
     def n(self) -> int:
         return len(self.ids)
 
-    @property
-    def edges(self) -> int:
-        return sum(len(a) for a in self.adj) // 2
-
 
 def _window_pairs(owner: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
     """Pairs of window rows that share a point, as an (m, 2) array of owners."""

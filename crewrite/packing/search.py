@@ -23,15 +23,15 @@ from crewrite.packing.registry import Outcome, Request, arena, register
 
 
 def repair(
-    graph: Graph, start: list[int], target: int, deadline: float, seed: int
+    graph: Graph, start: list[int], target: int, deadline: float, seed: int, steps: float
 ) -> list[int] | None:
-    """Offsets with arena <= target derived from `start`, or None if time runs out."""
+    """Offsets with arena <= target derived from `start`, or None if neither `steps`
+    placements nor the clock suffice. A step budget keeps results independent of speed."""
     size, align, adj = graph.size, graph.align, graph.adj
     if max(size, default=0) > target:
         return None
     rng = random.Random(seed)
-    universal = _universal(graph)
-    offsets = _sink(graph, start, universal)
+    offsets, universal = sink_universal(graph, start)
     placed = [True] * graph.n
     moves = [0] * graph.n
     # Evicting a big or long-lived (many conflicts) buffer is hard to undo; a buffer that
@@ -43,10 +43,10 @@ def repair(
         if size[i] and offsets[i] + size[i] > target:
             placed[i] = False
             heapq.heappush(queue, (-size[i], rng.random(), i))
-    steps = 0
+    done = 0
     while queue:
-        steps += 1
-        if steps % 32 == 0 and time.monotonic() > deadline:
+        done += 1
+        if done > steps or (done % 32 == 0 and time.monotonic() > deadline):
             return None
         _, _, i = heapq.heappop(queue)
         s, a = size[i], align[i]
@@ -65,21 +65,18 @@ def repair(
     return offsets
 
 
-def _universal(graph: Graph) -> set[int]:
-    """Non-empty buffers that conflict with every other non-empty buffer."""
+def sink_universal(graph: Graph, offsets: list[int]) -> tuple[list[int], set[int]]:
+    """Same arena, with the buffers that conflict with all others stacked at the bottom;
+    returns the new offsets and the stacked buffers (empty if nothing could be stacked).
+
+    Nothing shares such a buffer's byte range, so moving it to the bottom and lifting
+    what was below it by its size keeps the plan valid, provided the lift keeps every
+    alignment (sizes multiples of all alignments, the usual case)."""
     others = sum(1 for s in graph.size if s) - 1
-    return {i for i in range(graph.n) if graph.size[i] and len(graph.adj[i]) == others}
-
-
-def _sink(graph: Graph, offsets: list[int], universal: set[int]) -> list[int]:
-    """Same arena, with the universal buffers stacked at the bottom.
-
-    Nothing shares a universal buffer's byte range, so moving it to the bottom and
-    lifting what was below it by its size keeps the plan valid, provided the lift keeps
-    every alignment (sizes multiples of all alignments, the usual case)."""
+    universal = {i for i in range(graph.n) if graph.size[i] and len(graph.adj[i]) == others}
     step = math.lcm(*(a for a, s in zip(graph.align, graph.size, strict=True) if s), 1)
     if not universal or any(graph.size[u] % step for u in universal):
-        return list(offsets)
+        return list(offsets), set()
     stack = sorted(universal, key=lambda u: offsets[u])
     tops = [offsets[u] for u in stack]
     sizes = [graph.size[u] for u in stack]
@@ -92,7 +89,7 @@ def _sink(graph: Graph, offsets: list[int], universal: set[int]) -> list[int]:
     for u in stack:
         out[u] = base
         base += graph.size[u]
-    return out
+    return out, universal
 
 
 def _least_disruptive(
@@ -131,21 +128,36 @@ def _least_disruptive(
     return best
 
 
-def squeeze(graph: Graph, start: list[int], bound: int, deadline: float, seed: int) -> list[int]:
-    """Best plan found by repairing `start` towards `bound` until `deadline`.
+def squeeze(
+    graph: Graph,
+    start: list[int],
+    bound: int,
+    deadline: float,
+    seed: int,
+    steps: float = math.inf,
+) -> list[int]:
+    """Best plan found by repairing `start` towards `bound` within `steps` placements
+    (and the deadline).
 
-    Aims at the bound first; if that fails within its share of the time, it halves the
+    Aims at the bound first; if that fails within half the remaining steps, it halves the
     distance between the best arena and the bound and tries again, so the result improves
     steadily even when the bound itself is out of reach."""
     best = start
     best_arena = arena(graph, start)
     unit = graph.unit
     attempt = 0
-    while best_arena > bound and time.monotonic() < deadline:
+    left = steps
+    while best_arena > bound and left >= 1 and time.monotonic() < deadline:
         gap_units = (best_arena - bound) // unit
         target = bound if attempt % 2 == 0 else best_arena - max(1, gap_units // 2) * unit
-        share = max(0.05, (deadline - time.monotonic()) / 2)
-        found = repair(graph, best, target, min(deadline, time.monotonic() + share), seed + attempt)
+        if math.isinf(left):
+            share, budget = max(0.05, (deadline - time.monotonic()) / 2), left
+        else:
+            share, budget = deadline - time.monotonic(), max(1, left // 2)
+        left -= budget
+        found = repair(
+            graph, best, target, min(deadline, time.monotonic() + share), seed + attempt, budget
+        )
         attempt += 1
         if found is not None:
             best, best_arena = found, arena(graph, found)
