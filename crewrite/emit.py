@@ -16,7 +16,8 @@ from crewrite.liveness import LiveBuffer
 from crewrite.project import BUILD_WORKSPACE, WORKSPACE_DEFINE
 
 MARKER = "crewrite: rewritten"
-_INCLUDE_LINE = re.compile(r"^[ \t]*#[ \t]*include\b.*$", re.MULTILINE)
+_DIRECTIVE_LINE = re.compile(r"^[ \t]*#[ \t]*(include|if|ifdef|ifndef|endif)\b.*$",
+                             re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -32,7 +33,9 @@ class Edit:
 
 
 def apply_edits(text: str, edits: list[Edit]) -> str:
-    """Apply one file's edits, last first; overlapping edits are a bug, never guessed."""
+    """Apply one file's edits, last first; overlapping edits are a bug, never guessed. New
+    lines follow the file's own newline style."""
+    newline = "\r\n" if "\r\n" in text else "\n"
     ordered = sorted(edits, key=lambda e: (e.start, e.end))
     for before, after in zip(ordered, ordered[1:], strict=False):
         if after.start < before.end or (after.start == before.start == before.end == after.end):
@@ -43,7 +46,8 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
             raise CrewriteError(
                 f"expected {edit.expect!r} here, found {text[edit.start:edit.start + 40]!r}: "
                 "refusing to edit", edit.file, line)
-        text = text[: edit.start] + edit.text + text[edit.end :]
+        new = edit.text if newline == "\n" else edit.text.replace("\n", newline)
+        text = text[: edit.start] + new + text[edit.end :]
     return text
 
 
@@ -69,10 +73,23 @@ def arena_name(module: str) -> str:
 
 
 def declaration_point(text: str, before: int) -> int:
-    """Just after the last `#include` line ahead of `before` (start of file if none)."""
-    point = 0
-    for match in _INCLUDE_LINE.finditer(text, 0, before):
-        point = match.end() + 1 if match.end() < len(text) else match.end()
+    """Just after the last `#include` ahead of `before` that every build sees: an include
+    inside `#if ... #endif` counts as the line after that `#endif`. Start of file if none."""
+    point, depth, pending = 0, 0, False
+    for match in _DIRECTIVE_LINE.finditer(text, 0, before):
+        word = match.group(1)
+        end = match.end() + 1 if match.end() < len(text) else match.end()
+        if word in ("if", "ifdef", "ifndef"):
+            depth += 1
+        elif word == "endif" and depth:
+            depth -= 1
+            if depth == 0 and pending:
+                point, pending = end, False
+        elif word == "include":
+            if depth == 0:
+                point = end
+            else:
+                pending = True
     return point
 
 

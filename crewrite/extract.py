@@ -168,9 +168,24 @@ def _strip_casts(node: c_ast.Node) -> c_ast.Node:
     return node
 
 
+_TYPE_SIZES = {
+    "char": 1, "signed char": 1, "unsigned char": 1, "int8_t": 1, "uint8_t": 1, "bool": 1,
+    "_Bool": 1, "short": 2, "int16_t": 2, "uint16_t": 2, "int": 4, "unsigned int": 4,
+    "int32_t": 4, "uint32_t": 4, "float": 4, "int64_t": 8, "uint64_t": 8, "double": 8,
+    "long long": 8, "unsigned long long": 8,
+}
+
+
 def fold_constant(node: c_ast.Node) -> int | None:
-    """Fold an integer constant expression (`(uint64_t)6272`, `4 * 1024`); None if not one."""
+    """Fold an integer constant expression (`(uint64_t)6272`, `4 * 1024`,
+    `64 * sizeof(int32_t)`); None if not one."""
     node = _strip_casts(node)
+    if isinstance(node, c_ast.UnaryOp) and node.op == "sizeof":
+        target = node.expr
+        if isinstance(target, c_ast.Typename) and isinstance(target.type, c_ast.TypeDecl) \
+                and isinstance(target.type.type, c_ast.IdentifierType):
+            return _TYPE_SIZES.get(" ".join(target.type.type.names))
+        return None
     if isinstance(node, c_ast.Constant) and node.type in ("int", "unsigned int", "long int",
                                                           "unsigned long int", "long long int",
                                                           "unsigned long long int"):
@@ -510,6 +525,12 @@ class _SiteFinder(c_ast.NodeVisitor):
                 raise CrewriteError(
                     f"{ALLOC} result is not stored in a local variable: cannot follow it",
                     self.tu.rel, line)
+            device = fold_constant(args[0])
+            if device != 1:
+                raise CrewriteError(
+                    f"'{self._target}' is workspace on device type "
+                    f"{'unknown' if device is None else device}, not the CPU (1): only host "
+                    "memory can move into the arena", self.tu.rel, line)
             size = fold_constant(args[2])
             if size is None or size < 0:
                 raise CrewriteError(

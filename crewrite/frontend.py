@@ -24,14 +24,14 @@ from crewrite.errors import CrewriteError
 FAKE_LIBC = Path(__file__).resolve().parent.parent / "fake_libc_include"
 FAKE_INCLUDE_DIRS = [FAKE_LIBC / "libc", FAKE_LIBC / "tvm", FAKE_LIBC / "cmsis"]
 
-# GNU C that pycparser does not read, removed by the preprocessor. `__attribute__((...))`
-# takes one parenthesised argument, so a one-parameter macro swallows it whole.
+# GNU C that pycparser does not read, removed by the preprocessor with variadic macros that
+# swallow whatever argument list follows.
 GNU_DEFINES = [
-    "__attribute__(x)",
-    "__attribute(x)",
-    "__declspec(x)",
-    "__asm__(x)",
-    "__asm(x)",
+    "__attribute__(...)",
+    "__attribute(...)",
+    "__declspec(...)",
+    "__asm__(...)",  # inline assembly has operand lists: `__asm("..." : "=r"(x) : ...)`
+    "__asm(...)",
     "__restrict__",
     "__restrict",
     "__inline__ inline",

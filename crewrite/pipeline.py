@@ -9,6 +9,8 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
+from pycparser import c_ast
+
 from crewrite import packing
 from crewrite.emit import (
     MARKER,
@@ -198,6 +200,21 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
     return result
 
 
+def _workspace_calls_and_arenas(tu: TranslationUnit) -> tuple[list[int], set[str]]:
+    """Lines of workspace calls left in a parsed file, and the file-scope names it declares."""
+    calls: list[int] = []
+
+    class Calls(c_ast.NodeVisitor):
+        def visit_FuncCall(self, node: c_ast.FuncCall) -> None:
+            if isinstance(node.name, c_ast.ID) and node.name.name in (ALLOC, FREE):
+                calls.append(node.coord.line)
+            self.generic_visit(node)
+
+    Calls().visit(tu.ast)
+    declared = {ext.name for ext in tu.ast.ext if isinstance(ext, c_ast.Decl) and ext.name}
+    return calls, declared
+
+
 def _second_look(project: Project, options: Options, result: Result) -> None:
     """Re-parse what was produced: no workspace call may remain and every plan must hold."""
     include_dirs = list(project.include_dirs) + list(options.include_dirs)
@@ -206,11 +223,16 @@ def _second_look(project: Project, options: Options, result: Result) -> None:
             continue
         tu = parse_source(rel, project.path(rel), result.new_texts[rel], include_dirs,
                           list(options.defines))
-        again = extract({rel: tu}, project.module_names() or [m.module for m in result.modules])
-        if again.allocs or again.frees:
-            site = (again.allocs or again.frees)[0]
+        calls, declared = _workspace_calls_and_arenas(tu)
+        if calls:
             raise CrewriteError(f"internal error: a {ALLOC}/{FREE} call survived the rewrite",
-                                rel, site.line)
+                                rel, calls[0])
+        for module in result.modules:
+            used = arena_name(module.module) + "["
+            if used in result.new_texts[rel] and arena_name(module.module) not in declared:
+                raise CrewriteError(
+                    f"the declaration of {arena_name(module.module)} would not be seen by the "
+                    "compiler here (conditional includes?); nothing was written", rel)
     for module in result.modules:
         problem = packing.Problem(
             buffers=tuple(packing.Buffer(b.id, b.site.size, b.windows)

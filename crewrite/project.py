@@ -154,8 +154,9 @@ def _load_directory(root: Path, kind: str | None = None) -> Project:
         sources += [_relative(root, p) for p in sorted((host / "src").glob("*.c"))]
         if (host / "include").is_dir():
             include_dirs.append(host / "include")
-    if (root / "include").is_dir():
-        include_dirs.append(root / "include")
+    for extra in ("include", "crt/include", "crt_config"):
+        if (root / extra).is_dir():  # a generated project's own headers and runtime
+            include_dirs.append(root / extra)
     if not sources:
         raise CrewriteError("codegen/host/src holds no .c files", codegen[0] / "src")
     if kind is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from crewrite.emit import Edit, apply_edits, build_edits, header_edits
+from crewrite.emit import Edit, apply_edits, build_edits, declaration_point, header_edits
 from crewrite.errors import CrewriteError
 
 
@@ -51,3 +51,11 @@ def test_build_workspace_lowered_by_what_moved_and_kept_if_too_small():
     assert notes == ["CMakeLists.txt: WORKSPACE_SIZE 146960 -> 47616"]
     edits, notes = build_edits("CMakeLists.txt", text, 200000)
     assert edits == [] and "left unchanged" in notes[0]
+
+
+def test_declarations_go_where_every_build_sees_them():
+    text = ("#include <a.h>\n#ifdef __ARM_FEATURE_DSP\n#include <arm_acle.h>\n#endif\n"
+            "#ifdef __cplusplus\nextern \"C\" {\n#endif\nint f(void);\n")
+    point = declaration_point(text, len(text))
+    assert text[:point].endswith("#include <arm_acle.h>\n#endif\n")
+    assert declaration_point("int f(void);\n", 12) == 0

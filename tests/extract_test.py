@@ -146,3 +146,37 @@ def test_library_kernel_outputs_are_write_only_only_for_the_known_prototype(proj
     # Eight arguments: not the prototype the table knows, so read and written.
     other = prog.functions["tvmgen_t_other"].summary
     assert {"a", "b"} <= other.reads and {"a", "b"} <= other.writes
+
+
+@pytest.mark.parametrize(
+    ("size", "expected"),
+    [("(uint64_t)6272", 6272), ("(uint64_t)(64 * sizeof(int32_t))", 256), ("1024ULL", 1024),
+     ("(uint64_t)4*(uint64_t)64", 256), ("0x100", 256)],
+)
+def test_sizes_fold(project, size, expected):
+    body = ("int32_t tvmgen_t___tvm_main__(void) {\n"
+            f"  void* b = TVMBackendAllocWorkspace(1, 0, {size}, 0, 8);\n"
+            "  ((int8_t*)b)[0] = 1;\n  return 0;\n}\n")
+    assert program_of(project(body)).allocs[0].size == expected
+
+
+def test_workspace_on_another_device_is_refused(project):
+    body = ("int32_t tvmgen_t___tvm_main__(void) {\n"
+            "  void* b = TVMBackendAllocWorkspace(2, 0, (uint64_t)64, 0, 8);\n  return 0;\n}\n")
+    with pytest.raises(CrewriteError, match="device type 2"):
+        program_of(project(body))
+
+
+def test_inline_assembly_with_operands_and_statement_expressions_parse(project):
+    body = """
+    #define __pkhbt(A, B, C) __extension__ ({ uint32_t __RES, __A = (A), __B = (B); \\
+      __asm("pkhbt %0, %1, %2, lsl %3" : "=r" (__RES) : "r" (__A), "r" (__B), "I" (C)); __RES; })
+    static inline int32_t tvmgen_t_pack(int32_t a, int32_t b) { return __pkhbt(a, b, 16); }
+    int32_t tvmgen_t___tvm_main__(int8_t* x) {
+      void* b = TVMBackendAllocWorkspace(1, 0, (uint64_t)64, 0, 8);
+      ((int32_t*)b)[0] = tvmgen_t_pack(x[0], x[1]);
+      x[2] = (int8_t)((int32_t*)b)[0];
+      return 0;
+    }
+    """
+    assert [s.variable for s in program_of(project(body)).allocs] == ["b"]

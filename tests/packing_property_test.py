@@ -62,21 +62,23 @@ def brute_force_check(problem: Problem, offsets: dict[str, int]) -> int:
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(problem=problems(), planner=st.sampled_from(sorted(PLANNERS)), seed=st.integers(0, 3))
-def test_random_plans_are_valid_and_deterministic(problem: Problem, planner: str, seed: int) -> None:
+def test_random_plans_are_valid_and_deterministic(
+    problem: Problem, planner: str, seed: int
+) -> None:
     result = plan(problem, planner, time_limit=5, seed=seed)
     offsets = dict(result.offsets)
     check_plan(problem, offsets)
     assert brute_force_check(problem, offsets) == result.arena_bytes
     bound = lower_bound(problem)
     assert result.lower_bound_bytes == bound <= result.arena_bytes
-    assert result.optimal == (result.arena_bytes == bound) or result.optimal
+    assert result.optimal or result.arena_bytes > bound  # at the bound means optimal
     assert dict(plan(problem, planner, time_limit=5, seed=seed).offsets) == offsets
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=30, deadline=None)
 @given(problem=problems())
 def test_auto_is_never_worse_than_greedy(problem: Problem) -> None:
-    auto = plan(problem, time_limit=5)
+    auto = plan(problem, time_limit=1)
     assert auto.arena_bytes <= plan(problem, "greedy-size").arena_bytes
     if auto.optimal:
-        assert auto.arena_bytes <= plan(problem, "cpsat", time_limit=5).arena_bytes
+        assert auto.arena_bytes <= plan(problem, "cpsat", time_limit=1).arena_bytes

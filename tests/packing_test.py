@@ -15,11 +15,11 @@ from crewrite.packing import (
     PlanError,
     Problem,
     check_plan,
+    cli,
     load_instance,
     lower_bound,
     plan,
 )
-from crewrite.packing import cli
 from crewrite.packing.registry import Outcome, register
 
 ALL = sorted(PLANNERS)
@@ -138,7 +138,9 @@ def test_verifier_rejects_overlap_misalignment_and_missing() -> None:
         check_plan(TRAP, {"in": 40, "big": 0, "a": 0, "b": 64})
     with pytest.raises(PlanError, match="missing"):
         check_plan(TRAP, {"in": 32, "big": 0, "a": 0})
-    extra = Problem((interval("a", 16, 0, 0), interval("b", 16, 3, 3)), extra_conflicts=(("a", "b"),))
+    extra = Problem(
+        (interval("a", 16, 0, 0), interval("b", 16, 3, 3)), extra_conflicts=(("a", "b"),)
+    )
     with pytest.raises(PlanError, match="overlap"):
         check_plan(extra, {"a": 0, "b": 0})
 
@@ -178,7 +180,9 @@ def test_plan_reports_evidence() -> None:
 # ---- instance files and CLI ----------------------------------------------------------
 
 
-def _run(tmp_path: Path, argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+def _run(
+    tmp_path: Path, argv: list[str], capsys: pytest.CaptureFixture[str]
+) -> tuple[int, str, str]:
     parser = argparse.ArgumentParser(prog="crewrite")
     cli.add_parser(parser.add_subparsers(dest="command", required=True))
     args = parser.parse_args(argv)
@@ -237,7 +241,10 @@ def test_cli_text(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
         ({"buffers": [{"id": "a", "size": -4, "start": 0, "end": 1}]}, "non-negative"),
         ({"buffers": [{"id": "a", "size": 4, "start": 3, "end": 1}]}, "ends before"),
         ({"buffers": [{"id": "a", "size": 4}]}, "windows"),
-        ({"buffers": [{"id": "a", "size": 4, "windows": [[0, 1]]}], "conflicts": [["a", "q"]]}, "unknown"),
+        (
+            {"buffers": [{"id": "a", "size": 4, "windows": [[0, 1]]}], "conflicts": [["a", "q"]]},
+            "unknown",
+        ),
         ([1, 2], "buffers"),
     ],
 )
@@ -259,3 +266,25 @@ def test_cli_missing_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 def test_load_instance_errors_are_instance_errors(tmp_path: Path) -> None:
     with pytest.raises(InstanceError):
         load_instance(tmp_path / "absent.json")
+
+
+@pytest.mark.parametrize("planner", ALL)
+def test_buffers_conflicting_with_everything(planner: str) -> None:
+    # "g" is live throughout, "u" conflicts with all by explicit edges only; local search
+    # and CP-SAT stack such buffers at the bottom, which must keep every rule.
+    problem = Problem(
+        (
+            interval("a", 48, 0, 0),
+            interval("g", 16, 0, 3),
+            interval("b", 32, 1, 2, alignment=32),
+            interval("u", 16, 9, 9),
+            interval("c", 64, 3, 3),
+        ),
+        alignment=16,
+        extra_conflicts=(("u", "a"), ("u", "b"), ("u", "c"), ("u", "g")),
+    )
+    assert lower_bound(problem) == 96
+    result = plan(problem, planner, time_limit=2)
+    assert result.arena_bytes >= 96 and result.offsets["b"] % 32 == 0
+    if planner in ("auto", "cpsat", "search"):
+        assert result.arena_bytes == 96
