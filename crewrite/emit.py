@@ -7,6 +7,7 @@ file may not overlap, and they are applied right to left so offsets stay valid.
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 
@@ -191,4 +192,65 @@ def build_edits(build_file: str, text: str, saved: int) -> tuple[list[Edit], lis
         start, end = match.span(1)
         edits.append(Edit(build_file, start, end, str(old - saved), expect=match.group(1)))
         notes.append(f"{build_file}: WORKSPACE_SIZE {old} -> {old - saved}")
+    return edits, notes
+
+
+_JSON_TOKEN = re.compile(
+    r'\s*(?:("(?:[^"\\]|\\.)*")|(-?\d[\d.eE+-]*)|(true|false|null)|([{}\[\],:]))')
+
+
+def json_scalar_spans(text: str) -> dict[tuple, tuple[int, int]]:
+    """Path (keys and list indices) -> (start, end) of every number in a JSON text, so that a
+    value can be changed without reformatting the file."""
+    spans: dict[tuple, tuple[int, int]] = {}
+    stack: list[list] = []  # [container kind, current key or index]
+    pos = 0
+    expect_key = False
+    while pos < len(text):
+        match = _JSON_TOKEN.match(text, pos)
+        if match is None:
+            if text[pos:].strip():
+                raise ValueError(f"not JSON at offset {pos}")
+            break
+        pos = match.end()
+        string, number, _, punct = match.groups()
+        path = tuple(frame[1] for frame in stack)
+        if punct in ("{", "["):
+            stack.append(["{", None] if punct == "{" else ["[", 0])
+            expect_key = punct == "{"
+        elif punct in ("}", "]"):
+            stack.pop()
+        elif punct == ",":
+            if stack[-1][0] == "[":
+                stack[-1][1] += 1
+            else:
+                expect_key = True
+        elif string is not None and expect_key:
+            stack[-1][1] = json.loads(string)
+            expect_key = False
+        elif number is not None:
+            spans[path] = match.span(2)
+    return spans
+
+
+def metadata_edits(rel: str, text: str, remaining: dict[str, int]) -> tuple[list[Edit], list[str]]:
+    """Model Library Format metadata: each rewritten module's `main` workspace becomes what the
+    runtime still needs (project generators size the allocator from it)."""
+    try:
+        spans = json_scalar_spans(text)
+    except (ValueError, IndexError):
+        return [], [f"{rel}: not readable JSON; workspace_size_bytes left unchanged"]
+    edits, notes = [], []
+    for path, (start, end) in sorted(spans.items(), key=lambda item: item[1]):
+        if path[-1] != "workspace_size_bytes" or path[-5:-2] != ("memory", "functions", "main"):
+            continue
+        if path[:1] == ("modules",) and len(path) == 7 and path[1] in remaining:
+            module = path[1]
+        elif len(path) == 5 and len(remaining) == 1:  # older metadata: one module, no "modules"
+            module = next(iter(remaining))
+        else:
+            continue
+        old = text[start:end]
+        edits.append(Edit(rel, start, end, str(remaining[module]), expect=old))
+        notes.append(f"{rel}: {module} workspace_size_bytes {old} -> {remaining[module]}")
     return edits, notes

@@ -21,6 +21,7 @@ from crewrite.emit import (
     build_edits,
     combine_inserts,
     header_edits,
+    metadata_edits,
     module_edits,
 )
 from crewrite.errors import CrewriteError
@@ -186,6 +187,12 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
                            else "peak as written (no module header)"),
             headers=headers, files=sorted(counts)))
 
+    remaining = {m.module: m.remaining_bytes for m in result.modules}
+    for rel in project.metadata:
+        meta, notes = metadata_edits(rel, project.texts[rel], remaining)
+        result.notes += notes
+        if meta:
+            edits.setdefault(rel, []).extend(meta)
     saved = sum(m.original_bytes - m.remaining_bytes for m in result.modules)
     for rel in project.build_files:
         build, notes = build_edits(rel, project.texts[rel], saved)

@@ -51,6 +51,7 @@ class Project:
     headers: list[str]
     build_files: list[str]
     include_dirs: list[Path]
+    metadata: list[str] = field(default_factory=list)  # Model Library Format metadata.json
     texts: dict[str, str] = field(default_factory=dict)
     tar_path: Path | None = None
     _tmp: tempfile.TemporaryDirectory | None = None  # keeps an extracted tar alive
@@ -135,7 +136,7 @@ def load_project(
         project = _load_files([p.resolve() for p in paths], header)
 
     project.include_dirs = project.include_dirs + [d.resolve() for d in include_dirs]
-    for rel in project.sources + project.headers + project.build_files:
+    for rel in project.sources + project.headers + project.build_files + project.metadata:
         project.texts[rel] = read_text(project.path(rel))
     return project
 
@@ -168,6 +169,8 @@ def _load_directory(root: Path, kind: str | None = None) -> Project:
         headers=[_relative(root, p) for p in _headers_below(root)],
         build_files=[_relative(root, p) for p in _build_files(root)],
         include_dirs=include_dirs,
+        metadata=[_relative(root, host.parent.parent / "metadata.json") for host in codegen
+                  if (host.parent.parent / "metadata.json").is_file()],
     )
 
 

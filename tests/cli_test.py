@@ -44,7 +44,7 @@ def test_in_place_rewrite_then_second_run_changes_nothing(kws, capsys):
     after = snapshot(kws)
     changed = {rel for rel in before if before[rel] != after[rel]}
     assert changed == {"CMakeLists.txt", "model/codegen/host/include/tvmgen_default.h",
-                       "model/codegen/host/src/default_lib1.c"}
+                       "model/codegen/host/src/default_lib1.c", "model/metadata.json"}
     assert set(after) == set(before)  # no file added, no backup or temp left behind
     assert main(["rewrite", str(kws)]) == 3
     assert "already rewritten" in capsys.readouterr().err

@@ -2,9 +2,18 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
-from crewrite.emit import Edit, apply_edits, build_edits, declaration_point, header_edits
+from crewrite.emit import (
+    Edit,
+    apply_edits,
+    build_edits,
+    declaration_point,
+    header_edits,
+    metadata_edits,
+)
 from crewrite.errors import CrewriteError
 
 
@@ -59,3 +68,38 @@ def test_declarations_go_where_every_build_sees_them():
     point = declaration_point(text, len(text))
     assert text[:point].endswith("#include <arm_acle.h>\n#endif\n")
     assert declaration_point("int f(void);\n", 12) == 0
+
+
+NEW_METADATA = """{
+  "modules": {
+    "kws": {"memory": {"functions": {"main": [
+      {"constants_size_bytes": 0, "workspace_size_bytes": 38048}]}}},
+    "ad": {"memory": {"functions": {"main": [{"workspace_size_bytes": 1664}],
+      "operator_functions": [{"workspace_size_bytes": 99}]}}}
+  },
+  "version": 7
+}
+"""
+OLD_METADATA = ('{"memory": {"functions": {"main": [{"workspace_size_bytes": 146960, '
+                '"device": 1}]}}, "model_name": "x", "version": 5}')
+
+
+def test_metadata_workspace_lowered_in_place_keeping_every_other_byte():
+    edits, notes = metadata_edits("metadata.json", NEW_METADATA, {"kws": 0, "ad": 0})
+    out = apply_edits(NEW_METADATA, edits)
+    data = json.loads(out)
+    assert data["modules"]["kws"]["memory"]["functions"]["main"][0]["workspace_size_bytes"] == 0
+    assert data["modules"]["ad"]["memory"]["functions"]["main"][0]["workspace_size_bytes"] == 0
+    ops = data["modules"]["ad"]["memory"]["functions"]["operator_functions"]
+    assert ops[0]["workspace_size_bytes"] == 99
+    assert out.replace('"workspace_size_bytes": 0', "X") == NEW_METADATA.replace(
+        '"workspace_size_bytes": 38048', "X").replace('"workspace_size_bytes": 1664', "X")
+    assert len(notes) == 2
+
+
+def test_old_single_module_metadata_and_unreadable_metadata():
+    edits, _ = metadata_edits("m.json", OLD_METADATA, {"default": 0})
+    assert json.loads(apply_edits(OLD_METADATA, edits))["memory"]["functions"]["main"][0][
+        "workspace_size_bytes"] == 0
+    edits, notes = metadata_edits("m.json", "{not json", {"default": 0})
+    assert edits == [] and "left unchanged" in notes[0]
