@@ -238,8 +238,8 @@ class _UnitScanner(c_ast.NodeVisitor):
     """Collects what one top-level statement touches, skipping pointer-only mentions:
     the alloc assignment, the free argument and NULL checks."""
 
-    def __init__(self, defined: set[str]):
-        self.defined = defined
+    def __init__(self, defined: dict[str, str]):
+        self.defined = defined  # name -> identity of the function it means in this file
         self.refs: set[str] = set()
         self.call_only: set[str] = set()
         self.calls: list[Call] = []
@@ -258,7 +258,7 @@ class _UnitScanner(c_ast.NodeVisitor):
 
     def visit_ID(self, node: c_ast.ID) -> None:
         if node.name in self.defined:
-            self.taken.append(node.name)
+            self.taken.append(self.defined[node.name])
         (self.call_only if self.arg_depth else self.refs).add(node.name)
 
     def visit_StructRef(self, node: c_ast.StructRef) -> None:
@@ -302,7 +302,7 @@ class _UnitScanner(c_ast.NodeVisitor):
                 return
         if name in self.defined:
             arg_ids = tuple(frozenset(_ids(a)) for a in args)
-            self.calls.append(Call(name, arg_ids, self.loop_depth > 0))
+            self.calls.append(Call(self.defined[name], arg_ids, self.loop_depth > 0))
             self.arg_depth += 1
             for arg in args:
                 self.visit(arg)
@@ -388,7 +388,8 @@ class _FlowScanner(c_ast.NodeVisitor):
     """Aliases (locals assigned from buffer pointers), escapes (pointers stored where we
     cannot follow them, or returned) and functions whose address is taken."""
 
-    def __init__(self, fn_locals: set[str], types: dict[str, c_ast.Node], defined: set[str]):
+    def __init__(self, fn_locals: set[str], types: dict[str, c_ast.Node],
+                 defined: dict[str, str]):
         self.locals = fn_locals
         self.types = types
         self.defined = defined
@@ -432,7 +433,7 @@ class _FlowScanner(c_ast.NodeVisitor):
 
     def visit_ID(self, node: c_ast.ID) -> None:
         if node.name in self.defined:
-            self.address_taken.add(node.name)
+            self.address_taken.add(self.defined[node.name])
 
 
 class _LocalNames(c_ast.NodeVisitor):
@@ -562,7 +563,7 @@ def _module_of(name: str, rel: str, modules: list[str]) -> str | None:
     return None
 
 
-def _flow_facts(fn: Function, func: c_ast.FuncDef, defined: set[str]) -> None:
+def _flow_facts(fn: Function, func: c_ast.FuncDef, defined: dict[str, str]) -> None:
     names = _LocalNames()
     if func.decl.type.args is not None:
         names.visit(func.decl.type.args)
@@ -603,9 +604,11 @@ class _AccessScanner(c_ast.NodeVisitor):
     parameter the pointer binds to; anything else that receives a pointer reads and writes it.
     """
 
-    def __init__(self, fn: Function, functions: dict[str, Function], stores: bool = True):
+    def __init__(self, fn: Function, functions: dict[str, Function], visible: dict[str, str],
+                 stores: bool = True):
         self.fn = fn
         self.functions = functions
+        self.visible = visible
         self.stores = stores  # False: count only writes made by called functions
         self.reads: set[str] = set()
         self.writes: set[str] = set()
@@ -685,7 +688,7 @@ class _AccessScanner(c_ast.NodeVisitor):
         args = node.args.exprs if node.args is not None else []
         if name in (ALLOC, FREE):
             return
-        callee = self.functions.get(name) if name else None
+        callee = self.functions.get(self.visible.get(name, "")) if name else None
         for position, arg in enumerate(args):
             bases = self._bases(arg)
             if callee is not None and position < len(callee.params):
@@ -738,18 +741,19 @@ def _always_run(item: c_ast.Node) -> list[c_ast.Node]:
     return [] if branch.found else [item]
 
 
-def _summarise(fn: Function, items: list[c_ast.Node], functions: dict[str, Function]) -> None:
+def _summarise(fn: Function, items: list[c_ast.Node], functions: dict[str, Function],
+               visible: dict[str, str]) -> None:
     """Per-statement accesses, then the function's own summary for its callers."""
     reads: set[str] = set()
     writes: set[str] = set()
     escapes: set[str] = set(fn.escapes)
     for unit, item in zip(fn.units, items, strict=True):
-        scan = _AccessScanner(fn, functions)
+        scan = _AccessScanner(fn, functions, visible)
         scan.visit(item)
         unit.access = scan.access()
         # A store in this function may fill a part only (an unrolled element, one loop nest of
         # a concat): only a whole operator call that writes its parameter makes a new tensor.
-        certain = _AccessScanner(fn, functions, stores=False)
+        certain = _AccessScanner(fn, functions, visible, stores=False)
         for part in _always_run(item):
             certain.visit(part)
         unit.certain_writes = frozenset(certain.writes)
@@ -781,6 +785,23 @@ def _statement_start(tu: TranslationUnit, item: c_ast.Node, line: int) -> int | 
     return tu.line_starts[line - 1]
 
 
+def _identities(defs: list[tuple[TranslationUnit, c_ast.FuncDef]]) -> dict[str, dict[str, str]]:
+    """Per file: function name -> identity. A `static` function whose name another file also
+    defines is `name@file`; a call resolves to its own file's static function first."""
+    counts: dict[str, int] = {}
+    for _, f in defs:
+        counts[f.decl.name] = counts.get(f.decl.name, 0) + 1
+    shared: dict[str, str] = {}
+    own: dict[str, dict[str, str]] = {}
+    for tu, f in defs:
+        name = f.decl.name
+        if counts[name] > 1 and "static" in (f.decl.storage or []):
+            own.setdefault(tu.rel, {})[name] = f"{name}@{tu.rel}"
+        else:
+            shared.setdefault(name, name)
+    return {tu.rel: {**shared, **own.get(tu.rel, {})} for tu, _ in defs}
+
+
 def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
     """Collect every fact later stages need, from all translation units at once."""
     defs: list[tuple[TranslationUnit, c_ast.FuncDef]] = []
@@ -789,6 +810,7 @@ def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
             if isinstance(ext, c_ast.FuncDef) and tu.is_own(ext):
                 defs.append((tu, ext))
     defined = {f.decl.name for _, f in defs}
+    visible = _identities(defs)
 
     if not modules:
         entries = sorted(n[len("tvmgen_"):-len(ENTRY_SUFFIX)] for n in defined
@@ -807,7 +829,7 @@ def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
     graph = nx.DiGraph()
     items: dict[str, list[c_ast.Node]] = {}
     for tu, f in defs:
-        name = f.decl.name
+        name = visible[tu.rel][f.decl.name]
         if name in functions:
             other = functions[name]
             raise CrewriteError(f"function '{name}' is defined twice (also {other.file}:"
@@ -834,10 +856,10 @@ def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
                     tu.rel, site.line)
         allocs += finder.allocs
         frees += finder.frees
-        _flow_facts(fn, f, defined)
+        _flow_facts(fn, f, visible[tu.rel])
         items[name] = list(f.body.block_items or [])
         for item in items[name]:
-            scan = _UnitScanner(defined)
+            scan = _UnitScanner(visible[tu.rel])
             scan.visit(item)
             line = item.coord.line if item.coord else f.coord.line
             fn.units.append(Unit(
@@ -864,7 +886,7 @@ def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
     except nx.NetworkXNoCycle:
         pass
     for name in reversed(list(nx.topological_sort(graph))):
-        _summarise(functions[name], items[name], functions)
+        _summarise(functions[name], items[name], functions, visible[functions[name].file])
 
     max_alignment = 16
     for tu in units.values():

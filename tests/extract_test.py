@@ -180,3 +180,24 @@ def test_inline_assembly_with_operands_and_statement_expressions_parse(project):
     }
     """
     assert [s.variable for s in program_of(project(body)).allocs] == ["b"]
+
+
+def test_static_functions_of_the_same_name_in_two_files_stay_apart(project):
+    root = project("""
+    static int32_t helper(int8_t* p) { p[0] = 1; return 0; }
+    int32_t tvmgen_t___tvm_main__(int8_t* x);
+    int32_t tvmgen_t_run(int8_t* x) { return tvmgen_t___tvm_main__(x); }
+    """)
+    (root / "model/codegen/host/src/t_lib2.c").write_text(
+        '#include "tvm/runtime/c_backend_api.h"\n'
+        "static int32_t helper(int8_t* p) { return p[0]; }\n"
+        "int32_t tvmgen_t___tvm_main__(int8_t* x) {\n"
+        "  void* b = TVMBackendAllocWorkspace(1, 0, (uint64_t)8, 0, 8);\n"
+        "  helper((int8_t*)b);\n  return 0;\n}\n")
+    prog = program_of(root)
+    main = prog.functions["tvmgen_t___tvm_main__"]
+    callee = main.units[1].calls[0].callee
+    assert callee == "helper@model/codegen/host/src/t_lib2.c"
+    assert "p" in prog.functions[callee].summary.reads
+    assert "p" not in prog.functions[callee].summary.writes
+    assert "helper@model/codegen/host/src/t_lib1.c" in prog.functions
