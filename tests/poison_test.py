@@ -14,7 +14,7 @@ from crewrite.pipeline import Options, rewrite_project
 from crewrite.project import load_project
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-CHECKED = ["kws_native", "cmsis_kws", "two_modules"]
+CHECKED = ["kws_native", "cmsis_kws", "two_modules", "vww_big"]
 
 
 def poisoned_output(name: str, shift: int, tmp: Path) -> bytes:
