@@ -172,7 +172,11 @@ def _error_place(parser: CParser, message: str, filename: str) -> tuple[str, int
         tok = parser._tokens.peek(1)
         coord = parser._tok_coord(tok) if tok is not None else None
     except (AttributeError, IndexError):
-        coord = None
+        tok, coord = None, None
+    if tok is not None and getattr(tok, "value", None):
+        msg += f" near '{tok.value}'"
+        if getattr(tok, "type", "") == "ID":
+            msg += " (a type from a header crewrite does not see? pass -I DIR or -D NAME=type)"
     if coord is not None and coord.line:
         return coord.file or filename, coord.line, msg
     return filename, None, msg
@@ -191,6 +195,8 @@ def parse_source(
     except ParseError as exc:
         file, line, msg = _error_place(parser, str(exc), filename)
         reason = f"cannot parse C: {msg}"
+        if msg.startswith(("before:", "Invalid declaration")) and "pass -I" not in msg:
+            reason += " (an unknown type name? pass -I DIR for its header, or -D NAME=type)"
         if missing:
             reason += f" (headers not found, pass -I: {', '.join(sorted(set(missing)))})"
         raise CrewriteError(reason, file, line) from None
