@@ -23,6 +23,7 @@ from crewrite.errors import CrewriteError
 from crewrite.extract import AllocSite, Function, Program
 
 MODELS = ("fine", "coarse")
+MAX_POINTS = 2_000_000  # calls expanded in place: a deep, branching call graph could explode
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,11 @@ class _Replay:
                 self.expand(target, {})
                 self.through_pointer -= 1
             end = len(self.labels)
+            if end >= MAX_POINTS:
+                raise CrewriteError(
+                    f"expanding every call from the entry passes {MAX_POINTS:,} program points "
+                    f"(in {name}): the call graph is too deep to follow statement by statement",
+                    fn.file, unit.line)
             self.labels.append(f"{name}:{unit.line}")
             for var in unit.allocs:
                 self.instances[local[var]].alloc_at = start

@@ -12,17 +12,23 @@ def _pct(part: int, whole: int) -> str:
 
 
 def peak_point(module: ModuleResult) -> tuple[int, list[str]]:
-    """The program point where the most bytes are live, and the buffers live there."""
-    loads: dict[int, int] = {}
+    """The program point where the most bytes are live, and the buffers live there (a sweep
+    over window starts and ends, so long timelines stay cheap)."""
     align = module.liveness.alignment
+    events: list[tuple[int, int]] = []
     for buf in module.liveness.buffers:
         size = -(-buf.site.size // align) * align
         for start, end in buf.windows:
-            for point in range(start, end + 1):
-                loads[point] = loads.get(point, 0) + size
-    if not loads:
+            events += [(start, size), (end + 1, -size)]
+    if not events:
         return -1, []
-    point = max(sorted(loads), key=lambda p: loads[p])
+    events.sort(key=lambda e: (e[0], e[1]))
+    load = best = 0
+    point = events[0][0]
+    for at, delta in events:
+        load += delta
+        if load > best:
+            best, point = load, at
     live = [b.id for b in module.liveness.buffers
             if any(s <= point <= e for s, e in b.windows)]
     return point, live

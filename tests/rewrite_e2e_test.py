@@ -65,6 +65,12 @@ def test_no_workspace_call_remains_and_arena_never_larger(name, rewritten):
         assert "TVMBackendAllocWorkspace(" not in path.read_text()
         assert "TVMBackendFreeWorkspace(" not in path.read_text()
     for module in report["modules"]:
+        # The peak the report names holds exactly the lower bound's bytes.
+        peak = set(module["peak"]["buffers"])
+        rounded = {f"{b['function']}:{b['variable']}" + (f"#{b['range']}" if b["ranges"] > 1
+                                                         else ""): -(-b["size"] // 16) * 16
+                   for b in module["buffers"]}
+        assert sum(rounded[b] for b in peak) == module["lower_bound_bytes"]
         assert module["arena_bytes"] <= module["original_workspace_bytes"]
         assert module["remaining_workspace_bytes"] == 0
         assert module["lower_bound_bytes"] <= module["arena_bytes"]
