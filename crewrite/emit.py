@@ -181,16 +181,18 @@ def header_edits(module: str, header: str, text: str, arena_bytes: int) -> list[
 
 
 def build_edits(build_file: str, text: str, saved: int) -> tuple[list[Edit], list[str]]:
-    """Lower `-DWORKSPACE_SIZE=N` (workspace plus allocator overhead) by what moved out."""
+    """Lower the allocator size a project sets (workspace plus allocator overhead) by what
+    moved out."""
     edits, notes = [], []
     for match in BUILD_WORKSPACE.finditer(text):
-        old = int(match.group(1))
+        group = 1 if match.group(1) is not None else 2
+        old = int(match.group(group))
         if old < saved:
             notes.append(f"{build_file}: WORKSPACE_SIZE={old} is below the {saved} bytes moved "
                          "to the arena; left unchanged")
             continue
-        start, end = match.span(1)
-        edits.append(Edit(build_file, start, end, str(old - saved), expect=match.group(1)))
+        start, end = match.span(group)
+        edits.append(Edit(build_file, start, end, str(old - saved), expect=match.group(group)))
         notes.append(f"{build_file}: WORKSPACE_SIZE {old} -> {old - saved}")
     return edits, notes
 

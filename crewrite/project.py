@@ -18,7 +18,13 @@ from crewrite.errors import CrewriteError
 
 HEADER_NAME = re.compile(r"^tvmgen_(\w+)\.h$")
 WORKSPACE_DEFINE = re.compile(r"#define\s+TVMGEN_(\w+?)_WORKSPACE_SIZE\s+(\d+)")
-BUILD_WORKSPACE = re.compile(r"-DWORKSPACE_SIZE=(\d+)")
+# How a generated project sizes its runtime allocator: a CMake definition (Zephyr template)
+# or a plain define in the application's own sources (templates that fill it in).
+BUILD_WORKSPACE = re.compile(
+    r"-DWORKSPACE_SIZE=(\d+)\b"
+    r"|^[ \t]*#[ \t]*define[ \t]+WORKSPACE_SIZE[ \t]+\(?(\d+)\)?[ \t]*(?://.*|/\*.*)?$",
+    re.MULTILINE)
+APP_FOLDERS = ("src", "include")
 
 
 def read_text(path: Path) -> str:
@@ -92,10 +98,16 @@ def _headers_below(root: Path) -> list[Path]:
 
 
 def _build_files(root: Path) -> list[Path]:
-    """Build files that size the runtime allocator (`-DWORKSPACE_SIZE=N`)."""
+    """Files that size the runtime allocator with a number: `-DWORKSPACE_SIZE=N` in a
+    CMakeLists.txt, or `#define WORKSPACE_SIZE N` in the application's own sources."""
+    candidates = list(root.rglob("CMakeLists.txt"))
+    for folder in APP_FOLDERS:
+        for pattern in ("*.c", "*.h", "*.cc", "*.cpp", "*.ino"):
+            candidates += (root / folder).rglob(pattern)
     found = []
-    for path in sorted(root.rglob("CMakeLists.txt")):
-        if path.is_file() and BUILD_WORKSPACE.search(read_text(path)):
+    for path in sorted(set(candidates)):
+        if path.is_file() and ".crewrite" not in path.parts and BUILD_WORKSPACE.search(
+                read_text(path)):
             found.append(path)
     return found
 

@@ -103,3 +103,20 @@ def test_old_single_module_metadata_and_unreadable_metadata():
         "workspace_size_bytes"] == 0
     edits, notes = metadata_edits("m.json", "{not json", {"default": 0})
     assert edits == [] and "left unchanged" in notes[0]
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("#define WORKSPACE_SIZE 146960\n", "#define WORKSPACE_SIZE 47616\n"),
+        ("#define WORKSPACE_SIZE (146960) // model + 512\n",
+         "#define WORKSPACE_SIZE (47616) // model + 512\n"),
+        ("#define WORKSPACE_SIZE (TVMGEN_DEFAULT_WORKSPACE_SIZE + 512)\n",
+         "#define WORKSPACE_SIZE (TVMGEN_DEFAULT_WORKSPACE_SIZE + 512)\n"),
+        ("#define WORKSPACE_SIZE_EXTRA 146960\n", "#define WORKSPACE_SIZE_EXTRA 146960\n"),
+    ],
+    ids=["plain", "parenthesised-with-comment", "derived-from-header", "other-name"],
+)
+def test_application_define_lowered_only_when_it_is_a_number(text, expected):
+    edits, _ = build_edits("src/platform.c", text, 99344)
+    assert apply_edits(text, edits) == expected
