@@ -21,7 +21,14 @@ from pycparser.c_parser import CParser, ParseError
 
 from crewrite.errors import CrewriteError
 
-FAKE_LIBC = Path(__file__).resolve().parent.parent / "fake_libc_include"
+def _fake_libc() -> Path:
+    """Our headers: inside the installed package, or at the top of a source checkout."""
+    installed = Path(__file__).resolve().parent / "fake_libc_include"
+    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / (
+        "fake_libc_include")
+
+
+FAKE_LIBC = _fake_libc()
 FAKE_INCLUDE_DIRS = [FAKE_LIBC / "libc", FAKE_LIBC / "tvm", FAKE_LIBC / "cmsis"]
 
 # GNU C that pycparser does not read, removed by the preprocessor with variadic macros that
