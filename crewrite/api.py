@@ -6,7 +6,9 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+from crewrite.errors import CrewriteError
 from crewrite.output import check_no_interrupted_write, write_copy, write_in_place
+from crewrite.packing import PlanError
 from crewrite.pipeline import Options, Result, rewrite_project
 from crewrite.project import load_project
 
@@ -39,5 +41,11 @@ def rewrite(
             elif result.new_texts:
                 write_in_place(project, result.new_texts)
         return result
+    except CrewriteError as exc:
+        if exc.file is not None:
+            exc = type(exc)(exc.reason, project.display(exc.file), exc.line)
+        raise exc from None
+    except PlanError as exc:
+        raise CrewriteError(f"internal error, the offset plan failed its check: {exc}") from None
     finally:
         project.close()

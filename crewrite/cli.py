@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from crewrite.pipeline import AlreadyRewritten, Options
 from crewrite.report import json_report, text_report
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_ALREADY = 0, 1, 2, 3
+SECTION_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 
 REWRITE_EPILOG = """\
 inputs:
@@ -96,11 +98,21 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _run_rewrite(args: argparse.Namespace) -> int:
-    if args.header is not None and any(p.is_dir() for p in args.paths):
+    if args.header is not None and any(p.is_dir() or p.suffix == ".tar" for p in args.paths):
         raise CrewriteError("--header is for .c files given one by one")
-    options = Options(tuple(args.include_dirs), tuple(args.defines), args.planner,
-                      args.time_limit, args.section, args.liveness,
-                      0 if args.poison_dead else None)
+    if args.time_limit is not None and not 0 < args.time_limit < float("inf"):
+        raise CrewriteError(f"--time-limit must be a positive number of seconds, not "
+                            f"{args.time_limit}")
+    if args.section is not None and not SECTION_NAME.fullmatch(args.section):
+        raise CrewriteError(f"--section {args.section!r}: use letters, digits, '.', '_', '-'")
+    if args.report_json is not None:
+        folder = args.report_json.resolve().parent
+        if not folder.is_dir() or not os.access(folder, os.W_OK):
+            raise CrewriteError("cannot write the report here (no such folder, or read-only)",
+                                args.report_json)
+    options = Options(include_dirs=tuple(args.include_dirs), defines=tuple(args.defines),
+                      planner=args.planner, time_limit=args.time_limit, section=args.section,
+                      liveness=args.liveness, poison_shift=0 if args.poison_dead else None)
     try:
         result = rewrite(args.paths, args.out, header=args.header, options=options,
                          dry_run=args.dry_run)
@@ -109,7 +121,11 @@ def _run_rewrite(args: argparse.Namespace) -> int:
             print(exc.format(), file=sys.stderr)
         return EXIT_OK if args.ok_if_rewritten else EXIT_ALREADY
     if args.report_json is not None:
-        args.report_json.write_text(json.dumps(json_report(result), indent=1) + "\n")
+        try:
+            args.report_json.write_text(json.dumps(json_report(result), indent=1) + "\n")
+        except OSError as exc:
+            raise CrewriteError(f"cannot write the report: {exc.strerror}",
+                                args.report_json) from None
     if not args.quiet:
         print(text_report(result, args.verbose), end="")
     return EXIT_OK
@@ -125,10 +141,13 @@ def main(argv: list[str] | None = None) -> int:
     except CrewriteError as exc:
         print(f"crewrite: {exc.format()}", file=sys.stderr)
         return EXIT_ERROR
-    except BrokenPipeError:
-        # The reader of our output went away (`crewrite pack ... | head`): the work is done.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        return EXIT_OK
+    except OSError as exc:
+        if isinstance(exc, BrokenPipeError):
+            # The reader of our output went away (`crewrite pack ... | head`).
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return EXIT_OK
+        print(f"crewrite: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":

@@ -199,7 +199,7 @@ def fold_constant(node: c_ast.Node) -> int | None:
         return None if value is None else (-value if node.op == "-" else value)
     if isinstance(node, c_ast.BinaryOp) and node.op in ("+", "-", "*", "<<"):
         left, right = fold_constant(node.left), fold_constant(node.right)
-        if left is None or right is None:
+        if left is None or right is None or (node.op == "<<" and not 0 <= right < 64):
             return None
         return {"+": left + right, "-": left - right, "*": left * right,
                 "<<": left << right}[node.op]
@@ -533,9 +533,12 @@ class _SiteFinder(c_ast.NodeVisitor):
                     f"{'unknown' if device is None else device}, not the CPU (1): only host "
                     "memory can move into the arena", self.tu.rel, line)
             size = fold_constant(args[2])
-            if size is None or size < 0:
+            if size is None:
                 raise CrewriteError(
                     f"workspace size of '{self._target}' is not a constant", self.tu.rel, line)
+            if size < 0:
+                raise CrewriteError(
+                    f"workspace size of '{self._target}' is negative ({size})", self.tu.rel, line)
             start, end = _locate_call(self.tu, node, ALLOC)
             self.allocs.append(AllocSite(
                 function=self.function, variable=self._target, size=size,

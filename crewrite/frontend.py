@@ -21,6 +21,7 @@ from pycparser.c_parser import CParser, ParseError
 
 from crewrite.errors import CrewriteError
 
+
 def _fake_libc() -> Path:
     """Our headers: inside the installed package, or at the top of a source checkout."""
     installed = Path(__file__).resolve().parent / "fake_libc_include"

@@ -10,9 +10,7 @@ import tempfile
 from pathlib import Path
 
 from crewrite.errors import CrewriteError
-from crewrite.project import Project, encode_text
-
-BACKUP_DIR = ".crewrite-backup"
+from crewrite.project import BACKUP_DIR, Project, encode_text
 
 
 def check_no_interrupted_write(root: Path) -> None:
@@ -51,8 +49,17 @@ def write_in_place(project: Project, new_texts: dict[str, str]) -> None:
         shutil.rmtree(backup, ignore_errors=True)
         raise CrewriteError(f"cannot write: {exc.strerror}; nothing was changed",
                             exc.filename) from None
-    for tmp, target in staged:
-        os.replace(tmp, target)
+    try:
+        for tmp, target in staged:
+            os.replace(tmp, target)
+    except OSError as exc:
+        for rel in sorted(new_texts):  # put every original back
+            shutil.copy2(backup / rel, root / rel)
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)
+        shutil.rmtree(backup, ignore_errors=True)
+        raise CrewriteError(f"cannot replace: {exc.strerror}; the originals were put back",
+                            exc.filename) from None
     shutil.rmtree(backup)
 
 
@@ -60,16 +67,25 @@ def write_copy(project: Project, new_texts: dict[str, str], out_dir: Path) -> No
     """A complete copy of the project with the rewritten files, made beside `out_dir` and
     renamed into place so that a failure leaves no half-written folder."""
     out_dir = out_dir.resolve()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise CrewriteError("output path exists and is not a folder", out_dir)
     if out_dir.exists() and any(out_dir.iterdir()):
         raise CrewriteError("output folder exists and is not empty", out_dir)
-    if out_dir == project.root or project.root in out_dir.parents:
+    files_only = project.kind == "files"  # loose .c files: copy those, not their folder
+    if not files_only and (out_dir == project.root or project.root in out_dir.parents):
         raise CrewriteError("output folder lies inside the input project", out_dir)
-    out_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
+    staging = None
     try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.", dir=out_dir.parent))
         tree = staging / "tree"
-        shutil.copytree(project.root, tree, symlinks=True,
-                        ignore=shutil.ignore_patterns(BACKUP_DIR))
+        if files_only:
+            for rel in project.sources + project.headers:
+                (tree / rel).parent.mkdir(parents=True, exist_ok=True)
+                shutil.copy2(project.root / rel, tree / rel)
+        else:
+            shutil.copytree(project.root, tree, symlinks=True,
+                            ignore=shutil.ignore_patterns(BACKUP_DIR))
         for rel, text in new_texts.items():
             (tree / rel).write_bytes(encode_text(text))
         if out_dir.exists():
@@ -78,7 +94,8 @@ def write_copy(project: Project, new_texts: dict[str, str], out_dir: Path) -> No
     except OSError as exc:
         raise CrewriteError(f"cannot write: {exc.strerror}", exc.filename or out_dir) from None
     finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        if staging is not None:
+            shutil.rmtree(staging, ignore_errors=True)
 
 
 def _write_tar(project: Project, new_texts: dict[str, str], tar_path: Path) -> None:

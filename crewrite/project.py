@@ -1,6 +1,7 @@
 """Find a project's inputs: generated C sources, module headers and build files.
 
-Accepted shapes (PATTERNS.md): a generated board project (`model/codegen/host/src/*.c`), a
+Accepted shapes (as microTVM writes them): a generated board project
+(`model/codegen/host/src/*.c`), a
 Model Library Format folder (`codegen/host/src/*.c`) or `.tar`, or `.c` files given one by one.
 Everything is read here, once, as text; later stages never touch the file system for inputs
 except the preprocessor resolving `#include`.
@@ -8,6 +9,7 @@ except the preprocessor resolving `#include`.
 
 from __future__ import annotations
 
+import os
 import re
 import tarfile
 import tempfile
@@ -25,6 +27,7 @@ BUILD_WORKSPACE = re.compile(
     r"|^[ \t]*#[ \t]*define[ \t]+WORKSPACE_SIZE[ \t]+\(?(\d+)\)?[ \t]*(?://.*|/\*.*)?$",
     re.MULTILINE)
 APP_FOLDERS = ("src", "include")
+BACKUP_DIR = ".crewrite-backup"  # originals kept while an in-place rewrite is replacing files
 
 
 def read_text(path: Path) -> str:
@@ -60,10 +63,27 @@ class Project:
     metadata: list[str] = field(default_factory=list)  # Model Library Format metadata.json
     texts: dict[str, str] = field(default_factory=dict)
     tar_path: Path | None = None
+    given: str = ""  # the input as the user named it, for messages
     _tmp: tempfile.TemporaryDirectory | None = None  # keeps an extracted tar alive
 
     def path(self, rel: str) -> Path:
         return self.root / rel
+
+    def display(self, file: str) -> str:
+        """A name the user can open for a file crewrite mentions (`model.tar:member` for an
+        archive), whether it comes root-relative, absolute or relative to the cwd."""
+        path = Path(file)
+        candidate = (path if path.is_absolute() else Path.cwd() / path).resolve()
+        if not candidate.is_relative_to(self.root):
+            candidate = (self.root / path).resolve()
+        if not candidate.is_relative_to(self.root):
+            return file
+        rel = candidate.relative_to(self.root).as_posix()
+        if self.tar_path is not None:
+            return f"{self.given}:{rel}"
+        if self.kind == "files":
+            return os.path.relpath(candidate)
+        return str(Path(self.given) / rel)
 
     def module_names(self) -> list[str]:
         """Modules named by their headers (`tvmgen_<mod>.h`), in a stable order."""
@@ -80,7 +100,7 @@ def _codegen_dirs(root: Path) -> list[Path]:
     """Every `codegen/host` folder below a project root (one per Model Library Format)."""
     found = []
     for src in sorted(root.rglob("codegen/host/src")):
-        if src.is_dir() and ".crewrite" not in src.parts:
+        if src.is_dir() and BACKUP_DIR not in src.parts:
             found.append(src.parent)
     return found
 
@@ -93,7 +113,7 @@ def _headers_below(root: Path) -> list[Path]:
     return sorted(
         p
         for p in root.rglob("tvmgen_*.h")
-        if p.is_file() and HEADER_NAME.match(p.name) and ".crewrite" not in p.parts
+        if p.is_file() and HEADER_NAME.match(p.name) and BACKUP_DIR not in p.parts
     )
 
 
@@ -106,7 +126,7 @@ def _build_files(root: Path) -> list[Path]:
             candidates += (root / folder).rglob(pattern)
     found = []
     for path in sorted(set(candidates)):
-        if path.is_file() and ".crewrite" not in path.parts and BUILD_WORKSPACE.search(
+        if path.is_file() and BACKUP_DIR not in path.parts and BUILD_WORKSPACE.search(
                 read_text(path)):
             found.append(path)
     return found
@@ -147,6 +167,7 @@ def load_project(
     else:
         project = _load_files([p.resolve() for p in paths], header)
 
+    project.given = str(paths[0])
     project.include_dirs = project.include_dirs + [d.resolve() for d in include_dirs]
     for rel in project.sources + project.headers + project.build_files + project.metadata:
         project.texts[rel] = read_text(project.path(rel))

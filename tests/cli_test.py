@@ -175,3 +175,52 @@ def test_pre_commit_hook_entry_is_idempotent(kws):
     after = snapshot(kws)
     assert main([*entry, str(kws)]) == 0
     assert snapshot(kws) == after
+
+
+def test_unwritable_report_path_is_refused_before_anything_is_written(kws, tmp_path, capsys):
+    before = snapshot(kws)
+    assert main(["rewrite", str(kws), "--report-json", str(tmp_path / "no" / "r.json")]) == 1
+    assert "cannot write the report" in capsys.readouterr().err
+    assert snapshot(kws) == before
+
+
+def test_out_onto_a_file_and_bad_flags_are_one_line_errors(kws, tmp_path, capsys):
+    target = tmp_path / "file"
+    target.write_text("x")
+    assert main(["rewrite", str(kws), "--out", str(target)]) == 1
+    assert main(["rewrite", str(kws), "--time-limit", "-1"]) == 1
+    assert main(["rewrite", str(kws), "--section", 'a"b']) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 3 and all(line.startswith("crewrite: ") for line in err)
+    with pytest.raises(SystemExit) as done:
+        main(["rewrite", str(kws), "--planner", "nope"])
+    assert done.value.code == 2
+
+
+def test_errors_name_files_as_the_user_gave_them(project, capsys, tmp_path):
+    root = project(BAD_SIZE)
+    assert main(["rewrite", str(root)]) == 1
+    assert f"{root}/model/codegen/host/src/t_lib1.c:8:" in capsys.readouterr().err
+    archive = tmp_path / "m.tar"
+    with tarfile.open(archive, "w") as tar:
+        tar.add(root / "model", arcname=".")
+    assert main(["rewrite", str(archive)]) == 1
+    assert f"{archive}:codegen/host/src/t_lib1.c:8:" in capsys.readouterr().err
+
+
+def test_section_coarse_liveness_and_poison_build_through_the_cli(kws, tmp_path):
+    out = tmp_path / "out"
+    assert main(["rewrite", str(kws), "--out", str(out), "--section", ".sram2.crewrite",
+                 "--liveness", "coarse", "--poison-dead", "-q"]) == 0
+    lib1 = (out / "model/codegen/host/src/default_lib1.c").read_text()
+    assert 'section(".sram2.crewrite")' in lib1 and "crewrite_step_" in lib1
+
+
+def test_c_files_out_copies_only_those_files(kws, tmp_path):
+    src = kws / "model" / "codegen" / "host" / "src"
+    out = tmp_path / "only"
+    assert main(["rewrite", str(src / "default_lib0.c"), str(src / "default_lib1.c"),
+                 "--out", str(out), "-q"]) == 0
+    assert sorted(p.name for p in out.rglob("*") if p.is_file()) == [
+        "default_lib0.c", "default_lib1.c"]
+    assert "crewrite_arena" in (out / "default_lib1.c").read_text()
