@@ -301,12 +301,13 @@ class _UnitScanner(c_ast.NodeVisitor):
                     self.visit(arg)
                 return
         if name in self.defined:
+            # Arguments are evaluated (their calls run) before the call itself.
             arg_ids = tuple(frozenset(_ids(a)) for a in args)
-            self.calls.append(Call(self.defined[name], arg_ids, self.loop_depth > 0))
             self.arg_depth += 1
             for arg in args:
                 self.visit(arg)
             self.arg_depth -= 1
+            self.calls.append(Call(self.defined[name], arg_ids, self.loop_depth > 0))
             return
         self.generic_visit(node)
 
@@ -336,6 +337,9 @@ def _element_is_scalar(base: c_ast.Node, types: dict[str, c_ast.Node]) -> bool:
     return False
 
 
+_NO_POINTER_OPS = frozenset(["==", "!=", "<", ">", "<=", ">=", "&&", "||"])
+
+
 def pointer_ids(node: c_ast.Node | None, types: dict[str, c_ast.Node]) -> frozenset[str]:
     """Names whose pointer value may flow into the value of an expression.
 
@@ -347,11 +351,15 @@ def pointer_ids(node: c_ast.Node | None, types: dict[str, c_ast.Node]) -> frozen
     if isinstance(node, c_ast.ID):
         return frozenset([node.name])
     if isinstance(node, c_ast.Cast):
+        if isinstance(node.to_type.type, c_ast.PtrDecl):
+            # A number made into a pointer may hold any address it was computed from.
+            return frozenset(_ids(node.expr))
         return pointer_ids(node.expr, types)
     if isinstance(node, c_ast.BinaryOp):
-        if node.op in ("+", "-"):
-            return pointer_ids(node.left, types) | pointer_ids(node.right, types)
-        return frozenset()
+        if node.op in _NO_POINTER_OPS:
+            return frozenset()
+        # `p + 4`, and the alignment idiom `((uintptr_t)p + 15) & ~15`.
+        return pointer_ids(node.left, types) | pointer_ids(node.right, types)
     if isinstance(node, c_ast.TernaryOp):
         return pointer_ids(node.iftrue, types) | pointer_ids(node.iffalse, types)
     if isinstance(node, c_ast.UnaryOp):
@@ -378,8 +386,13 @@ def pointer_ids(node: c_ast.Node | None, types: dict[str, c_ast.Node]) -> frozen
         return out
     if isinstance(node, c_ast.Assignment):
         return pointer_ids(node.rvalue, types)
-    if isinstance(node, (c_ast.Constant, c_ast.FuncCall)):
-        # A called function that returns a pointer it was given lets it escape there.
+    if isinstance(node, c_ast.FuncCall):
+        declared = types.get(node.name.name) if isinstance(node.name, c_ast.ID) else None
+        if isinstance(declared, c_ast.FuncDecl) and not isinstance(declared.type, c_ast.PtrDecl):
+            return frozenset()  # declared to return a number
+        # `memset(p, ...)`, `__builtin_assume_aligned(p, 16)` return what they were given.
+        return pointer_ids(node.args, types) if node.args is not None else frozenset()
+    if isinstance(node, c_ast.Constant):
         return frozenset()
     return frozenset(_ids(node))
 
@@ -421,9 +434,11 @@ class _FlowScanner(c_ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_FuncCall(self, node: c_ast.FuncCall) -> None:
-        if not isinstance(node.name, c_ast.ID) or node.name.name in self.types:
-            # A call through a pointer (an expression or a local variable): whatever it is
-            # handed may be kept anywhere.
+        if not isinstance(node.name, c_ast.ID) or (
+                node.name.name in self.types
+                and not isinstance(self.types[node.name.name], c_ast.FuncDecl)):
+            # A call through a pointer (an expression, or a local or global variable):
+            # whatever it is handed may be kept anywhere.
             if node.args is not None:
                 self.escape_sources.append(frozenset(_ids(node.args)))
             self.generic_visit(node)
@@ -434,6 +449,14 @@ class _FlowScanner(c_ast.NodeVisitor):
     def visit_ID(self, node: c_ast.ID) -> None:
         if node.name in self.defined:
             self.address_taken.add(self.defined[node.name])
+
+    def visit_UnaryOp(self, node: c_ast.UnaryOp) -> None:
+        target = node.expr
+        if node.op == "&" and isinstance(target, c_ast.ID) and isinstance(
+                self.types.get(target.name), c_ast.PtrDecl):
+            # The address of a pointer variable: whoever gets it may copy or change it.
+            self.escape_sources.append(frozenset([target.name]))
+        self.generic_visit(node)
 
 
 class _LocalNames(c_ast.NodeVisitor):
@@ -566,13 +589,14 @@ def _module_of(name: str, rel: str, modules: list[str]) -> str | None:
     return None
 
 
-def _flow_facts(fn: Function, func: c_ast.FuncDef, defined: dict[str, str]) -> None:
+def _flow_facts(fn: Function, func: c_ast.FuncDef, defined: dict[str, str],
+                file_types: dict[str, c_ast.Node]) -> None:
     names = _LocalNames()
     if func.decl.type.args is not None:
         names.visit(func.decl.type.args)
     names.visit(func.body)
-    fn.types = names.types
-    scanner = _FlowScanner(names.names | set(fn.params), names.types, defined)
+    fn.types = {**file_types, **names.types}
+    scanner = _FlowScanner(names.names | set(fn.params), fn.types, defined)
     scanner.visit(func.body)
     # Aliases: a local assigned anything derived from a buffer or parameter points into it.
     aliases: dict[str, set[str]] = {}
@@ -612,7 +636,9 @@ class _AccessScanner(c_ast.NodeVisitor):
         self.fn = fn
         self.functions = functions
         self.visible = visible
-        self.stores = stores  # False: count only writes made by called functions
+        # False: count only writes of a whole buffer, i.e. by called functions that receive
+        # the bare pointer (TVM's contract: an operator writes its whole output tensor).
+        self.stores = stores
         self.reads: set[str] = set()
         self.writes: set[str] = set()
         self.escapes: set[str] = set()
@@ -694,19 +720,23 @@ class _AccessScanner(c_ast.NodeVisitor):
         callee = self.functions.get(self.visible.get(name, "")) if name else None
         for position, arg in enumerate(args):
             bases = self._bases(arg)
+            # A pointer into the buffer (`&buf[32]`) lets the callee fill a part at most.
+            whole = self.stores or isinstance(_strip_casts(arg), c_ast.ID)
             if callee is not None and position < len(callee.params):
                 param = callee.params[position]
                 if param in callee.summary.reads:
                     self.reads |= bases
-                if param in callee.summary.writes:
+                if param in callee.summary.writes and whole:
                     self.writes |= bases
                 if param in callee.summary.escapes:
                     self.escapes |= bases
             elif WRITE_ONLY_OUTPUTS.get(name or "") == (position, len(args)):
-                self.writes |= bases
+                if whole:
+                    self.writes |= bases
             else:
                 self.reads |= bases
-                self.writes |= bases
+                if whole:
+                    self.writes |= bases
             self.visit(arg)
         if not isinstance(node.name, c_ast.ID):
             self.visit(node.name)
@@ -814,6 +844,11 @@ def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
                 defs.append((tu, ext))
     defined = {f.decl.name for _, f in defs}
     visible = _identities(defs)
+    file_types = {rel: {decl.name: decl.type
+                        for decl in (ext.decl if isinstance(ext, c_ast.FuncDef) else ext
+                                     for ext in tu.ast.ext)
+                        if isinstance(decl, c_ast.Decl) and decl.name}
+                  for rel, tu in units.items()}
 
     if not modules:
         entries = sorted(n[len("tvmgen_"):-len(ENTRY_SUFFIX)] for n in defined
@@ -859,7 +894,7 @@ def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
                     tu.rel, site.line)
         allocs += finder.allocs
         frees += finder.frees
-        _flow_facts(fn, f, visible[tu.rel])
+        _flow_facts(fn, f, visible[tu.rel], file_types[tu.rel])
         items[name] = list(f.body.block_items or [])
         for item in items[name]:
             scan = _UnitScanner(visible[tu.rel])

@@ -20,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from crewrite.errors import CrewriteError
-from crewrite.extract import AllocSite, Function, Program
+from crewrite.extract import ENTRY_SUFFIX, AllocSite, Function, Program
 
 MODELS = ("fine", "coarse")
 MAX_POINTS = 2_000_000  # calls expanded in place: a deep, branching call graph could explode
@@ -76,13 +76,21 @@ class _Instance:
         span[0], span[1] = min(span[0], start), max(span[1], end)
 
 
+def is_entry(name: str) -> bool:
+    """The AOT entry, which allocates the `sid`s and calls the operators (`run_model` in
+    older TVM)."""
+    return name.endswith((ENTRY_SUFFIX, "_run_model"))
+
+
 def range_starts(fn: Function, var: str, model: str) -> list[int]:
     """Unit indices of `fn` where a new live range of `var` begins (empty: one range).
 
-    Only a buffer whose pointer stays put (no escape, no alias to keep the old tensor
-    reachable) is split, at a statement whose call certainly writes it (not only in a branch;
-    a plain store may fill a part only) and that reads nothing of it."""
-    if model != "fine" or var in fn.escapes or var in fn.aliased:
+    Only a `sid` of the AOT entry whose pointer stays put (no escape, no alias to keep the old
+    tensor reachable) is split: at a statement that certainly (not only in a branch) hands the
+    bare pointer to an operator that writes it, and reads nothing of it. That rests on TVM's
+    contract that an operator writes its whole output tensor; a store or a helper call may
+    fill a part only, so neither splits anything."""
+    if model != "fine" or not is_entry(fn.name) or var in fn.escapes or var in fn.aliased:
         return []
     starts, seen = [], False
     for index, unit in enumerate(fn.units):

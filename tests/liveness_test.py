@@ -207,3 +207,55 @@ def test_function_called_through_a_pointer_keeps_its_buffers_live_throughout(pro
     assert buffers["sid_1"].escaped
     overlap = set(range(*buffers["S"].windows[0])) & set(range(*buffers["sid_1"].windows[0]))
     assert overlap
+
+
+PARTIAL_CALL = """
+static void tvmgen_t_init_tile(int32_t* out, int32_t n, int32_t v) {
+  for (int32_t i = 0; i < n; ++i) { out[i] = v + i; }
+}
+TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x, int8_t* y) {
+  void* conv = TVMBackendAllocWorkspace(1, 0, (uint64_t)256, 0, 32);
+  if (conv == NULL) {
+    return -1;
+  }
+  tvmgen_t_init_tile((&(((int32_t*)conv)[0])), 32, (int32_t)x[0]);
+  tvmgen_t_init_tile((&(((int32_t*)conv)[32])), 32, (int32_t)x[1]);
+  for (int32_t i = 0; i < 64; ++i) { y[i] = (int8_t)((int32_t*)conv)[i]; }
+  if (TVMBackendFreeWorkspace(1, 0, conv) != 0) {
+    return -1;
+  }
+  return 0;
+}
+"""
+
+NESTED = """
+static int32_t tvmgen_t_count(int8_t* x) {
+  void* tmp = TVMBackendAllocWorkspace(1, 0, (uint64_t)64, 0, 8);
+  for (int32_t i = 0; i < 64; ++i) { ((int8_t*)tmp)[i] = x[i]; }
+  return ((int8_t*)tmp)[3];
+}
+static int32_t tvmgen_t_use(int8_t* a, int32_t n, int8_t* y) {
+  for (int32_t i = 0; i < 64; ++i) { y[i] = a[i] + n; }
+  return 0;
+}
+TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x, int8_t* y) {
+  void* sid_1 = TVMBackendAllocWorkspace(1, 0, (uint64_t)64, 0, 8);
+  for (int32_t i = 0; i < 64; ++i) { ((int8_t*)sid_1)[i] = x[i]; }
+  tvmgen_t_use(sid_1, tvmgen_t_count(x), y);
+  return 0;
+}
+"""
+
+
+def test_a_call_given_a_pointer_into_a_buffer_never_starts_a_range(project):
+    """Each call fills one half: the first half must stay live until the reader."""
+    live = analyse(program_of(project(PARTIAL_CALL)), "t")
+    assert [b.range for b in live.buffers] == [0]
+
+
+def test_calls_in_arguments_are_replayed_before_the_call(project):
+    live = by_var(analyse(program_of(project(NESTED)), "t"))
+    # tmp (count) runs while sid_1 already holds data that `use` reads afterwards.
+    tmp = set(range(live["tmp"].windows[0][0], live["tmp"].windows[0][1] + 1))
+    sid = set(range(live["sid_1"].windows[0][0], live["sid_1"].windows[0][1] + 1))
+    assert tmp & sid
