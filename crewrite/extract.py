@@ -119,6 +119,8 @@ class Function:
     address_taken: frozenset[str] = frozenset()  # defined functions used as values
     types: dict[str, c_ast.Node] = field(default_factory=dict)
     summary: Access = Access()  # over the whole body, callees included, for parameters
+    calls_through_pointer: bool = False
+    loops_back: bool = False  # a backward `goto`: the whole body may run again
 
     @property
     def aliased(self) -> frozenset[str]:
@@ -147,6 +149,15 @@ class Program:
     call_graph: nx.DiGraph
     modules: list[str]
     max_alignment: int
+    listed: frozenset[str] = frozenset()  # defined functions named in file-scope initialisers
+
+    def runs_anytime(self, module: str) -> frozenset[str]:
+        """Functions of `module` that a call through a pointer may reach at any moment: those
+        listed in a file-scope table, when the module calls through pointers at all."""
+        members = {n for n, fn in self.functions.items() if fn.module == module}
+        if not any(self.functions[n].calls_through_pointer for n in members):
+            return frozenset()
+        return frozenset(self.listed & members)
 
     def roots(self, module: str) -> list[str]:
         """Where execution starts for a module: functions nobody in the sources calls that
@@ -409,6 +420,16 @@ class _FlowScanner(c_ast.NodeVisitor):
         self.alias_edges: list[tuple[str, frozenset[str]]] = []
         self.escape_sources: list[frozenset[str]] = []
         self.address_taken: set[str] = set()
+        self.pointer_calls = False
+        self.labels: set[str] = set()
+        self.loops_back = False
+
+    def visit_Label(self, node: c_ast.Label) -> None:
+        self.labels.add(node.name)
+        self.generic_visit(node)
+
+    def visit_Goto(self, node: c_ast.Goto) -> None:
+        self.loops_back = self.loops_back or node.name in self.labels
 
     def visit_Decl(self, node: c_ast.Decl) -> None:
         if isinstance(node.init, c_ast.Node) and node.name:
@@ -439,6 +460,7 @@ class _FlowScanner(c_ast.NodeVisitor):
                 and not isinstance(self.types[node.name.name], c_ast.FuncDecl)):
             # A call through a pointer (an expression, or a local or global variable):
             # whatever it is handed may be kept anywhere.
+            self.pointer_calls = True
             if node.args is not None:
                 self.escape_sources.append(frozenset(_ids(node.args)))
             self.generic_visit(node)
@@ -621,6 +643,8 @@ def _flow_facts(fn: Function, func: c_ast.FuncDef, defined: dict[str, str],
         escapes |= fn.bases(ids)
     fn.escapes = frozenset(escapes)
     fn.address_taken = frozenset(scanner.address_taken)
+    fn.calls_through_pointer = scanner.pointer_calls
+    fn.loops_back = scanner.loops_back
 
 
 class _AccessScanner(c_ast.NodeVisitor):
@@ -930,5 +954,11 @@ def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
     for tu in units.values():
         for match in _ALIGNED.finditer(tu.text):
             max_alignment = max(max_alignment, int(match.group(1)))
-    return Program(units, functions, allocs, frees, graph, modules, max_alignment)
+    listed: set[str] = set()
+    for rel, tu in units.items():
+        for ext in tu.ast.ext:
+            if isinstance(ext, c_ast.Decl) and isinstance(ext.init, c_ast.Node):
+                listed |= {visible.get(rel, {}).get(n) for n in _ids(ext.init)} - {None}
+    return Program(units, functions, allocs, frees, graph, modules, max_alignment,
+                   frozenset(listed))
 

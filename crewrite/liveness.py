@@ -90,7 +90,8 @@ def range_starts(fn: Function, var: str, model: str) -> list[int]:
     bare pointer to an operator that writes it, and reads nothing of it. That rests on TVM's
     contract that an operator writes its whole output tensor; a store or a helper call may
     fill a part only, so neither splits anything."""
-    if model != "fine" or not is_entry(fn.name) or var in fn.escapes or var in fn.aliased:
+    if (model != "fine" or not is_entry(fn.name) or fn.loops_back or var in fn.escapes
+            or var in fn.aliased):
         return []
     starts, seen = [], False
     for index, unit in enumerate(fn.units):
@@ -186,6 +187,13 @@ class _Replay:
             for inst in resolve(unit.refs) | whole_unit:
                 self.instances[inst].touch(start, end)
         body_end = len(self.labels) - 1
+        if fn.loops_back:
+            # A backward goto may run any statement again after any other: whatever was
+            # touched in the body is live for all of it.
+            for inst in self.instances:
+                for span in inst.spans.values():
+                    if span[1] >= body_start and span[0] <= body_end:
+                        span[0], span[1] = min(span[0], body_start), max(span[1], body_end)
         for inst in local.values():
             record = self.instances[inst]
             if record.alloc_at is None:
@@ -198,8 +206,14 @@ def analyse(program: Program, module: str, model: str = "fine") -> Liveness:
     """Replay every root of `module` on one clock and turn touches into live windows."""
     if model not in MODELS:
         raise ValueError(f"unknown liveness model {model!r}")
-    roots = program.roots(module)
+    anytime = program.runs_anytime(module)
+    roots = [r for r in program.roots(module) if r not in anytime]
     replay = _Replay(program, model)
+    for listed in sorted(anytime):
+        # Listed in a table that the module calls through: may run at any moment.
+        replay.through_pointer += 1
+        replay.expand(listed, {})
+        replay.through_pointer -= 1
     for root in roots:
         replay.expand(root, {})
     reached = {inst.site.key for inst in replay.instances}

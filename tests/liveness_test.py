@@ -259,3 +259,52 @@ def test_calls_in_arguments_are_replayed_before_the_call(project):
     tmp = set(range(live["tmp"].windows[0][0], live["tmp"].windows[0][1] + 1))
     sid = set(range(live["sid_1"].windows[0][0], live["sid_1"].windows[0][1] + 1))
     assert tmp & sid
+
+
+TABLE = """
+typedef int32_t (*op_fn)(int8_t*, int8_t*);
+static int32_t tvmgen_t_fused_a(int8_t* p0, int8_t* T_out) {
+  void* s = TVMBackendAllocWorkspace(1, 0, (uint64_t)64, 0, 8);
+  for (int32_t i = 0; i < 64; ++i) { ((int8_t*)s)[i] = p0[i]; }
+  for (int32_t i = 0; i < 64; ++i) { T_out[i] = ((int8_t*)s)[i]; }
+  return 0;
+}
+static op_fn tvmgen_t_ops[1] = {tvmgen_t_fused_a};
+TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x, int8_t* y) {
+  void* sid_1 = TVMBackendAllocWorkspace(1, 0, (uint64_t)64, 0, 8);
+  for (int32_t i = 0; i < 64; ++i) { ((int8_t*)sid_1)[i] = x[i]; }
+  tvmgen_t_ops[0](x, y);
+  for (int32_t i = 0; i < 64; ++i) { y[i] = ((int8_t*)sid_1)[i]; }
+  return 0;
+}
+"""
+
+GOTO = """
+static void tvmgen_t_step(int8_t* a, int8_t* b) {
+  for (int32_t i = 0; i < 16; ++i) { b[i] = a[i] + 1; }
+}
+TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x, int8_t* y) {
+  void* sid_1 = TVMBackendAllocWorkspace(1, 0, (uint64_t)16, 0, 8);
+  void* sid_2 = TVMBackendAllocWorkspace(1, 0, (uint64_t)16, 0, 8);
+  int32_t n = 0;
+  tvmgen_t_step(x, sid_1);
+again:
+  tvmgen_t_step(sid_1, sid_2);
+  tvmgen_t_step(sid_2, sid_1);
+  if (++n < 2) goto again;
+  tvmgen_t_step(sid_1, y);
+  return 0;
+}
+"""
+
+
+def test_functions_in_a_table_called_through_pointers_are_live_throughout(project):
+    live = analyse(program_of(project(TABLE)), "t")
+    assert by_var(live)["s"].windows == ((0, len(live.labels) - 1),)
+
+
+def test_backward_goto_keeps_everything_touched_in_the_body_live_for_all_of_it(project):
+    live = by_var(analyse(program_of(project(GOTO)), "t"))
+    assert [b.range for b in (live["sid_1"], live["sid_2"])] == [0, 0]
+    (s1, e1), (s2, e2) = live["sid_1"].windows[0], live["sid_2"].windows[0]
+    assert s1 <= s2 <= e2 <= e1 or s2 <= s1 <= e1 <= e2
