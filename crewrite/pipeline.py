@@ -173,7 +173,7 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
             declarations = {e.file: e for e in code_edits if e.start == e.end and MARKER in e.text
                             and arena_name(module) + "[" in e.text}
             code_edits = combine_inserts(code_edits + poison_edits(
-                program, live, offsets, host, declarations, project.texts,
+                program, live, offsets, plan.arena_bytes, host, declarations, project.texts,
                 options.poison_shift))
         for edit in code_edits:
             edits.setdefault(edit.file, []).append(edit)

@@ -1,16 +1,18 @@
-"""A diagnostic build that proves the liveness analysis on the host: garbage is written over
-every buffer's bytes at each point where the analysis says they are dead.
+"""A diagnostic build that proves the liveness analysis on the host: after every statement,
+every arena byte that no live buffer owns is overwritten with garbage.
 
 The emitted C keeps a clock per module that follows the replay's program points exactly:
 before each top-level statement of each function, the clock is set to the end of the
 previous statement (its start plus its static span: one point plus every point of the calls
-it expands). A statement that runs calls in a loop, or hands a function on as a pointer,
-would run its callees' clock steps more than once, so poisoning is held back inside it and
-caught up afterwards. A late poison is only done while no buffer sharing those bytes has
-started a later window (`deadline`), so holding back never destroys live data.
+it expands), and the bytes free across that boundary are filled. A buffer used outside its
+live windows, read before it is written, or placed over another live one then computes with
+garbage. A statement that runs calls in a loop, or hands a function on as a pointer, would
+run its callees' steps more than once: inside it, filling is held back (an absolute level
+that every statement sets again, so an early return cannot leave it stuck) and done at its
+end.
 
-`shift=-1` poisons one program point too early: the negative control, which must break.
-Never ship such a build.
+`shift=-1` ends every window one program point early: the negative control, which must
+break. Never ship such a build.
 """
 
 from __future__ import annotations
@@ -19,8 +21,6 @@ from crewrite.emit import Edit, arena_name, declaration_point
 from crewrite.errors import CrewriteError
 from crewrite.extract import Function, Program
 from crewrite.liveness import LiveBuffer, Liveness
-
-NO_DEADLINE = 0xFFFFFFFF
 
 
 def point_counts(program: Program) -> dict[str, list[int]]:
@@ -41,69 +41,73 @@ def point_counts(program: Program) -> dict[str, list[int]]:
     return spans
 
 
-def _events(buffers: list[LiveBuffer], offsets: dict[str, int], alignment: int,
-            shift: int) -> list[tuple[int, int, int, int]]:
-    """(end point, deadline, offset, size) for every window end, sorted by end."""
+def free_spans(buffers: list[LiveBuffer], offsets: dict[str, int], alignment: int,
+               arena: int, points: int, shift: int) -> list[list[tuple[int, int]]]:
+    """For each program point p: the arena byte ranges that no buffer live across the
+    boundary after p (a window [s, e] with s <= p < e + shift) owns."""
     placed = []
     for buf in buffers:
         size = -(-buf.site.size // alignment) * alignment
-        placed.append((buf, offsets[buf.id], size))
-    events = []
-    for buf, offset, size in placed:
-        for _, end in buf.windows:
-            deadline = NO_DEADLINE
-            for other, other_offset, other_size in placed:
-                if other_offset < offset + size and offset < other_offset + other_size:
-                    for start, _ in other.windows:
-                        if start > end:
-                            deadline = min(deadline, start)
-            if end + shift >= 0 and size:
-                events.append((end + shift, deadline, offset, size))
-    return sorted(events)
+        placed += [(s, e + shift, offsets[buf.id], size) for s, e in buf.windows]
+    spans = []
+    for point in range(points):
+        owned = sorted((o, o + z) for s, e, o, z in placed if s <= point < e and z)
+        free, cursor = [], 0
+        for lo, hi in owned:
+            if lo > cursor:
+                free.append((cursor, lo))
+            cursor = max(cursor, hi)
+        if cursor < arena:
+            free.append((cursor, arena))
+        spans.append(free)
+    return spans
 
 
-def _runtime(module: str, events: list[tuple[int, int, int, int]], host: bool) -> str:
+def _runtime(module: str, spans: list[list[tuple[int, int]]], host: bool) -> str:
     prefix = f"tvmgen_{module}_crewrite"
     if not host:
         return (f"extern uint32_t {prefix}_now_, {prefix}_suppress_;\n"
                 f"void {prefix}_reset_(void);\n"
                 f"void {prefix}_step_(uint32_t* start, uint32_t span);\n")
-    rows = ",\n".join(f"  {{{e}u, {d}u, {o}u, {s}u}}" for e, d, o, s in events)
-    rows = rows or "  {0u, 0u, 0u, 0u}"
+    first, flat = [], []
+    for free in spans:
+        first.append(len(flat))
+        flat += free
+    first.append(len(flat))
+    table = ",\n".join(f"  {{{lo}u, {hi}u}}" for lo, hi in flat) or "  {0u, 0u}"
+    index = ", ".join(f"{n}u" for n in first)
     return f"""\
-/* crewrite poison build: dead bytes are overwritten; a diagnostic, never ship it. */
+/* crewrite poison build: free bytes are overwritten after every statement; a diagnostic,
+   never ship it. */
 uint32_t {prefix}_now_, {prefix}_suppress_;
-static uint32_t {prefix}_cursor_;
-static const uint32_t {prefix}_events_[][4] = {{
-{rows}
+static uint32_t {prefix}_fill_;
+static const uint32_t {prefix}_first_[] = {{{index}}};
+static const uint32_t {prefix}_free_[][2] = {{
+{table}
 }};
 void {prefix}_reset_(void) {{
   {prefix}_now_ = 0;
   {prefix}_suppress_ = 0;
-  {prefix}_cursor_ = 0;
 }}
 void {prefix}_step_(uint32_t* start, uint32_t span) {{
   {prefix}_now_ = *start + span;
   *start = {prefix}_now_;
-  if ({prefix}_suppress_ != 0) {{
+  uint32_t point = {prefix}_now_ - 1;
+  if ({prefix}_suppress_ != 0 || point >= {len(spans)}u) {{
     return;
   }}
-  uint32_t point = {prefix}_now_ - 1;
-  while ({prefix}_cursor_ < {len(events)}u && {prefix}_events_[{prefix}_cursor_][0] <= point) {{
-    const uint32_t* e = {prefix}_events_[{prefix}_cursor_];
-    if (point < e[1]) {{
-      for (uint32_t i = 0; i < e[3]; ++i) {{
-        {arena_name(module)}[e[2] + i] = (uint8_t)(0xA5u ^ ({prefix}_cursor_ * 29u) ^ i);
-      }}
+  {prefix}_fill_ = {prefix}_fill_ * 1103515245u + 12345u;
+  for (uint32_t k = {prefix}_first_[point]; k < {prefix}_first_[point + 1]; ++k) {{
+    for (uint32_t i = {prefix}_free_[k][0]; i < {prefix}_free_[k][1]; ++i) {{
+      {arena_name(module)}[i] = (uint8_t)(({prefix}_fill_ >> 16) ^ (i * 131u));
     }}
-    {prefix}_cursor_++;
   }}
 }}
 """
 
 
-def poison_edits(program: Program, live: Liveness, offsets: dict[str, int], host_file: str,
-                 declarations: dict[str, Edit], texts: dict[str, str],
+def poison_edits(program: Program, live: Liveness, offsets: dict[str, int], arena_bytes: int,
+                 host_file: str, declarations: dict[str, Edit], texts: dict[str, str],
                  shift: int) -> list[Edit]:
     """Clock steps before every statement of the module's functions, and the runtime: after
     the arena declaration where a file has one (`declarations`), else after its includes."""
@@ -117,9 +121,10 @@ def poison_edits(program: Program, live: Liveness, offsets: dict[str, int], host
     functions = [fn for fn in program.functions.values() if fn.module == module]
     for fn in functions:
         edits += _function_steps(fn, spans[fn.name], prefix, fn.name in live.roots)
-    events = _events(live.buffers, offsets, live.alignment, shift)
+    spans = free_spans(live.buffers, offsets, live.alignment, arena_bytes, len(live.labels),
+                       shift)
     for rel in sorted({fn.file for fn in functions} | {host_file}):
-        runtime = _runtime(module, events, rel == host_file)
+        runtime = _runtime(module, spans, rel == host_file)
         if rel in declarations:
             at = declarations[rel].start
         else:
@@ -135,16 +140,14 @@ def _function_steps(fn: Function, spans: list[int], prefix: str, is_root: bool) 
         if unit.start is None:
             raise CrewriteError("poison build: this statement shares its line with another",
                                 fn.file, unit.line)
+        held = int(bool(unit.taken or any(c.in_loop for c in unit.calls)))
         if index == 0:
-            text = (f"{prefix}_reset_();\n" if is_root else "") + \
+            text = (f"{prefix}_reset_();\n" if is_root else "") + (
                 f"uint32_t crewrite_start_ = {prefix}_now_;\n"
+                f"uint32_t crewrite_level_ = {prefix}_suppress_;\n")
         else:
-            before = fn.units[index - 1]
-            text = ""
-            if before.taken or any(c.in_loop for c in before.calls):
-                text += f"{prefix}_suppress_--;\n"
-            text += f"{prefix}_step_(&crewrite_start_, {spans[index - 1]}u);\n"
-        if unit.taken or any(c.in_loop for c in unit.calls):
-            text += f"{prefix}_suppress_++;\n"
+            text = (f"{prefix}_suppress_ = crewrite_level_;\n"
+                    f"{prefix}_step_(&crewrite_start_, {spans[index - 1]}u);\n")
+        text += f"{prefix}_suppress_ = crewrite_level_ + {held}u;\n"
         edits.append(Edit(fn.file, unit.start, unit.start, text))
     return edits
