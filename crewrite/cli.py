@@ -31,9 +31,19 @@ what changes:
   module (tvmgen_<mod>_crewrite_arena, defined in the module's source file with the most
   workspace sites, `extern` in the others: no new file, so any build picks it up), every
   TVMBackendFreeWorkspace(...) becomes 0, TVMGEN_<MOD>_WORKSPACE_SIZE in the module header
-  becomes 0 (what the runtime allocator still needs), and a CMakeLists.txt that passes
-  -DWORKSPACE_SIZE=N is lowered by the bytes moved to the arena. Without --out the project
-  is rewritten in place, all or nothing; a second run changes nothing.
+  becomes 0 (what the runtime allocator still needs), and so does workspace_size_bytes in
+  an MLF metadata.json; the allocator size the project sets with a number (-DWORKSPACE_SIZE=N
+  in a CMakeLists.txt, or #define WORKSPACE_SIZE N in its src/ or include/) is lowered by the
+  bytes moved to the arena. Without --out the project is rewritten in place, all or nothing;
+  a second run changes nothing.
+
+liveness:
+  fine (default) follows each buffer into the functions it is handed to, and splits a sid
+  of the AOT entry into live ranges where an operator receives it whole and only writes it
+  (TVM's contract: an operator writes its whole output tensor). Whatever crewrite cannot
+  follow stays live from its alloc to its free. --liveness coarse keeps a buffer handed to
+  a call live for the whole call and never splits. --poison-dead builds a host diagnostic
+  that overwrites every byte no live buffer owns after every statement.
 
 exit codes:
   0  rewritten (or, with --dry-run, would be), or already static (no workspace calls)
