@@ -34,22 +34,25 @@ class Edit:
 
 
 def apply_edits(text: str, edits: list[Edit]) -> str:
-    """Apply one file's edits, last first; overlapping edits are a bug, never guessed. New
-    lines follow the file's own newline style."""
+    """Apply one file's edits (all offsets refer to the original text); overlapping edits are
+    a bug, never guessed. New lines follow the file's own newline style."""
     newline = "\r\n" if "\r\n" in text else "\n"
     ordered = sorted(edits, key=lambda e: (e.start, e.end))
     for before, after in zip(ordered, ordered[1:], strict=False):
         if after.start < before.end or (after.start == before.start == before.end == after.end):
             raise CrewriteError(f"conflicting edits {before} and {after}", before.file)
-    for edit in reversed(ordered):
+    pieces, cursor = [], 0
+    for edit in ordered:
         if not text.startswith(edit.expect, edit.start):
             line = text.count("\n", 0, edit.start) + 1
             raise CrewriteError(
                 f"expected {edit.expect!r} here, found {text[edit.start:edit.start + 40]!r}: "
                 "refusing to edit", edit.file, line)
-        new = edit.text if newline == "\n" else edit.text.replace("\n", newline)
-        text = text[: edit.start] + new + text[edit.end :]
-    return text
+        pieces.append(text[cursor:edit.start])
+        pieces.append(edit.text if newline == "\n" else edit.text.replace("\n", newline))
+        cursor = edit.end
+    pieces.append(text[cursor:])
+    return "".join(pieces)
 
 
 def combine_inserts(edits: list[Edit]) -> list[Edit]:
@@ -146,7 +149,7 @@ def module_edits(
         edits.append(Edit(site.file, site.start, site.end, "0", expect=FREE))
 
     files = sorted(first_site)
-    shared = len(files) > 1 or files != [layout.host_file]
+    shared = len(files) > 1  # the host file always has sites: it has the most
     attrs = [f"aligned({layout.alignment})"]
     if layout.section:
         attrs.insert(0, f'section("{layout.section}")')
@@ -154,7 +157,7 @@ def module_edits(
     note = (f"/* {MARKER}: every workspace buffer of module '{layout.module}' lives in {name}"
             f" ({layout.arena_bytes} bytes, planned by lifetime; the runtime allocator held"
             f" {layout.original_bytes}). Regenerate the model rather than edit this. */\n")
-    for rel in sorted(set(files) | {layout.host_file}):
+    for rel in files:
         text = texts[rel]
         at = declaration_point(text, first_site.get(rel, len(text)))
         if rel == layout.host_file:

@@ -6,7 +6,6 @@ The AST is for analysis only: edits are made later on the original text, located
 
 from __future__ import annotations
 
-import bisect
 import functools
 import io
 import os
@@ -74,14 +73,10 @@ class TranslationUnit:
     text: str
     ast: c_ast.FileAST
     line_starts: list[int]
-    elided_bytes: int
 
     def offset(self, line: int, column: int = 1) -> int:
         """Byte offset in `text` of a 1-based line and column."""
         return self.line_starts[line - 1] + column - 1
-
-    def line_of(self, offset: int) -> int:
-        return bisect.bisect_right(self.line_starts, offset)
 
     def is_own(self, node: c_ast.Node) -> bool:
         """Whether a node comes from this file rather than a header (pcpp names files in
@@ -195,7 +190,7 @@ def parse_source(
 ) -> TranslationUnit:
     """Elide weights, preprocess, parse; errors name the original file and line."""
     filename = str(path)
-    elided_text, elided = elide_constant_data(text)
+    elided_text, _ = elide_constant_data(text)
     preprocessed, missing = preprocess(elided_text, filename, include_dirs, defines)
     parser = CParser()
     try:
@@ -214,5 +209,4 @@ def parse_source(
         text=text,
         ast=ast,
         line_starts=line_starts(text),
-        elided_bytes=elided,
     )

@@ -63,8 +63,7 @@ class _Instance:
     """One execution of an alloc site (a site runs once per expansion of its function)."""
 
     site: AllocSite
-    range_of_unit: list[int]
-    current: int = 0
+    current: int = 0  # the live range the execution is in
     spans: dict[int, list[int]] = field(default_factory=dict)  # range -> [first, last]
     alloc_at: int | None = None
     free_at: int | None = None
@@ -82,25 +81,25 @@ def is_entry(name: str) -> bool:
     return name.endswith((ENTRY_SUFFIX, "_run_model"))
 
 
-def range_starts(fn: Function, var: str, model: str) -> list[int]:
-    """Unit indices of `fn` where a new live range of `var` begins (empty: one range).
+def range_starts(fn: Function, model: str) -> dict[str, list[int]]:
+    """Per buffer variable of `fn`, the unit indices where a new live range begins (absent:
+    one range), found in one pass over the units.
 
     Only a `sid` of the AOT entry whose pointer stays put (no escape, no alias to keep the old
     tensor reachable) is split: at a statement that certainly (not only in a branch) hands the
     bare pointer to an operator that writes it, and reads nothing of it. That rests on TVM's
     contract that an operator writes its whole output tensor; a store or a helper call may
     fill a part only, so neither splits anything."""
-    if (model != "fine" or not is_entry(fn.name) or fn.loops_back or var in fn.escapes
-            or var in fn.aliased):
-        return []
-    starts, seen = [], False
+    if model != "fine" or not is_entry(fn.name) or fn.loops_back:
+        return {}
+    candidates = set(fn.buffers) - fn.escapes - fn.aliased
+    starts: dict[str, list[int]] = {}
+    seen: set[str] = set()
     for index, unit in enumerate(fn.units):
-        access = unit.access
-        mentioned = var in unit.refs or var in unit.call_refs
-        if (seen and var in unit.certain_writes and var not in access.reads
-                and var not in access.escapes):
-            starts.append(index)
-        seen = seen or mentioned
+        for var in unit.certain_writes & candidates & seen:
+            if var not in unit.access.reads and var not in unit.access.escapes:
+                starts.setdefault(var, []).append(index)
+        seen |= (unit.refs | unit.call_refs) & candidates
     return starts
 
 
@@ -114,28 +113,24 @@ class _Replay:
         self.model = model
         self.labels: list[str] = []
         self.instances: list[_Instance] = []
-        self.unit_ranges: dict[tuple[str, str], list[int]] = {}
+        self.starts: dict[str, dict[str, list[int]]] = {}  # function -> range_starts
         self.through_pointer = 0  # depth of expansions of functions handed on as pointers
 
-    def ranges_of(self, fn: Function, var: str) -> list[int]:
-        """Range index of every unit of `fn` for its buffer `var` (computed once)."""
-        key = (fn.name, var)
-        if key not in self.unit_ranges:
-            starts = set(range_starts(fn, var, self.model))
-            index, table = 0, []
-            for unit in range(len(fn.units)):
-                index += unit in starts
-                table.append(index)
-            self.unit_ranges[key] = table
-        return self.unit_ranges[key]
+    def starts_of(self, fn: Function) -> dict[str, list[int]]:
+        if fn.name not in self.starts:
+            self.starts[fn.name] = range_starts(fn, self.model)
+        return self.starts[fn.name]
 
     def expand(self, name: str, env: dict[str, set[int]]) -> None:
         fn = self.program.functions[name]
         local = {var: len(self.instances) + i for i, var in enumerate(fn.buffers)}
-        self.instances += [_Instance(site, self.ranges_of(fn, site.variable),
-                                     escaped=self.through_pointer > 0,
+        self.instances += [_Instance(site, escaped=self.through_pointer > 0,
                                      anytime=self.through_pointer > 0)
                            for site in fn.buffers.values()]
+        new_range: dict[int, list[int]] = {}  # unit index -> instances starting a range
+        for var, indices in self.starts_of(fn).items():
+            for index in indices:
+                new_range.setdefault(index, []).append(local[var])
 
         def resolve(names: frozenset[str]) -> set[int]:
             out: set[int] = set()
@@ -150,8 +145,8 @@ class _Replay:
             self.instances[inst].escaped = True
         body_start = len(self.labels)
         for index, unit in enumerate(fn.units):
-            for inst in local.values():
-                self.instances[inst].current = self.instances[inst].range_of_unit[index]
+            for inst in new_range.get(index, ()):
+                self.instances[inst].current += 1
             start = len(self.labels)
             whole_unit: set[int] = set()
             for call in unit.calls:
@@ -252,7 +247,7 @@ def analyse(program: Program, module: str, model: str = "fine") -> Liveness:
         if site.key not in escaped:
             continue
         fn = program.functions[site.function]
-        starts = [] if escaped[site.key] else range_starts(fn, site.variable, model)
+        starts = [] if escaped[site.key] else replay.starts_of(fn).get(site.variable, [])
         for rng in range(len(starts) + 1):
             unit = fn.units[starts[rng - 1]] if rng else None
             buffers.append(LiveBuffer(

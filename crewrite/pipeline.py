@@ -7,6 +7,7 @@ result (re-parse, no workspace call left, plan re-checked) before anything is ha
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from pycparser import c_ast
@@ -50,15 +51,20 @@ class Options:
 @dataclass
 class ModuleResult:
     module: str
-    roots: list[str]
     liveness: Liveness
     plan: packing.Plan
-    offsets: dict[str, int]  # LiveBuffer.id -> offset
     original_bytes: int
     original_from: str  # where original_bytes comes from
-    headers: list[str]
     files: list[str]
-    remaining_bytes: int = 0
+
+    @property
+    def remaining_bytes(self) -> int:
+        """What the runtime allocator still needs for this module: every site is rewritten."""
+        return 0
+
+    @property
+    def offsets(self) -> Mapping[str, int]:  # LiveBuffer.id -> offset
+        return self.plan.offsets
 
     @property
     def arena_name(self) -> str:
@@ -84,9 +90,9 @@ class Result:
 
 
 def parse_all(project: Project, options: Options) -> dict[str, TranslationUnit]:
-    include_dirs = list(project.include_dirs) + [p for p in options.include_dirs]
+    """Every source, preprocessed with the project's include folders (which hold `-I`)."""
     return {
-        rel: parse_source(rel, project.path(rel), project.texts[rel], include_dirs,
+        rel: parse_source(rel, project.path(rel), project.texts[rel], project.include_dirs,
                           list(options.defines))
         for rel in project.sources
     }
@@ -161,7 +167,7 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
                 f"module '{module}': the planned arena ({plan.arena_bytes} bytes) is larger "
                 f"than the workspace as written ({original}); refusing to make it worse",
                 allocs[0].file)
-        offsets = dict(plan.offsets)
+        offsets = dict(plan.offsets)  # LiveBuffer.id -> offset
         counts: dict[str, int] = {}
         for site in allocs:
             counts[site.file] = counts.get(site.file, 0) + 1
@@ -181,11 +187,10 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
             for edit in header_edits(module, rel, project.texts[rel], plan.arena_bytes):
                 edits.setdefault(rel, []).append(edit)
         result.modules.append(ModuleResult(
-            module=module, roots=live.roots, liveness=live, plan=plan, offsets=offsets,
-            original_bytes=original,
+            module=module, liveness=live, plan=plan, original_bytes=original,
             original_from=(f"TVMGEN_{module.upper()}_WORKSPACE_SIZE" if header_value is not None
                            else "peak as written (no module header)"),
-            headers=headers, files=sorted(counts)))
+            files=sorted(counts)))
 
     remaining = {m.module: m.remaining_bytes for m in result.modules}
     for rel in project.metadata:
@@ -223,12 +228,13 @@ def _workspace_calls_and_arenas(tu: TranslationUnit) -> tuple[list[int], set[str
 
 
 def _second_look(project: Project, options: Options, result: Result) -> None:
-    """Re-parse what was produced: no workspace call may remain and every plan must hold."""
-    include_dirs = list(project.include_dirs) + list(options.include_dirs)
+    """Re-parse what was produced: no workspace call may remain, and every file that uses an
+    arena must see its declaration. (Plans were checked by `packing.plan` already, and the
+    tests check the emitted offsets once more from the text.)"""
     for rel in project.sources:
         if rel not in result.new_texts:
             continue
-        tu = parse_source(rel, project.path(rel), result.new_texts[rel], include_dirs,
+        tu = parse_source(rel, project.path(rel), result.new_texts[rel], project.include_dirs,
                           list(options.defines))
         calls, declared = _workspace_calls_and_arenas(tu)
         if calls:
@@ -240,9 +246,3 @@ def _second_look(project: Project, options: Options, result: Result) -> None:
                 raise CrewriteError(
                     f"the declaration of {arena_name(module.module)} would not be seen by the "
                     "compiler here (conditional includes?); nothing was written", rel)
-    for module in result.modules:
-        problem = packing.Problem(
-            buffers=tuple(packing.Buffer(b.id, b.site.size, b.windows)
-                          for b in module.liveness.buffers),
-            alignment=module.liveness.alignment)
-        packing.check_plan(problem, module.plan.offsets)

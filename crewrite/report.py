@@ -58,7 +58,7 @@ def text_report(result: Result, verbose: bool = False) -> str:
         lines += [
             f"module {m.module}: {len({b.site.key for b in m.liveness.buffers})} workspace sites"
             f" ({len(m.liveness.buffers)} live ranges, {m.liveness.model} liveness) in "
-            f"{len(m.files)} file(s), entry {', '.join(m.roots)}",
+            f"{len(m.files)} file(s), entry {', '.join(m.liveness.roots)}",
             f"  original workspace ({m.original_from}): {m.original_bytes:,} B",
             f"  arena {m.arena_name}: {m.arena_bytes:,} B  (planner {plan.planner}, {proof})",
             f"  lower bound: {plan.lower_bound_bytes:,} B",
@@ -77,7 +77,7 @@ def _module_json(m: ModuleResult) -> dict[str, Any]:
     point, live = peak_point(m)
     return {
         "module": m.module,
-        "entry": m.roots,
+        "entry": m.liveness.roots,
         "arena_symbol": m.arena_name,
         "original_workspace_bytes": m.original_bytes,
         "original_workspace_from": m.original_from,
