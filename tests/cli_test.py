@@ -57,7 +57,11 @@ def test_out_writes_a_complete_copy_and_leaves_input_alone(kws, tmp_path):
     out = tmp_path / "out"
     assert main(["rewrite", str(kws), "--out", str(out), "-q"]) == 0
     assert snapshot(kws) == before
-    assert set(snapshot(out)) == set(before)
+    copied = snapshot(out)
+    assert set(copied) == set(before)
+    lib1 = copied["model/codegen/host/src/default_lib1.c"].decode()
+    assert "tvmgen_default_crewrite_arena[" in lib1 and "TVMBackendAllocWorkspace(" not in lib1
+    assert copied["src/main.c"] == before["src/main.c"]
     assert main(["rewrite", str(kws), "--out", str(out), "-q"]) == 1  # not empty
 
 
@@ -100,6 +104,8 @@ def test_c_files_one_by_one_with_header(kws, tmp_path):
                  "--header", str(header), "--out", str(out), "-q"])
     assert code == 0
     assert "TVMGEN_DEFAULT_WORKSPACE_SIZE 0" in next(out.rglob("tvmgen_default.h")).read_text()
+    lib1 = next(out.rglob("default_lib1.c")).read_text()
+    assert "tvmgen_default_crewrite_arena[" in lib1 and "TVMBackendAllocWorkspace(" not in lib1
 
 
 def test_static_project_is_reported_and_left_unchanged(tmp_path, capsys):

@@ -23,11 +23,14 @@ def emitted_offsets(sources: list[Path]) -> dict[tuple[str, str], list[tuple[str
     return found
 
 
-def overlapping_pairs(report: dict, sources: list[Path], alignment: int = 16) -> list[str]:
+def overlapping_pairs(report: dict, sources: list[Path]) -> list[str]:
     """Pairs of buffer ranges live at a common point whose emitted bytes intersect."""
     emitted = emitted_offsets(sources)
     placed = []
     for buf in report["buffers"]:
+        module = buf.get("module")
+        alignment = next(m["alignment"] for m in report["modules"]
+                         if module is None or m["module"] == module)
         key = (buf["function"], buf["variable"])
         arena, offset = emitted[key][buf["range"]]
         size = -(-buf["size"] // alignment) * alignment

@@ -53,7 +53,6 @@ def test_auto_reaches_the_bound(data: Path, name: str) -> None:
     result = plan(problem, time_limit=10)
     assert result.arena_bytes == README[name][0] == result.lower_bound_bytes
     assert result.optimal
-    assert result.seconds < 5
 
 
 @pytest.mark.parametrize("name", ["vww_96_int8", "synth_200"])
