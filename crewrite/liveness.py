@@ -247,7 +247,13 @@ def analyse(program: Program, module: str, model: str = "fine") -> Liveness:
         if site.key not in escaped:
             continue
         fn = program.functions[site.function]
-        starts = [] if escaped[site.key] else replay.starts_of(fn).get(site.variable, [])
+        if escaped[site.key]:
+            # One buffer after all (an instance escaped where the split could not see it):
+            # every window of every range is its own.
+            spans = [w for (f, v, _), ws in windows.items() if (f, v) == site.key for w in ws]
+            buffers.append(LiveBuffer(site, _merge(spans), True))
+            continue
+        starts = replay.starts_of(fn).get(site.variable, [])
         for rng in range(len(starts) + 1):
             unit = fn.units[starts[rng - 1]] if rng else None
             buffers.append(LiveBuffer(

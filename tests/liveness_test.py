@@ -308,3 +308,30 @@ def test_backward_goto_keeps_everything_touched_in_the_body_live_for_all_of_it(p
     assert [b.range for b in (live["sid_1"], live["sid_2"])] == [0, 0]
     (s1, e1), (s2, e2) = live["sid_1"].windows[0], live["sid_2"].windows[0]
     assert s1 <= s2 <= e2 <= e1 or s2 <= s1 <= e1 <= e2
+
+
+VARIADIC = """
+static void tvmgen_t_write(int8_t* out) {
+  for (int32_t i = 0; i < 16; ++i) { out[i] = (int8_t)i; }
+}
+static void tvmgen_t_log(int32_t n, ...) {
+}
+TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x, int8_t* y) {
+  void* sid_1 = TVMBackendAllocWorkspace(1, 0, (uint64_t)16, 0, 8);
+  tvmgen_t_write(x);
+  tvmgen_t_write(sid_1);
+  tvmgen_t_write(sid_1);
+  tvmgen_t_log(1, sid_1);
+  for (int32_t i = 0; i < 16; ++i) { y[i] = ((int8_t*)sid_1)[i]; }
+  return 0;
+}
+"""
+
+
+def test_buffer_escaping_through_a_variadic_call_is_one_buffer_with_every_window(project):
+    live = analyse(program_of(project(VARIADIC)), "t")
+    sid = [b for b in live.buffers if b.site.variable == "sid_1"]
+    assert len(sid) == 1 and sid[0].escaped and sid[0].ranges == 1
+    labels = live.labels
+    last_use = max(i for i, label in enumerate(labels) if label.endswith(":14"))
+    assert sid[0].windows[-1][1] >= last_use
