@@ -15,7 +15,7 @@ from crewrite.errors import CrewriteError
 from crewrite.liveness import MODELS
 from crewrite.packing import cli as pack_cli
 from crewrite.pipeline import AlreadyRewritten, Options
-from crewrite.report import json_report, text_report
+from crewrite.report import json_report, svg_report, text_report
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_ALREADY = 0, 1, 2, 3
 SECTION_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
@@ -85,6 +85,8 @@ def _rewrite_parser(sub: argparse._SubParsersAction) -> None:
                         "where the analysis says they are dead, to prove it on the host")
     p.add_argument("--report-json", type=Path, metavar="FILE",
                    help="write the report as JSON to FILE")
+    p.add_argument("--report-svg", type=Path, metavar="FILE",
+                   help="draw the layout (buffers over program points and offsets) as SVG")
     p.add_argument("--dry-run", action="store_true",
                    help="plan and report, write nothing but --report-json")
     p.add_argument("--ok-if-rewritten", action="store_true",
@@ -115,11 +117,11 @@ def _run_rewrite(args: argparse.Namespace) -> int:
                             f"{args.time_limit}")
     if args.section is not None and not SECTION_NAME.fullmatch(args.section):
         raise CrewriteError(f"--section {args.section!r}: use letters, digits, '.', '_', '-'")
-    if args.report_json is not None:
-        folder = args.report_json.resolve().parent
-        if not folder.is_dir() or not os.access(folder, os.W_OK):
+    for report in (args.report_json, args.report_svg):
+        folder = report.resolve().parent if report is not None else None
+        if folder is not None and (not folder.is_dir() or not os.access(folder, os.W_OK)):
             raise CrewriteError("cannot write the report here (no such folder, or read-only)",
-                                args.report_json)
+                                report)
     options = Options(include_dirs=tuple(args.include_dirs), defines=tuple(args.defines),
                       planner=args.planner, time_limit=args.time_limit, section=args.section,
                       liveness=args.liveness, poison_shift=0 if args.poison_dead else None)
@@ -130,12 +132,15 @@ def _run_rewrite(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(exc.format(), file=sys.stderr)
         return EXIT_OK if args.ok_if_rewritten else EXIT_ALREADY
-    if args.report_json is not None:
+    reports = [(args.report_json, lambda: json.dumps(json_report(result), indent=1) + "\n"),
+               (args.report_svg, lambda: svg_report(result))]
+    for path, render in reports:
+        if path is None:
+            continue
         try:
-            args.report_json.write_text(json.dumps(json_report(result), indent=1) + "\n")
+            path.write_text(render())
         except OSError as exc:
-            raise CrewriteError(f"cannot write the report: {exc.strerror}",
-                                args.report_json) from None
+            raise CrewriteError(f"cannot write the report: {exc.strerror}", path) from None
     if not args.quiet:
         print(text_report(result, args.verbose), end="")
     return EXIT_OK

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import zlib
 from typing import Any
+
+import drawsvg
 
 from crewrite.pipeline import ModuleResult, Result
 
@@ -126,3 +129,58 @@ def json_report(result: Result) -> dict[str, Any]:
         top["buffers"] = [dict(b, module=m["module"]) for m in modules for b in m["buffers"]]
     top["modules"] = modules
     return top
+
+
+def _panel(drawing: drawsvg.Drawing, m: ModuleResult, left: float, top: float, width: float,
+           height: float) -> None:
+    """One module: its live windows as rectangles, offsets up, program points across."""
+    points = max(1, len(m.liveness.labels))
+    ceiling = max(m.original_bytes, m.arena_bytes, 1)
+
+    def x(point: float) -> float:
+        return left + width * point / points
+
+    def y(offset: float) -> float:
+        return top + height - height * offset / ceiling
+
+    align = m.liveness.alignment
+    drawing.append(drawsvg.Rectangle(left, top, width, height, fill="#f7f7f7", stroke="#999"))
+    for buf in m.liveness.buffers:
+        size = -(-buf.site.size // align) * align
+        offset = m.offsets[buf.id]
+        hue = zlib.crc32(buf.site.function.encode()) % 360
+        for start, end in buf.windows:
+            rect = drawsvg.Rectangle(x(start), y(offset + size), max(x(end + 1) - x(start), 0.5),
+                                     max(y(offset) - y(offset + size), 0.5),
+                                     fill=f"hsl({hue}, 60%, 65%)", stroke="#333",
+                                     stroke_width=0.3)
+            rect.append_title(f"{buf.id}\n{buf.site.size} B at offset {offset}, live "
+                              f"{start}-{end}\n{buf.site.file}:{buf.site.line}")
+            drawing.append(rect)
+    lines = [(m.original_bytes, "#c0392b", f"runtime allocator before: {m.original_bytes:,} B")]
+    if m.arena_bytes == m.plan.lower_bound_bytes:
+        lines.append((m.arena_bytes, "#27ae60", f"arena = lower bound: {m.arena_bytes:,} B"))
+    else:
+        lines += [(m.arena_bytes, "#2c3e50", f"arena: {m.arena_bytes:,} B"),
+                  (m.plan.lower_bound_bytes, "#27ae60",
+                   f"lower bound: {m.plan.lower_bound_bytes:,} B")]
+    for value, colour, label in lines:
+        drawing.append(drawsvg.Line(left, y(value), left + width, y(value), stroke=colour,
+                                    stroke_dasharray="6,3"))
+        drawing.append(drawsvg.Text(label, 11, left + width - 4, y(value) - 3, fill=colour,
+                                    text_anchor="end"))
+    drawing.append(drawsvg.Text(
+        f"module {m.module}: {len(m.liveness.buffers)} live ranges; program points left to "
+        "right, arena offset bottom to top", 13, left, top - 8))
+
+
+def svg_report(result: Result, width: int = 1000, panel: int = 360) -> str:
+    """The layout as a picture, one panel per module (hover a rectangle for its buffer), with
+    lines at the lower bound and at the workspace the runtime allocator needed before."""
+    margin, gap = 60, 50
+    height = max(1, len(result.modules)) * (panel + gap) + gap
+    drawing = drawsvg.Drawing(width + 2 * margin, height, font_family="sans-serif")
+    drawing.append(drawsvg.Rectangle(0, 0, width + 2 * margin, height, fill="white"))
+    for index, m in enumerate(result.modules):
+        _panel(drawing, m, margin, gap + index * (panel + gap), width, panel)
+    return drawing.as_svg()

@@ -8,6 +8,7 @@ import re
 import shutil
 import tarfile
 from pathlib import Path
+from xml.etree import ElementTree
 
 import pytest
 
@@ -230,3 +231,17 @@ def test_c_files_out_copies_only_those_files(kws, tmp_path):
     assert sorted(p.name for p in out.rglob("*") if p.is_file()) == [
         "default_lib0.c", "default_lib1.c"]
     assert "crewrite_arena" in (out / "default_lib1.c").read_text()
+
+
+def test_layout_picture_has_one_rectangle_per_live_window(kws, tmp_path):
+    svg, report = tmp_path / "layout.svg", tmp_path / "r.json"
+    assert main(["rewrite", str(kws), "--dry-run", "--report-svg", str(svg),
+                 "--report-json", str(report), "-q"]) == 0
+    root = ElementTree.parse(svg).getroot()
+    ns = "{http://www.w3.org/2000/svg}"
+    titled = [r for r in root.iter(f"{ns}rect") if r.find(f"{ns}title") is not None]
+    data = json.loads(report.read_text())
+    assert len(titled) == sum(len(b["live"]) for b in data["buffers"])
+    titles = " ".join(r.find(f"{ns}title").text for r in titled)
+    assert "tvmgen_default___tvm_main__:sid_1#0" in titles
+    assert "arena = lower bound: 102,432 B" in svg.read_text()
