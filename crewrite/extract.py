@@ -103,6 +103,7 @@ class Unit:
     # statement ends on that line, so nothing can be inserted before this one alone
     access: Access = Access()
     certain_writes: frozenset[str] = frozenset()  # written by a call whenever it runs
+    calls_pointer: bool = False  # calls through a pointer
 
 
 @dataclass
@@ -121,6 +122,7 @@ class Function:
     summary: Access = Access()  # over the whole body, callees included, for parameters
     calls_through_pointer: bool = False
     loops_back: bool = False  # a backward `goto`: the whole body may run again
+    jumps: bool = False  # any `goto`: a statement may be skipped
 
     @property
     def aliased(self) -> frozenset[str]:
@@ -423,12 +425,14 @@ class _FlowScanner(c_ast.NodeVisitor):
         self.pointer_calls = False
         self.labels: set[str] = set()
         self.loops_back = False
+        self.jumps = False
 
     def visit_Label(self, node: c_ast.Label) -> None:
         self.labels.add(node.name)
         self.generic_visit(node)
 
     def visit_Goto(self, node: c_ast.Goto) -> None:
+        self.jumps = True
         self.loops_back = self.loops_back or node.name in self.labels
 
     def visit_Decl(self, node: c_ast.Decl) -> None:
@@ -645,6 +649,7 @@ def _flow_facts(fn: Function, func: c_ast.FuncDef, defined: dict[str, str],
     fn.address_taken = frozenset(scanner.address_taken)
     fn.calls_through_pointer = scanner.pointer_calls
     fn.loops_back = scanner.loops_back
+    fn.jumps = scanner.jumps
 
 
 class _AccessScanner(c_ast.NodeVisitor):
@@ -769,6 +774,22 @@ class _AccessScanner(c_ast.NodeVisitor):
         return Access(frozenset(self.reads), frozenset(self.writes), frozenset(self.escapes))
 
 
+def _calls_through_pointer(item: c_ast.Node, types: dict[str, c_ast.Node]) -> bool:
+    class Calls(c_ast.NodeVisitor):
+        found = False
+
+        def visit_FuncCall(self, node: c_ast.FuncCall) -> None:
+            name = node.name
+            if not isinstance(name, c_ast.ID) or (
+                    name.name in types and not isinstance(types[name.name], c_ast.FuncDecl)):
+                self.found = True
+            self.generic_visit(node)
+
+    calls = Calls()
+    calls.visit(item)
+    return calls.found
+
+
 class _HasBranch(c_ast.NodeVisitor):
     def __init__(self) -> None:
         self.found = False
@@ -810,6 +831,7 @@ def _summarise(fn: Function, items: list[c_ast.Node], functions: dict[str, Funct
         unit.access = scan.access()
         # A store in this function may fill a part only (an unrolled element, one loop nest of
         # a concat): only a whole operator call that writes its parameter makes a new tensor.
+        unit.calls_pointer = _calls_through_pointer(item, fn.types)
         certain = _AccessScanner(fn, functions, visible, stores=False)
         for part in _always_run(item):
             certain.visit(part)
@@ -821,11 +843,18 @@ def _summarise(fn: Function, items: list[c_ast.Node], functions: dict[str, Funct
     fn.summary = Access(frozenset(reads), frozenset(writes), fn.escapes)
 
 
-def _statement_start(tu: TranslationUnit, item: c_ast.Node, line: int) -> int | None:
+def _statement_start(tu: TranslationUnit, item: c_ast.Node, line: int,
+                     brace_line: int | None = None) -> int | None:
     """Where text can be inserted right before a statement: the start of its line (above
-    any `#pragma` lines that belong to it), or its own column after a lone `{`
-    (`... run(...) {return f(x);`); None if another statement ends on that line."""
+    any `#pragma` lines that belong to it), or just after the function's `{` when the first
+    statement shares its line (`... run(...) {return f(x);`: found in the text, since columns
+    drift where a macro such as TVM_DLL expanded); None if another statement ends on that
+    line."""
     begin = tu.line_starts[line - 1]
+    if line == brace_line:
+        brace = tu.text.find("{", begin, tu.line_starts[line] if line < len(tu.line_starts)
+                             else len(tu.text))
+        return brace + 1 if brace >= 0 else None
     column = item.coord.column if item.coord and item.coord.column else 1
     before = tu.text[begin:begin + column - 1]
     if ";" in before or "}" in before:
@@ -920,7 +949,7 @@ def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
         frees += finder.frees
         _flow_facts(fn, f, visible[tu.rel], file_types[tu.rel])
         items[name] = list(f.body.block_items or [])
-        for item in items[name]:
+        for position, item in enumerate(items[name]):
             scan = _UnitScanner(visible[tu.rel])
             scan.visit(item)
             line = item.coord.line if item.coord else f.coord.line
@@ -930,7 +959,9 @@ def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
                 calls=tuple(scan.calls), allocs=tuple(scan.allocs),
                 frees=tuple(scan.frees), taken=tuple(scan.taken),
                 line=line,
-                start=_statement_start(tu, item, line)))
+                start=_statement_start(
+                    tu, item, line, f.body.coord.line if position == 0 and f.body.coord
+                    else None)))
         functions[name] = fn
         graph.add_node(name)
 

@@ -90,8 +90,8 @@ def range_starts(fn: Function, model: str) -> dict[str, list[int]]:
     bare pointer to an operator that writes it, and reads nothing of it. That rests on TVM's
     contract that an operator writes its whole output tensor; a store or a helper call may
     fill a part only, so neither splits anything."""
-    if model != "fine" or not is_entry(fn.name) or fn.loops_back:
-        return {}
+    if model != "fine" or not is_entry(fn.name) or fn.jumps:
+        return {}  # a goto may skip the statement that starts a range
     candidates = set(fn.buffers) - fn.escapes - fn.aliased
     starts: dict[str, list[int]] = {}
     seen: set[str] = set()

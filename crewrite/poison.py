@@ -7,9 +7,10 @@ previous statement (its start plus its static span: one point plus every point o
 it expands), and the bytes free across that boundary are filled. A buffer used outside its
 live windows, read before it is written, or placed over another live one then computes with
 garbage. A statement that runs calls in a loop, or hands a function on as a pointer, would
-run its callees' steps more than once: inside it, filling is held back (an absolute level
-that every statement sets again, so an early return cannot leave it stuck) and done at its
-end.
+run its callees' steps more than once, and so would a call through a pointer, several calls
+in one statement or a body that jumps back: inside such a statement, filling is held back
+(an absolute level that every statement sets again, so an early return cannot leave it
+stuck) and done at its end.
 
 `shift=-1` ends every window one program point early: the negative control, which must
 break. Never ship such a build.
@@ -67,7 +68,7 @@ def _runtime(module: str, spans: list[list[tuple[int, int]]], host: bool) -> str
     prefix = f"tvmgen_{module}_crewrite"
     if not host:
         return (f"extern uint32_t {prefix}_now_, {prefix}_suppress_;\n"
-                f"void {prefix}_reset_(void);\n"
+                f"void {prefix}_reset_(uint32_t first_point);\n"
                 f"void {prefix}_step_(uint32_t* start, uint32_t span);\n")
     first, flat = [], []
     for free in spans:
@@ -85,8 +86,8 @@ static const uint32_t {prefix}_first_[] = {{{index}}};
 static const uint32_t {prefix}_free_[][2] = {{
 {table}
 }};
-void {prefix}_reset_(void) {{
-  {prefix}_now_ = 0;
+void {prefix}_reset_(uint32_t first_point) {{
+  {prefix}_now_ = first_point;
   {prefix}_suppress_ = 0;
 }}
 void {prefix}_step_(uint32_t* start, uint32_t span) {{
@@ -119,8 +120,11 @@ def poison_edits(program: Program, live: Liveness, offsets: dict[str, int], aren
     spans = point_counts(program)
     edits: list[Edit] = []
     functions = [fn for fn in program.functions.values() if fn.module == module]
+    anytime = program.runs_anytime(module)
+    entry_point = sum(sum(spans[name]) for name in anytime)  # replayed before the entry
     for fn in functions:
-        edits += _function_steps(fn, spans[fn.name], prefix, fn.name in live.roots)
+        edits += _function_steps(fn, spans[fn.name], prefix,
+                                 entry_point if fn.name in live.roots else None)
     spans = free_spans(live.buffers, offsets, live.alignment, arena_bytes, len(live.labels),
                        shift)
     for rel in sorted({fn.file for fn in functions} | {host_file}):
@@ -134,19 +138,27 @@ def poison_edits(program: Program, live: Liveness, offsets: dict[str, int], aren
     return edits
 
 
-def _function_steps(fn: Function, spans: list[int], prefix: str, is_root: bool) -> list[Edit]:
+def _function_steps(fn: Function, spans: list[int], prefix: str,
+                    first_point: int | None) -> list[Edit]:
+    """Clock steps before each statement; `first_point` is set for the entry (where the
+    replay starts it, after any functions that may run at any time)."""
     edits = []
+    jumps_back = int(fn.loops_back)
     for index, unit in enumerate(fn.units):
         if unit.start is None:
             raise CrewriteError("poison build: this statement shares its line with another",
                                 fn.file, unit.line)
-        held = int(bool(unit.taken or any(c.in_loop for c in unit.calls)))
+        # Held back where the callees' steps cannot follow the replay: calls run in a loop,
+        # through a pointer, several in one statement (no step after a callee's last
+        # statement), or a body that jumps back.
+        held = int(bool(unit.taken or unit.calls_pointer or len(unit.calls) > 1
+                        or fn.loops_back or any(c.in_loop for c in unit.calls)))
         if index == 0:
-            text = (f"{prefix}_reset_();\n" if is_root else "") + (
+            text = (f"{prefix}_reset_({first_point}u);\n" if first_point is not None else "") + (
                 f"uint32_t crewrite_start_ = {prefix}_now_;\n"
                 f"uint32_t crewrite_level_ = {prefix}_suppress_;\n")
         else:
-            text = (f"{prefix}_suppress_ = crewrite_level_;\n"
+            text = (f"{prefix}_suppress_ = crewrite_level_ + {jumps_back}u;\n"
                     f"{prefix}_step_(&crewrite_start_, {spans[index - 1]}u);\n")
         text += f"{prefix}_suppress_ = crewrite_level_ + {held}u;\n"
         edits.append(Edit(fn.file, unit.start, unit.start, text))

@@ -335,3 +335,25 @@ def test_buffer_escaping_through_a_variadic_call_is_one_buffer_with_every_window
     labels = live.labels
     last_use = max(i for i, label in enumerate(labels) if label.endswith(":14"))
     assert sid[0].windows[-1][1] >= last_use
+
+
+FORWARD_GOTO = """
+static void tvmgen_t_write(int8_t* out, int8_t v) {
+  for (int32_t i = 0; i < 16; ++i) { out[i] = v; }
+}
+TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x, int8_t* y) {
+  void* sid_1 = TVMBackendAllocWorkspace(1, 0, (uint64_t)16, 0, 8);
+  tvmgen_t_write(sid_1, x[0]);
+  y[0] = ((int8_t*)sid_1)[0];
+  if (x[1]) goto skip;
+  tvmgen_t_write(sid_1, x[2]);
+skip:
+  y[1] = ((int8_t*)sid_1)[1];
+  return 0;
+}
+"""
+
+
+def test_a_goto_may_skip_the_statement_that_would_start_a_range(project):
+    live = analyse(program_of(project(FORWARD_GOTO)), "t")
+    assert [b.range for b in live.buffers] == [0]
