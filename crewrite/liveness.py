@@ -41,6 +41,10 @@ class LiveBuffer:
     start_offset: int | None = None
     start_line: int | None = None
 
+    def rounded_size(self, alignment: int) -> int:
+        """Bytes it takes in the arena: the planner rounds every size up to the alignment."""
+        return round_up(self.site.size, alignment)
+
     @property
     def id(self) -> str:
         base = f"{self.site.function}:{self.site.variable}"
@@ -103,7 +107,7 @@ def range_starts(fn: Function, model: str) -> dict[str, list[int]]:
     return starts
 
 
-def _round(size: int, alignment: int) -> int:
+def round_up(size: int, alignment: int) -> int:
     return -(-size // alignment) * alignment
 
 
@@ -233,7 +237,7 @@ def analyse(program: Program, module: str, model: str = "fine") -> Liveness:
             spans = inst.spans
         for rng, (first, last) in spans.items():
             windows.setdefault((*key, rng), []).append((first, last))
-        size = _round(inst.site.size, alignment)
+        size = round_up(inst.site.size, alignment)
         events.append((inst.alloc_at, size))
         events.append((inst.free_at + 1, -size))
 

@@ -48,7 +48,7 @@ def free_spans(buffers: list[LiveBuffer], offsets: dict[str, int], alignment: in
     boundary after p (a window [s, e] with s <= p < e + shift) owns."""
     placed = []
     for buf in buffers:
-        size = -(-buf.site.size // alignment) * alignment
+        size = buf.rounded_size(alignment)
         placed += [(s, e + shift, offsets[buf.id], size) for s, e in buf.windows]
     spans = []
     for point in range(points):

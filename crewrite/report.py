@@ -20,7 +20,7 @@ def peak_point(module: ModuleResult) -> tuple[int, list[str]]:
     align = module.liveness.alignment
     events: list[tuple[int, int]] = []
     for buf in module.liveness.buffers:
-        size = -(-buf.site.size // align) * align
+        size = buf.rounded_size(align)
         for start, end in buf.windows:
             events += [(start, size), (end + 1, -size)]
     if not events:
@@ -146,7 +146,7 @@ def _panel(drawing: drawsvg.Drawing, m: ModuleResult, left: float, top: float, w
     align = m.liveness.alignment
     drawing.append(drawsvg.Rectangle(left, top, width, height, fill="#f7f7f7", stroke="#999"))
     for buf in m.liveness.buffers:
-        size = -(-buf.site.size // align) * align
+        size = buf.rounded_size(align)
         offset = m.offsets[buf.id]
         hue = zlib.crc32(buf.site.function.encode()) % 360
         for start, end in buf.windows:
