@@ -103,7 +103,8 @@ class ArenaLayout:
 
     module: str
     arena_bytes: int
-    alignment: int
+    alignment: int  # of every offset: what the runtime allocator promised each buffer
+    base_alignment: int  # of the arena itself: also the largest `aligned(N)` the code asks for
     offsets: dict[str, int]  # LiveBuffer.id -> offset
     original_bytes: int
     host_file: str  # where the arena is defined
@@ -150,7 +151,7 @@ def module_edits(
 
     files = sorted(first_site)
     shared = len(files) > 1  # the host file always has sites: it has the most
-    attrs = [f"aligned({layout.alignment})"]
+    attrs = [f"aligned({layout.base_alignment})"]
     if layout.section:
         attrs.insert(0, f'section("{layout.section}")')
     size = max(layout.arena_bytes, layout.alignment)

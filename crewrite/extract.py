@@ -150,7 +150,7 @@ class Program:
     frees: list[FreeSite]
     call_graph: nx.DiGraph
     modules: list[str]
-    max_alignment: int
+    max_alignment: int  # the largest `aligned(N)` in the sources, for the arena itself
     listed: frozenset[str] = frozenset()  # defined functions named in file-scope initialisers
 
     def runs_anytime(self, module: str) -> frozenset[str]:

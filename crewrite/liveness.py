@@ -201,8 +201,9 @@ class _Replay:
                 record.free_at = body_end
 
 
-def analyse(program: Program, module: str, model: str = "fine") -> Liveness:
-    """Replay every root of `module` on one clock and turn touches into live windows."""
+def analyse(program: Program, module: str, model: str = "fine", alignment: int = 16) -> Liveness:
+    """Replay every root of `module` on one clock and turn touches into live windows;
+    `alignment` is what the runtime allocator gives each buffer (sizes round up to it)."""
     if model not in MODELS:
         raise ValueError(f"unknown liveness model {model!r}")
     anytime = program.runs_anytime(module)
@@ -222,7 +223,6 @@ def analyse(program: Program, module: str, model: str = "fine") -> Liveness:
                 f"'{site.variable}' in {site.function} is never reached from an entry point",
                 site.file, site.line)
 
-    alignment = program.max_alignment
     windows: dict[tuple[str, str, int], list[tuple[int, int]]] = {}
     escaped: dict[tuple[str, str], bool] = {}
     events: list[tuple[int, int]] = []

@@ -127,9 +127,9 @@ def _check_not_rewritten(project: Project, program: Program) -> None:
                            marked[0])
 
 
-def _plan_module(program: Program, module: str, options: Options) -> tuple[Liveness,
-                                                                          packing.Plan]:
-    live = analyse(program, module, options.liveness)
+def _plan_module(program: Program, module: str, options: Options,
+                 alignment: int) -> tuple[Liveness, packing.Plan]:
+    live = analyse(program, module, options.liveness, alignment)
     problem = packing.Problem(
         buffers=tuple(packing.Buffer(b.id, b.site.size, b.windows) for b in live.buffers),
         alignment=live.alignment,
@@ -159,7 +159,7 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
         if not allocs:
             continue
         frees = [s for s in program.frees if program.functions[s.function].module == module]
-        live, plan = _plan_module(program, module, options)
+        live, plan = _plan_module(program, module, options, project.alloc_alignment)
         header_value, headers = _header_workspace(project, module)
         original = header_value if header_value is not None else live.as_written_peak
         if plan.arena_bytes > max(original, live.as_written_peak):
@@ -172,7 +172,8 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
         for site in allocs:
             counts[site.file] = counts.get(site.file, 0) + 1
         host = max(sorted(counts), key=lambda rel: counts[rel])
-        layout = ArenaLayout(module, plan.arena_bytes, live.alignment, offsets, original, host,
+        layout = ArenaLayout(module, plan.arena_bytes, live.alignment,
+                             max(live.alignment, program.max_alignment), offsets, original, host,
                              options.section)
         code_edits = module_edits(layout, live.buffers, frees, project.texts)
         if options.poison_shift is not None:

@@ -28,6 +28,8 @@ BUILD_WORKSPACE = re.compile(
     re.MULTILINE)
 APP_FOLDERS = ("src", "include")
 BACKUP_DIR = ".crewrite-backup"  # originals kept while an in-place rewrite is replacing files
+# The alignment the runtime's allocator gives every workspace buffer (TVM's default: 16).
+ALLOC_ALIGNMENT = re.compile(r"#\s*define\s+TVM_RUNTIME_ALLOC_ALIGNMENT_BYTES\s+\(?(\d+)")
 
 
 def read_text(path: Path) -> str:
@@ -61,6 +63,7 @@ class Project:
     build_files: list[str]
     include_dirs: list[Path]
     metadata: list[str] = field(default_factory=list)  # Model Library Format metadata.json
+    alloc_alignment: int = 16  # what the project's crt_config.h promises workspace buffers
     texts: dict[str, str] = field(default_factory=dict)
     tar_path: Path | None = None
     given: str = ""  # the input as the user named it, for messages
@@ -195,9 +198,15 @@ def _load_directory(root: Path, kind: str | None = None) -> Project:
         raise CrewriteError("codegen/host/src holds no .c files", codegen[0] / "src")
     if kind is None:
         kind = "mlf" if (root / "codegen" / "host" / "src").is_dir() else "project"
+    alloc_alignment = 16
+    for config in sorted(root.rglob("crt_config.h")):
+        match = ALLOC_ALIGNMENT.search(read_text(config))
+        if match and BACKUP_DIR not in config.parts:
+            alloc_alignment = max(alloc_alignment, int(match.group(1)))
     return Project(
         root=root,
         kind=kind,
+        alloc_alignment=alloc_alignment,
         sources=sources,
         headers=[_relative(root, p) for p in _headers_below(root)],
         build_files=[_relative(root, p) for p in _build_files(root)],

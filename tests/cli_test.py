@@ -245,3 +245,34 @@ def test_layout_picture_has_one_rectangle_per_live_window(kws, tmp_path):
     titles = " ".join(r.find(f"{ns}title").text for r in titled)
     assert "tvmgen_default___tvm_main__:sid_1#0" in titles
     assert "arena = lower bound: 102,432 B" in svg.read_text()
+
+
+ALIGNED = """
+static const int8_t __attribute__((section(".rodata.tvm"), aligned(64))) w[4] = {1, 2, 3, 4};
+TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x, int8_t* y) {
+  void* a = TVMBackendAllocWorkspace(1, 0, (uint64_t)20, 0, 8);
+  void* b = TVMBackendAllocWorkspace(1, 0, (uint64_t)20, 0, 8);
+  for (int32_t i = 0; i < 20; ++i) { ((int8_t*)a)[i] = x[i] + w[i & 3]; }
+  for (int32_t i = 0; i < 20; ++i) { ((int8_t*)b)[i] = ((int8_t*)a)[i]; }
+  for (int32_t i = 0; i < 20; ++i) { y[i] = ((int8_t*)b)[i] + ((int8_t*)a)[i]; }
+  return 0;
+}
+"""
+
+
+def test_arena_takes_the_largest_alignment_offsets_the_allocators(project, tmp_path):
+    root = project(ALIGNED)
+    report = tmp_path / "r.json"
+    assert main(["rewrite", str(root), "--dry-run", "--report-json", str(report), "-q"]) == 0
+    data = json.loads(report.read_text())
+    assert data["alignment"] == 16 and data["arena_bytes"] == 64  # two 20 B buffers -> 2 x 32
+    assert sorted(b["offset"] for b in data["buffers"]) == [0, 32]
+    out = tmp_path / "out"
+    assert main(["rewrite", str(root), "--out", str(out), "-q"]) == 0
+    assert "aligned(64)" in (out / "model/codegen/host/src/t_lib1.c").read_text()
+    (root / "crt_config").mkdir()
+    (root / "crt_config" / "crt_config.h").write_text(
+        "#define TVM_RUNTIME_ALLOC_ALIGNMENT_BYTES 64\n")
+    assert main(["rewrite", str(root), "--dry-run", "--report-json", str(report), "-q"]) == 0
+    data = json.loads(report.read_text())
+    assert data["alignment"] == 64 and sorted(b["offset"] for b in data["buffers"]) == [0, 64]
