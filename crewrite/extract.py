@@ -927,12 +927,13 @@ def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
                                 f"{other.line})", tu.rel, f.coord.line)
         module = (_module_of(name, tu.rel, modules) or file_module.get(tu.rel)
                   or (modules[0] if len(modules) == 1 else None))
-        if module is None:
-            raise CrewriteError(f"cannot tell which module '{name}' belongs to", tu.rel,
-                                f.coord.line)
-        fn = Function(name, tu.rel, f.coord.line, module, _param_names(f))
         finder = _SiteFinder(tu, name)
         finder.visit(f.body)
+        if module is None and finder.allocs:
+            raise CrewriteError(f"cannot tell which module's arena '{name}' (it allocates "
+                                "workspace) belongs to", tu.rel, f.coord.line)
+        # A helper of no module (shared, no workspace of its own) is followed from any caller.
+        fn = Function(name, tu.rel, f.coord.line, module or "", _param_names(f))
         for site in finder.allocs:
             if site.variable in fn.buffers:
                 first = fn.buffers[site.variable]

@@ -201,3 +201,27 @@ def test_static_functions_of_the_same_name_in_two_files_stay_apart(project):
     assert "p" in prog.functions[callee].summary.reads
     assert "p" not in prog.functions[callee].summary.writes
     assert "helper@model/codegen/host/src/t_lib1.c" in prog.functions
+
+
+def test_shared_helper_without_workspace_belongs_to_no_module(tmp_path):
+    from conftest import make_project
+    root = make_project(tmp_path / "p", """
+    int32_t shared_copy(int8_t* a, int8_t* b);
+    int32_t tvmgen_a___tvm_main__(int8_t* x, int8_t* y) {
+      void* s = TVMBackendAllocWorkspace(1, 0, (uint64_t)16, 0, 8);
+      shared_copy(x, (int8_t*)s);
+      shared_copy((int8_t*)s, y);
+      return 0;
+    }
+    """, module="a")
+    src = root / "model/codegen/host/src"
+    (src / "shared.c").write_text(
+        "#include <stdint.h>\n"
+        "int32_t shared_copy(int8_t* a, int8_t* b) {\n"
+        "  for (int32_t i = 0; i < 16; ++i) { b[i] = a[i]; }\n  return 0;\n}\n")
+    (root / "model/codegen/host/include/tvmgen_b.h").write_text(
+        "#define TVMGEN_B_WORKSPACE_SIZE 0\n")
+    prog = program_of(root)
+    assert prog.functions["shared_copy"].module == ""
+    assert [s.key for s in prog.allocs] == [("tvmgen_a___tvm_main__", "s")]
+    assert "b" in prog.functions["shared_copy"].summary.writes
