@@ -9,6 +9,7 @@ from __future__ import annotations
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from pycparser import c_ast
 
@@ -39,7 +40,7 @@ class AlreadyRewritten(CrewriteError):
 
 @dataclass(frozen=True)
 class Options:
-    include_dirs: tuple = ()
+    include_dirs: tuple[Path, ...] = ()  # -I, searched after crewrite's own headers
     defines: tuple[str, ...] = ()
     planner: str = "auto"
     time_limit: float | None = None

@@ -24,10 +24,6 @@ class Rng:
     def uniform(self) -> float:
         return self.next() / 4294967296.0
 
-    def randint(self, lo: int, hi: int) -> int:
-        """Inclusive range."""
-        return lo + self.next() % (hi - lo + 1)
-
     def normalish(self) -> float:
         """Mean 0, variance 1 (sum of four uniforms)."""
         return (self.uniform() + self.uniform() + self.uniform() + self.uniform() - 2.0) * 1.7320508

@@ -168,10 +168,6 @@ class Fixture:
         return sum(m.sites for m in self.modules)
 
 
-def _ctype_print(ctype: str) -> str:
-    return ctype
-
-
 def _main_c(name: str, mods: list[ModuleResult]) -> str:
     P = [f"TVMGEN_{m.mod.upper()}_WORKSPACE_SIZE" for m in mods]
     out = [
