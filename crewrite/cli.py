@@ -109,6 +109,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _can_create(path: Path) -> bool:
+    """Whether `path` can be written, creating missing folders (checked before any rewrite,
+    so that a report that cannot be written never follows rewritten files)."""
+    if path.is_dir():
+        return False
+    folder = path.resolve().parent
+    while not folder.exists():
+        folder = folder.parent
+    return folder.is_dir() and os.access(folder, os.W_OK)
+
+
 def _run_rewrite(args: argparse.Namespace) -> int:
     if args.header is not None and any(p.is_dir() or p.suffix == ".tar" for p in args.paths):
         raise CrewriteError("--header is for .c files given one by one")
@@ -118,10 +129,8 @@ def _run_rewrite(args: argparse.Namespace) -> int:
     if args.section is not None and not SECTION_NAME.fullmatch(args.section):
         raise CrewriteError(f"--section {args.section!r}: use letters, digits, '.', '_', '-'")
     for report in (args.report_json, args.report_svg):
-        folder = report.resolve().parent if report is not None else None
-        if folder is not None and (not folder.is_dir() or not os.access(folder, os.W_OK)):
-            raise CrewriteError("cannot write the report here (no such folder, or read-only)",
-                                report)
+        if report is not None and not _can_create(report):
+            raise CrewriteError("cannot write the report here (a folder, or read-only)", report)
     options = Options(include_dirs=tuple(args.include_dirs), defines=tuple(args.defines),
                       planner=args.planner, time_limit=args.time_limit, section=args.section,
                       liveness=args.liveness, poison_shift=0 if args.poison_dead else None)
@@ -138,6 +147,7 @@ def _run_rewrite(args: argparse.Namespace) -> int:
         if path is None:
             continue
         try:
+            path.parent.mkdir(parents=True, exist_ok=True)
             path.write_text(render())
         except OSError as exc:
             raise CrewriteError(f"cannot write the report: {exc.strerror}", path) from None

@@ -7,6 +7,8 @@ operator has its own `data_vec` or `PaddedInput`.
 from __future__ import annotations
 
 import re
+from collections import ChainMap
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 import networkx as nx
@@ -118,7 +120,7 @@ class Function:
     aliases: dict[str, frozenset[str]] = field(default_factory=dict)  # local -> bases
     escapes: frozenset[str] = frozenset()  # bases whose pointer leaves the function
     address_taken: frozenset[str] = frozenset()  # defined functions used as values
-    types: dict[str, c_ast.Node] = field(default_factory=dict)
+    types: Mapping[str, c_ast.Node] = field(default_factory=dict)
     summary: Access = Access()  # over the whole body, callees included, for parameters
     calls_through_pointer: bool = False
     loops_back: bool = False  # a backward `goto`: the whole body may run again
@@ -621,7 +623,7 @@ def _flow_facts(fn: Function, func: c_ast.FuncDef, defined: dict[str, str],
     if func.decl.type.args is not None:
         names.visit(func.decl.type.args)
     names.visit(func.body)
-    fn.types = {**file_types, **names.types}
+    fn.types = ChainMap(names.types, file_types)  # locals first; file scope shared
     scanner = _FlowScanner(names.names | set(fn.params), fn.types, defined)
     scanner.visit(func.body)
     # Aliases: a local assigned anything derived from a buffer or parameter points into it.
@@ -908,9 +910,9 @@ def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
                          if n.startswith("tvmgen_") and n.endswith(ENTRY_SUFFIX))
         modules = entries or ["default"]
 
+    named = [_module_of(f.decl.name, tu.rel, modules) for tu, f in defs]
     file_module: dict[str, str] = {}
-    for tu, f in defs:
-        mod = _module_of(f.decl.name, tu.rel, modules)
+    for (tu, _), mod in zip(defs, named, strict=True):
         if mod is not None:
             file_module.setdefault(tu.rel, mod)
 
@@ -919,13 +921,13 @@ def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
     frees: list[FreeSite] = []
     graph = nx.DiGraph()
     items: dict[str, list[c_ast.Node]] = {}
-    for tu, f in defs:
+    for (tu, f), own_module in zip(defs, named, strict=True):
         name = visible[tu.rel][f.decl.name]
         if name in functions:
             other = functions[name]
             raise CrewriteError(f"function '{name}' is defined twice (also {other.file}:"
                                 f"{other.line})", tu.rel, f.coord.line)
-        module = (_module_of(name, tu.rel, modules) or file_module.get(tu.rel)
+        module = (own_module or file_module.get(tu.rel)
                   or (modules[0] if len(modules) == 1 else None))
         finder = _SiteFinder(tu, name)
         finder.visit(f.body)

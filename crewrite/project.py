@@ -120,18 +120,20 @@ def _headers_below(root: Path) -> list[Path]:
     )
 
 
-def _build_files(root: Path) -> list[Path]:
-    """Files that size the runtime allocator with a number: `-DWORKSPACE_SIZE=N` in a
-    CMakeLists.txt, or `#define WORKSPACE_SIZE N` in the application's own sources."""
+def _build_files(root: Path) -> dict[str, str]:
+    """Files that size the runtime allocator with a number (`-DWORKSPACE_SIZE=N` in a
+    CMakeLists.txt, or `#define WORKSPACE_SIZE N` in the application's own sources), with
+    their text: each candidate is read once, here."""
     candidates = list(root.rglob("CMakeLists.txt"))
     for folder in APP_FOLDERS:
         for pattern in ("*.c", "*.h", "*.cc", "*.cpp", "*.ino"):
             candidates += (root / folder).rglob(pattern)
-    found = []
+    found = {}
     for path in sorted(set(candidates)):
-        if path.is_file() and BACKUP_DIR not in path.parts and BUILD_WORKSPACE.search(
-                read_text(path)):
-            found.append(path)
+        if path.is_file() and BACKUP_DIR not in path.parts:
+            text = read_text(path)
+            if BUILD_WORKSPACE.search(text):
+                found[_relative(root, path)] = text
     return found
 
 
@@ -173,7 +175,8 @@ def load_project(
     project.given = str(paths[0])
     project.include_dirs = project.include_dirs + [d.resolve() for d in include_dirs]
     for rel in project.sources + project.headers + project.build_files + project.metadata:
-        project.texts[rel] = read_text(project.path(rel))
+        if rel not in project.texts:
+            project.texts[rel] = read_text(project.path(rel))
     return project
 
 
@@ -198,6 +201,7 @@ def _load_directory(root: Path, kind: str | None = None) -> Project:
         raise CrewriteError("codegen/host/src holds no .c files", codegen[0] / "src")
     if kind is None:
         kind = "mlf" if (root / "codegen" / "host" / "src").is_dir() else "project"
+    build = _build_files(root)
     alloc_alignment = 16
     for config in sorted(root.rglob("crt_config.h")):
         match = ALLOC_ALIGNMENT.search(read_text(config))
@@ -209,7 +213,8 @@ def _load_directory(root: Path, kind: str | None = None) -> Project:
         alloc_alignment=alloc_alignment,
         sources=sources,
         headers=[_relative(root, p) for p in _headers_below(root)],
-        build_files=[_relative(root, p) for p in _build_files(root)],
+        build_files=list(build),
+        texts=dict(build),
         include_dirs=include_dirs,
         metadata=[_relative(root, host.parent.parent / "metadata.json") for host in codegen
                   if (host.parent.parent / "metadata.json").is_file()],

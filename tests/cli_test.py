@@ -186,9 +186,24 @@ def test_pre_commit_hook_entry_is_idempotent(kws):
 
 def test_unwritable_report_path_is_refused_before_anything_is_written(kws, tmp_path, capsys):
     before = snapshot(kws)
-    assert main(["rewrite", str(kws), "--report-json", str(tmp_path / "no" / "r.json")]) == 1
-    assert "cannot write the report" in capsys.readouterr().err
+    (tmp_path / "plain").write_text("a file, not a folder")
+    for bad in (tmp_path / "plain" / "r.json", tmp_path):
+        assert main(["rewrite", str(kws), "--report-json", str(bad)]) == 1
+        assert "cannot write the report" in capsys.readouterr().err
     assert snapshot(kws) == before
+
+
+def test_readme_first_command_works_from_a_fresh_checkout(tmp_path, monkeypatch):
+    """The README's main command, run where `out/` does not exist yet."""
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    command = re.search(r"&& (\.venv/bin/crewrite rewrite fixtures/kws_native [^\n]*)",
+                        readme).group(1)
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "fixtures").symlink_to(FIXTURES)
+    assert main(command.split()[1:]) == 0
+    report = json.loads((tmp_path / "out" / "kws_native.json").read_text())
+    assert report["saved_bytes"] > 0
+    assert (tmp_path / "out" / "kws_native" / "CMakeLists.txt").is_file()
 
 
 def test_out_onto_a_file_and_bad_flags_are_one_line_errors(kws, tmp_path, capsys):

@@ -588,15 +588,20 @@ def op_cmsis_conv(mb, L, xs):
     return Emitted(
         fname,
         Tensor((OH, OW, Cout), "int8_t"),
-        [
-            ("in", 0),
-            ("const", wname, "int8_t"),
-            ("const", mname, "int32_t"),
-            ("const", bname, "int32_t"),
-            ("const", sname, "int32_t"),
-            ("out",),
-        ],
+        _per_channel_args(wname, mname, bname, sname),
     )
+
+
+def _per_channel_args(wname, mname, bname, sname):
+    """Entry-call arguments of a per-channel quantised CMSIS-NN operator, in its order."""
+    return [
+        ("in", 0),
+        ("const", wname, "int8_t"),
+        ("const", mname, "int32_t"),
+        ("const", bname, "int32_t"),
+        ("const", sname, "int32_t"),
+        ("out",),
+    ]
 
 
 def op_cmsis_dw(mb, L, xs):
@@ -641,14 +646,7 @@ def op_cmsis_dw(mb, L, xs):
     return Emitted(
         fname,
         Tensor((OH, OW, C), "int8_t"),
-        [
-            ("in", 0),
-            ("const", wname, "int8_t"),
-            ("const", mname, "int32_t"),
-            ("const", bname, "int32_t"),
-            ("const", sname, "int32_t"),
-            ("out",),
-        ],
+        _per_channel_args(wname, mname, bname, sname),
     )
 
 
