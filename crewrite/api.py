@@ -31,8 +31,9 @@ def rewrite(
     for p in paths:
         if p.is_dir():
             check_no_interrupted_write(p.resolve())
-    project = load_project(paths, Path(header) if header else None,
-                           [Path(d) for d in options.include_dirs])
+    project = load_project(
+        paths, Path(header) if header else None, [Path(d) for d in options.include_dirs]
+    )
     try:
         result = rewrite_project(project, options)
         if not dry_run:

@@ -62,45 +62,94 @@ def _rewrite_parser(sub: argparse._SubParsersAction) -> None:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("paths", nargs="+", type=Path, metavar="PATH")
-    p.add_argument("--out", type=Path, metavar="DIR",
-                   help="write a complete rewritten copy to DIR (new or empty); PATH untouched")
-    p.add_argument("--header", type=Path, metavar="FILE",
-                   help="module header tvmgen_<mod>.h, when PATH is .c files")
-    p.add_argument("-I", dest="include_dirs", action="append", type=Path, default=[],
-                   metavar="DIR", help="extra include folder for the preprocessor (repeatable)")
-    p.add_argument("-D", dest="defines", action="append", default=[], metavar="NAME[=VALUE]",
-                   help="preprocessor define (repeatable)")
-    p.add_argument("--planner", default="auto", choices=sorted(packing.PLANNERS),
-                   help="offset planner (default: auto = best proven within the time limit)")
-    p.add_argument("--time-limit", type=float, default=None, metavar="S",
-                   help="seconds the planner may spend per module")
-    p.add_argument("--section", metavar="NAME",
-                   help="linker section for the arena (default: .bss)")
-    p.add_argument("--liveness", choices=MODELS, default="fine",
-                   help="fine (default): a buffer is live only where its bytes are used, "
-                        "through calls; reused sids split into live ranges. coarse: a buffer "
-                        "handed to a call is live for the whole call")
-    p.add_argument("--poison-dead", action="store_true",
-                   help="diagnostic build, never ship it: also overwrite every buffer's bytes "
-                        "where the analysis says they are dead, to prove it on the host")
-    p.add_argument("--report-json", type=Path, metavar="FILE",
-                   help="write the report as JSON to FILE")
-    p.add_argument("--report-svg", type=Path, metavar="FILE",
-                   help="draw the layout (buffers over program points and offsets) as SVG")
-    p.add_argument("--dry-run", action="store_true",
-                   help="plan and report, write nothing but --report-json")
-    p.add_argument("--ok-if-rewritten", action="store_true",
-                   help="exit 0 instead of 3 when the project is already rewritten")
+    p.add_argument(
+        "--out",
+        type=Path,
+        metavar="DIR",
+        help="write a complete rewritten copy to DIR (new or empty); PATH untouched",
+    )
+    p.add_argument(
+        "--header",
+        type=Path,
+        metavar="FILE",
+        help="module header tvmgen_<mod>.h, when PATH is .c files",
+    )
+    p.add_argument(
+        "-I",
+        dest="include_dirs",
+        action="append",
+        type=Path,
+        default=[],
+        metavar="DIR",
+        help="extra include folder for the preprocessor (repeatable)",
+    )
+    p.add_argument(
+        "-D",
+        dest="defines",
+        action="append",
+        default=[],
+        metavar="NAME[=VALUE]",
+        help="preprocessor define (repeatable)",
+    )
+    p.add_argument(
+        "--planner",
+        default="auto",
+        choices=sorted(packing.PLANNERS),
+        help="offset planner (default: auto = best proven within the time limit)",
+    )
+    p.add_argument(
+        "--time-limit",
+        type=float,
+        default=None,
+        metavar="S",
+        help="seconds the planner may spend per module",
+    )
+    p.add_argument("--section", metavar="NAME", help="linker section for the arena (default: .bss)")
+    p.add_argument(
+        "--liveness",
+        choices=MODELS,
+        default="fine",
+        help="fine (default): a buffer is live only where its bytes are used, "
+        "through calls; reused sids split into live ranges. coarse: a buffer "
+        "handed to a call is live for the whole call",
+    )
+    p.add_argument(
+        "--poison-dead",
+        action="store_true",
+        help="diagnostic build, never ship it: also overwrite every buffer's bytes "
+        "where the analysis says they are dead, to prove it on the host",
+    )
+    p.add_argument(
+        "--report-json", type=Path, metavar="FILE", help="write the report as JSON to FILE"
+    )
+    p.add_argument(
+        "--report-svg",
+        type=Path,
+        metavar="FILE",
+        help="draw the layout (buffers over program points and offsets) as SVG",
+    )
+    p.add_argument(
+        "--dry-run", action="store_true", help="plan and report, write nothing but --report-json"
+    )
+    p.add_argument(
+        "--ok-if-rewritten",
+        action="store_true",
+        help="exit 0 instead of 3 when the project is already rewritten",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="print errors only")
-    p.add_argument("-v", "--verbose", action="store_true",
-                   help="also list every buffer: offset, size, live windows, source line")
+    p.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        help="also list every buffer: offset, size, live windows, source line",
+    )
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="crewrite",
         description="Shrink microTVM RAM: move every workspace buffer of the generated C into "
-                    "one static arena planned by buffer lifetimes.",
+        "one static arena planned by buffer lifetimes.",
     )
     parser.add_argument("--version", action="version", version=f"crewrite {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -124,25 +173,35 @@ def _run_rewrite(args: argparse.Namespace) -> int:
     if args.header is not None and any(p.is_dir() or p.suffix == ".tar" for p in args.paths):
         raise CrewriteError("--header is for .c files given one by one")
     if args.time_limit is not None and not 0 < args.time_limit < float("inf"):
-        raise CrewriteError(f"--time-limit must be a positive number of seconds, not "
-                            f"{args.time_limit}")
+        raise CrewriteError(
+            f"--time-limit must be a positive number of seconds, not {args.time_limit}"
+        )
     if args.section is not None and not SECTION_NAME.fullmatch(args.section):
         raise CrewriteError(f"--section {args.section!r}: use letters, digits, '.', '_', '-'")
     for report in (args.report_json, args.report_svg):
         if report is not None and not _can_create(report):
             raise CrewriteError("cannot write the report here (a folder, or read-only)", report)
-    options = Options(include_dirs=tuple(args.include_dirs), defines=tuple(args.defines),
-                      planner=args.planner, time_limit=args.time_limit, section=args.section,
-                      liveness=args.liveness, poison_shift=0 if args.poison_dead else None)
+    options = Options(
+        include_dirs=tuple(args.include_dirs),
+        defines=tuple(args.defines),
+        planner=args.planner,
+        time_limit=args.time_limit,
+        section=args.section,
+        liveness=args.liveness,
+        poison_shift=0 if args.poison_dead else None,
+    )
     try:
-        result = rewrite(args.paths, args.out, header=args.header, options=options,
-                         dry_run=args.dry_run)
+        result = rewrite(
+            args.paths, args.out, header=args.header, options=options, dry_run=args.dry_run
+        )
     except AlreadyRewritten as exc:
         if not args.quiet:
             print(exc.format(), file=sys.stderr)
         return EXIT_OK if args.ok_if_rewritten else EXIT_ALREADY
-    reports = [(args.report_json, lambda: json.dumps(json_report(result), indent=1) + "\n"),
-               (args.report_svg, lambda: svg_report(result))]
+    reports = [
+        (args.report_json, lambda: json.dumps(json_report(result), indent=1) + "\n"),
+        (args.report_svg, lambda: svg_report(result)),
+    ]
     for path, render in reports:
         if path is None:
             continue

@@ -17,8 +17,7 @@ from crewrite.liveness import LiveBuffer
 from crewrite.project import BUILD_WORKSPACE, WORKSPACE_DEFINE
 
 MARKER = "crewrite: rewritten"
-_DIRECTIVE_LINE = re.compile(r"^[ \t]*#[ \t]*(include|if|ifdef|ifndef|endif)\b.*$",
-                             re.MULTILINE)
+_DIRECTIVE_LINE = re.compile(r"^[ \t]*#[ \t]*(include|if|ifdef|ifndef|endif)\b.*$", re.MULTILINE)
 
 
 @dataclass(frozen=True)
@@ -46,9 +45,12 @@ def apply_edits(text: str, edits: list[Edit]) -> str:
         if not text.startswith(edit.expect, edit.start):
             line = text.count("\n", 0, edit.start) + 1
             raise CrewriteError(
-                f"expected {edit.expect!r} here, found {text[edit.start:edit.start + 40]!r}: "
-                "refusing to edit", edit.file, line)
-        pieces.append(text[cursor:edit.start])
+                f"expected {edit.expect!r} here, found {text[edit.start : edit.start + 40]!r}: "
+                "refusing to edit",
+                edit.file,
+                line,
+            )
+        pieces.append(text[cursor : edit.start])
         pieces.append(edit.text if newline == "\n" else edit.text.replace("\n", newline))
         cursor = edit.end
     pieces.append(text[cursor:])
@@ -112,7 +114,7 @@ class ArenaLayout:
 
 
 def _indent_at(text: str, offset: int) -> str:
-    line = text[offset:text.find("\n", offset)]
+    line = text[offset : text.find("\n", offset)]
     return line[: len(line) - len(line.lstrip())]
 
 
@@ -130,8 +132,9 @@ def module_edits(
     for buf in buffers:
         site, offset = buf.site, layout.offsets[buf.id]
         if buf.range == 0:
-            edits.append(Edit(site.file, site.start, site.end,
-                              f"((void*)&{name}[{offset}])", expect=ALLOC))
+            edits.append(
+                Edit(site.file, site.start, site.end, f"((void*)&{name}[{offset}])", expect=ALLOC)
+            )
             first_site[site.file] = min(first_site.get(site.file, site.start), site.start)
         else:
             # A new tensor in a reused variable: point the variable at its own place.
@@ -139,11 +142,14 @@ def module_edits(
                 raise CrewriteError(
                     f"cannot insert the new address of '{site.variable}' before this statement "
                     "(it shares its line with another); use --liveness coarse",
-                    site.file, buf.start_line)
+                    site.file,
+                    buf.start_line,
+                )
             indent = _indent_at(texts[site.file], buf.start_offset)
             new_ranges.setdefault((site.file, buf.start_offset), []).append(
                 f"{indent}{site.variable} = ((void*)&{name}[{offset}]);"
-                f" /* {MARKER}: next tensor in {site.variable} */\n")
+                f" /* {MARKER}: next tensor in {site.variable} */\n"
+            )
     for (rel, at), lines in sorted(new_ranges.items()):
         edits.append(Edit(rel, at, at, "".join(lines)))
     for site in frees:
@@ -155,15 +161,17 @@ def module_edits(
     if layout.section:
         attrs.insert(0, f'section("{layout.section}")')
     size = max(layout.arena_bytes, layout.alignment)
-    note = (f"/* {MARKER}: every workspace buffer of module '{layout.module}' lives in {name}"
-            f" ({layout.arena_bytes} bytes, planned by lifetime; the runtime allocator held"
-            f" {layout.original_bytes}). Regenerate the model rather than edit this. */\n")
+    note = (
+        f"/* {MARKER}: every workspace buffer of module '{layout.module}' lives in {name}"
+        f" ({layout.arena_bytes} bytes, planned by lifetime; the runtime allocator held"
+        f" {layout.original_bytes}). Regenerate the model rather than edit this. */\n"
+    )
     for rel in files:
         text = texts[rel]
         at = declaration_point(text, first_site.get(rel, len(text)))
         if rel == layout.host_file:
             storage = "" if shared else "static "
-            decl = (f"{storage}uint8_t __attribute__(({', '.join(attrs)})) {name}[{size}];\n")
+            decl = f"{storage}uint8_t __attribute__(({', '.join(attrs)})) {name}[{size}];\n"
         else:
             decl = f"extern uint8_t {name}[];\n"
         edits.append(Edit(rel, at, at, note + decl))
@@ -178,9 +186,16 @@ def header_edits(module: str, header: str, text: str, arena_bytes: int) -> list[
             continue
         old = match.group(2)
         start, end = match.span(2)
-        edits.append(Edit(header, start, end,
-                          f"0 /* {MARKER}: was {old}; buffers moved to {arena_name(module)}"
-                          f" ({arena_bytes} bytes) */", expect=old))
+        edits.append(
+            Edit(
+                header,
+                start,
+                end,
+                f"0 /* {MARKER}: was {old}; buffers moved to {arena_name(module)}"
+                f" ({arena_bytes} bytes) */",
+                expect=old,
+            )
+        )
     return edits
 
 
@@ -192,8 +207,10 @@ def build_edits(build_file: str, text: str, saved: int) -> tuple[list[Edit], lis
         group = 1 if match.group(1) is not None else 2
         old = int(match.group(group))
         if old < saved:
-            notes.append(f"{build_file}: WORKSPACE_SIZE={old} is below the {saved} bytes moved "
-                         "to the arena; left unchanged")
+            notes.append(
+                f"{build_file}: WORKSPACE_SIZE={old} is below the {saved} bytes moved "
+                "to the arena; left unchanged"
+            )
             continue
         start, end = match.span(group)
         edits.append(Edit(build_file, start, end, str(old - saved), expect=match.group(group)))
@@ -202,7 +219,8 @@ def build_edits(build_file: str, text: str, saved: int) -> tuple[list[Edit], lis
 
 
 _JSON_TOKEN = re.compile(
-    r'\s*(?:("(?:[^"\\]|\\.)*")|(-?\d[\d.eE+-]*)|(true|false|null)|([{}\[\],:]))')
+    r'\s*(?:("(?:[^"\\]|\\.)*")|(-?\d[\d.eE+-]*)|(true|false|null)|([{}\[\],:]))'
+)
 
 
 def json_scalar_spans(text: str) -> dict[tuple, tuple[int, int]]:

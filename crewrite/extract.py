@@ -184,10 +184,26 @@ def _strip_casts(node: c_ast.Node) -> c_ast.Node:
 
 
 _TYPE_SIZES = {
-    "char": 1, "signed char": 1, "unsigned char": 1, "int8_t": 1, "uint8_t": 1, "bool": 1,
-    "_Bool": 1, "short": 2, "int16_t": 2, "uint16_t": 2, "int": 4, "unsigned int": 4,
-    "int32_t": 4, "uint32_t": 4, "float": 4, "int64_t": 8, "uint64_t": 8, "double": 8,
-    "long long": 8, "unsigned long long": 8,
+    "char": 1,
+    "signed char": 1,
+    "unsigned char": 1,
+    "int8_t": 1,
+    "uint8_t": 1,
+    "bool": 1,
+    "_Bool": 1,
+    "short": 2,
+    "int16_t": 2,
+    "uint16_t": 2,
+    "int": 4,
+    "unsigned int": 4,
+    "int32_t": 4,
+    "uint32_t": 4,
+    "float": 4,
+    "int64_t": 8,
+    "uint64_t": 8,
+    "double": 8,
+    "long long": 8,
+    "unsigned long long": 8,
 }
 
 
@@ -197,13 +213,21 @@ def fold_constant(node: c_ast.Node) -> int | None:
     node = _strip_casts(node)
     if isinstance(node, c_ast.UnaryOp) and node.op == "sizeof":
         target = node.expr
-        if isinstance(target, c_ast.Typename) and isinstance(target.type, c_ast.TypeDecl) \
-                and isinstance(target.type.type, c_ast.IdentifierType):
+        if (
+            isinstance(target, c_ast.Typename)
+            and isinstance(target.type, c_ast.TypeDecl)
+            and isinstance(target.type.type, c_ast.IdentifierType)
+        ):
             return _TYPE_SIZES.get(" ".join(target.type.type.names))
         return None
-    if isinstance(node, c_ast.Constant) and node.type in ("int", "unsigned int", "long int",
-                                                          "unsigned long int", "long long int",
-                                                          "unsigned long long int"):
+    if isinstance(node, c_ast.Constant) and node.type in (
+        "int",
+        "unsigned int",
+        "long int",
+        "unsigned long int",
+        "long long int",
+        "unsigned long long int",
+    ):
         digits = node.value.rstrip("uUlL")
         try:
             return int(digits, 0) if not re.fullmatch(r"0[0-7]+", digits) else int(digits, 8)
@@ -216,8 +240,9 @@ def fold_constant(node: c_ast.Node) -> int | None:
         left, right = fold_constant(node.left), fold_constant(node.right)
         if left is None or right is None or (node.op == "<<" and not 0 <= right < 64):
             return None
-        return {"+": left + right, "-": left - right, "*": left * right,
-                "<<": left << right}[node.op]
+        return {"+": left + right, "-": left - right, "*": left * right, "<<": left << right}[
+            node.op
+        ]
     return None
 
 
@@ -384,14 +409,18 @@ def pointer_ids(node: c_ast.Node | None, types: dict[str, c_ast.Node]) -> frozen
                 return pointer_ids(inner.name, types)
             return frozenset(_ids(inner))
         if node.op == "*":
-            return frozenset() if _element_is_scalar(node.expr, types) else pointer_ids(
-                node.expr, types)
+            return (
+                frozenset()
+                if _element_is_scalar(node.expr, types)
+                else pointer_ids(node.expr, types)
+            )
         if node.op in ("sizeof", "!", "~"):
             return frozenset()
         return pointer_ids(node.expr, types)
     if isinstance(node, c_ast.ArrayRef):
-        return frozenset() if _element_is_scalar(node.name, types) else pointer_ids(
-            node.name, types)
+        return (
+            frozenset() if _element_is_scalar(node.name, types) else pointer_ids(node.name, types)
+        )
     if isinstance(node, c_ast.StructRef):
         return pointer_ids(node.name, types)
     if isinstance(node, (c_ast.InitList, c_ast.ExprList)):
@@ -416,8 +445,7 @@ class _FlowScanner(c_ast.NodeVisitor):
     """Aliases (locals assigned from buffer pointers), escapes (pointers stored where we
     cannot follow them, or returned) and functions whose address is taken."""
 
-    def __init__(self, fn_locals: set[str], types: dict[str, c_ast.Node],
-                 defined: dict[str, str]):
+    def __init__(self, fn_locals: set[str], types: dict[str, c_ast.Node], defined: dict[str, str]):
         self.locals = fn_locals
         self.types = types
         self.defined = defined
@@ -462,8 +490,9 @@ class _FlowScanner(c_ast.NodeVisitor):
 
     def visit_FuncCall(self, node: c_ast.FuncCall) -> None:
         if not isinstance(node.name, c_ast.ID) or (
-                node.name.name in self.types
-                and not isinstance(self.types[node.name.name], c_ast.FuncDecl)):
+            node.name.name in self.types
+            and not isinstance(self.types[node.name.name], c_ast.FuncDecl)
+        ):
             # A call through a pointer (an expression, or a local or global variable):
             # whatever it is handed may be kept anywhere.
             self.pointer_calls = True
@@ -480,8 +509,11 @@ class _FlowScanner(c_ast.NodeVisitor):
 
     def visit_UnaryOp(self, node: c_ast.UnaryOp) -> None:
         target = node.expr
-        if node.op == "&" and isinstance(target, c_ast.ID) and isinstance(
-                self.types.get(target.name), c_ast.PtrDecl):
+        if (
+            node.op == "&"
+            and isinstance(target, c_ast.ID)
+            and isinstance(self.types.get(target.name), c_ast.PtrDecl)
+        ):
             # The address of a pointer variable: whoever gets it may copy or change it.
             self.escape_sources.append(frozenset([target.name]))
         self.generic_visit(node)
@@ -571,37 +603,53 @@ class _SiteFinder(c_ast.NodeVisitor):
         line = node.coord.line
         if name == ALLOC:
             if len(args) != 5:
-                raise CrewriteError(f"{ALLOC} takes 5 arguments, found {len(args)}",
-                                    self.tu.rel, line)
+                raise CrewriteError(
+                    f"{ALLOC} takes 5 arguments, found {len(args)}", self.tu.rel, line
+                )
             if self._target is None:
                 raise CrewriteError(
                     f"{ALLOC} result is not stored in a local variable: cannot follow it",
-                    self.tu.rel, line)
+                    self.tu.rel,
+                    line,
+                )
             device = fold_constant(args[0])
             if device != 1:
                 raise CrewriteError(
                     f"'{self._target}' is workspace on device type "
                     f"{'unknown' if device is None else device}, not the CPU (1): only host "
-                    "memory can move into the arena", self.tu.rel, line)
+                    "memory can move into the arena",
+                    self.tu.rel,
+                    line,
+                )
             size = fold_constant(args[2])
             if size is None:
                 raise CrewriteError(
-                    f"workspace size of '{self._target}' is not a constant", self.tu.rel, line)
+                    f"workspace size of '{self._target}' is not a constant", self.tu.rel, line
+                )
             if size < 0:
                 raise CrewriteError(
-                    f"workspace size of '{self._target}' is negative ({size})", self.tu.rel, line)
+                    f"workspace size of '{self._target}' is negative ({size})", self.tu.rel, line
+                )
             start, end = _locate_call(self.tu, node, ALLOC)
-            self.allocs.append(AllocSite(
-                function=self.function, variable=self._target, size=size,
-                code_hint=fold_constant(args[3]), bits_hint=fold_constant(args[4]),
-                file=self.tu.rel, line=line, start=start, end=end))
+            self.allocs.append(
+                AllocSite(
+                    function=self.function,
+                    variable=self._target,
+                    size=size,
+                    code_hint=fold_constant(args[3]),
+                    bits_hint=fold_constant(args[4]),
+                    file=self.tu.rel,
+                    line=line,
+                    start=start,
+                    end=end,
+                )
+            )
         elif name == FREE:
             target = _strip_casts(args[2]) if len(args) == 3 else None
             if not isinstance(target, c_ast.ID):
                 raise CrewriteError(f"{FREE} argument is not a variable", self.tu.rel, line)
             start, end = _locate_call(self.tu, node, FREE)
-            self.frees.append(FreeSite(self.function, target.name, self.tu.rel, line,
-                                       start, end))
+            self.frees.append(FreeSite(self.function, target.name, self.tu.rel, line, start, end))
         saved, self._target = self._target, None
         self.generic_visit(node)
         self._target = saved
@@ -617,8 +665,9 @@ def _module_of(name: str, rel: str, modules: list[str]) -> str | None:
     return None
 
 
-def _flow_facts(fn: Function, func: c_ast.FuncDef, defined: dict[str, str],
-                file_types: dict[str, c_ast.Node]) -> None:
+def _flow_facts(
+    fn: Function, func: c_ast.FuncDef, defined: dict[str, str], file_types: dict[str, c_ast.Node]
+) -> None:
     names = _LocalNames()
     if func.decl.type.args is not None:
         names.visit(func.decl.type.args)
@@ -662,8 +711,13 @@ class _AccessScanner(c_ast.NodeVisitor):
     parameter the pointer binds to; anything else that receives a pointer reads and writes it.
     """
 
-    def __init__(self, fn: Function, functions: dict[str, Function], visible: dict[str, str],
-                 stores: bool = True):
+    def __init__(
+        self,
+        fn: Function,
+        functions: dict[str, Function],
+        visible: dict[str, str],
+        stores: bool = True,
+    ):
         self.fn = fn
         self.functions = functions
         self.visible = visible
@@ -783,7 +837,8 @@ def _calls_through_pointer(item: c_ast.Node, types: dict[str, c_ast.Node]) -> bo
         def visit_FuncCall(self, node: c_ast.FuncCall) -> None:
             name = node.name
             if not isinstance(name, c_ast.ID) or (
-                    name.name in types and not isinstance(types[name.name], c_ast.FuncDecl)):
+                name.name in types and not isinstance(types[name.name], c_ast.FuncDecl)
+            ):
                 self.found = True
             self.generic_visit(node)
 
@@ -813,16 +868,28 @@ def _always_run(item: c_ast.Node) -> list[c_ast.Node]:
         return _always_run(item.cond)
     if isinstance(item, c_ast.Compound):
         return [part for sub in item.block_items or [] for part in _always_run(sub)]
-    if isinstance(item, (c_ast.For, c_ast.While, c_ast.DoWhile, c_ast.Switch, c_ast.Label,
-                         c_ast.Case, c_ast.Default, c_ast.Goto)):
+    if isinstance(
+        item,
+        (
+            c_ast.For,
+            c_ast.While,
+            c_ast.DoWhile,
+            c_ast.Switch,
+            c_ast.Label,
+            c_ast.Case,
+            c_ast.Default,
+            c_ast.Goto,
+        ),
+    ):
         return []
     branch = _HasBranch()
     branch.visit(item)
     return [] if branch.found else [item]
 
 
-def _summarise(fn: Function, items: list[c_ast.Node], functions: dict[str, Function],
-               visible: dict[str, str]) -> None:
+def _summarise(
+    fn: Function, items: list[c_ast.Node], functions: dict[str, Function], visible: dict[str, str]
+) -> None:
     """Per-statement accesses, then the function's own summary for its callers."""
     reads: set[str] = set()
     writes: set[str] = set()
@@ -845,8 +912,9 @@ def _summarise(fn: Function, items: list[c_ast.Node], functions: dict[str, Funct
     fn.summary = Access(frozenset(reads), frozenset(writes), fn.escapes)
 
 
-def _statement_start(tu: TranslationUnit, item: c_ast.Node, line: int,
-                     brace_line: int | None = None) -> int | None:
+def _statement_start(
+    tu: TranslationUnit, item: c_ast.Node, line: int, brace_line: int | None = None
+) -> int | None:
     """Where text can be inserted right before a statement: the start of its line (above
     any `#pragma` lines that belong to it), or just after the function's `{` when the first
     statement shares its line (`... run(...) {return f(x);`: found in the text, since columns
@@ -854,11 +922,12 @@ def _statement_start(tu: TranslationUnit, item: c_ast.Node, line: int,
     line."""
     begin = tu.line_starts[line - 1]
     if line == brace_line:
-        brace = tu.text.find("{", begin, tu.line_starts[line] if line < len(tu.line_starts)
-                             else len(tu.text))
+        brace = tu.text.find(
+            "{", begin, tu.line_starts[line] if line < len(tu.line_starts) else len(tu.text)
+        )
         return brace + 1 if brace >= 0 else None
     column = item.coord.column if item.coord and item.coord.column else 1
-    before = tu.text[begin:begin + column - 1]
+    before = tu.text[begin : begin + column - 1]
     if ";" in before or "}" in before:
         return None
     if "{" in before:
@@ -866,7 +935,7 @@ def _statement_start(tu: TranslationUnit, item: c_ast.Node, line: int,
             return begin + column - 1
         return None
     while line > 1:
-        above = tu.text[tu.line_starts[line - 2]:tu.line_starts[line - 1]].strip()
+        above = tu.text[tu.line_starts[line - 2] : tu.line_starts[line - 1]].strip()
         if not above.startswith("#pragma"):
             break
         line -= 1
@@ -899,15 +968,21 @@ def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
                 defs.append((tu, ext))
     defined = {f.decl.name for _, f in defs}
     visible = _identities(defs)
-    file_types = {rel: {decl.name: decl.type
-                        for decl in (ext.decl if isinstance(ext, c_ast.FuncDef) else ext
-                                     for ext in tu.ast.ext)
-                        if isinstance(decl, c_ast.Decl) and decl.name}
-                  for rel, tu in units.items()}
+    file_types = {
+        rel: {
+            decl.name: decl.type
+            for decl in (ext.decl if isinstance(ext, c_ast.FuncDef) else ext for ext in tu.ast.ext)
+            if isinstance(decl, c_ast.Decl) and decl.name
+        }
+        for rel, tu in units.items()
+    }
 
     if not modules:
-        entries = sorted(n[len("tvmgen_"):-len(ENTRY_SUFFIX)] for n in defined
-                         if n.startswith("tvmgen_") and n.endswith(ENTRY_SUFFIX))
+        entries = sorted(
+            n[len("tvmgen_") : -len(ENTRY_SUFFIX)]
+            for n in defined
+            if n.startswith("tvmgen_") and n.endswith(ENTRY_SUFFIX)
+        )
         modules = entries or ["default"]
 
     named = [_module_of(f.decl.name, tu.rel, modules) for tu, f in defs]
@@ -925,15 +1000,22 @@ def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
         name = visible[tu.rel][f.decl.name]
         if name in functions:
             other = functions[name]
-            raise CrewriteError(f"function '{name}' is defined twice (also {other.file}:"
-                                f"{other.line})", tu.rel, f.coord.line)
-        module = (own_module or file_module.get(tu.rel)
-                  or (modules[0] if len(modules) == 1 else None))
+            raise CrewriteError(
+                f"function '{name}' is defined twice (also {other.file}:{other.line})",
+                tu.rel,
+                f.coord.line,
+            )
+        module = (
+            own_module or file_module.get(tu.rel) or (modules[0] if len(modules) == 1 else None)
+        )
         finder = _SiteFinder(tu, name)
         finder.visit(f.body)
         if module is None and finder.allocs:
-            raise CrewriteError(f"cannot tell which module's arena '{name}' (it allocates "
-                                "workspace) belongs to", tu.rel, f.coord.line)
+            raise CrewriteError(
+                f"cannot tell which module's arena '{name}' (it allocates workspace) belongs to",
+                tu.rel,
+                f.coord.line,
+            )
         # A helper of no module (shared, no workspace of its own) is followed from any caller.
         fn = Function(name, tu.rel, f.coord.line, module or "", _param_names(f))
         for site in finder.allocs:
@@ -941,13 +1023,16 @@ def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
                 first = fn.buffers[site.variable]
                 raise CrewriteError(
                     f"'{site.variable}' is allocated twice in {name} (first at line "
-                    f"{first.line}): cannot tell its buffers apart", tu.rel, site.line)
+                    f"{first.line}): cannot tell its buffers apart",
+                    tu.rel,
+                    site.line,
+                )
             fn.buffers[site.variable] = site
         for site in finder.frees:
             if site.variable not in fn.buffers:
                 raise CrewriteError(
-                    f"{FREE} of '{site.variable}', which {name} did not allocate",
-                    tu.rel, site.line)
+                    f"{FREE} of '{site.variable}', which {name} did not allocate", tu.rel, site.line
+                )
         allocs += finder.allocs
         frees += finder.frees
         _flow_facts(fn, f, visible[tu.rel], file_types[tu.rel])
@@ -956,15 +1041,23 @@ def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
             scan = _UnitScanner(visible[tu.rel])
             scan.visit(item)
             line = item.coord.line if item.coord else f.coord.line
-            fn.units.append(Unit(
-                refs=frozenset(scan.refs),
-                call_refs=frozenset(scan.call_only),
-                calls=tuple(scan.calls), allocs=tuple(scan.allocs),
-                frees=tuple(scan.frees), taken=tuple(scan.taken),
-                line=line,
-                start=_statement_start(
-                    tu, item, line, f.body.coord.line if position == 0 and f.body.coord
-                    else None)))
+            fn.units.append(
+                Unit(
+                    refs=frozenset(scan.refs),
+                    call_refs=frozenset(scan.call_only),
+                    calls=tuple(scan.calls),
+                    allocs=tuple(scan.allocs),
+                    frees=tuple(scan.frees),
+                    taken=tuple(scan.taken),
+                    line=line,
+                    start=_statement_start(
+                        tu,
+                        item,
+                        line,
+                        f.body.coord.line if position == 0 and f.body.coord else None,
+                    ),
+                )
+            )
         functions[name] = fn
         graph.add_node(name)
 
@@ -976,9 +1069,13 @@ def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
             graph.add_edge(fn.name, target)
     try:
         cycle = nx.find_cycle(graph)
-        raise CrewriteError("recursive calls cannot be planned statically: "
-                            + " -> ".join(a for a, _ in cycle) + f" -> {cycle[0][0]}",
-                            functions[cycle[0][0]].file, functions[cycle[0][0]].line)
+        raise CrewriteError(
+            "recursive calls cannot be planned statically: "
+            + " -> ".join(a for a, _ in cycle)
+            + f" -> {cycle[0][0]}",
+            functions[cycle[0][0]].file,
+            functions[cycle[0][0]].line,
+        )
     except nx.NetworkXNoCycle:
         pass
     for name in reversed(list(nx.topological_sort(graph))):
@@ -993,6 +1090,6 @@ def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
         for ext in tu.ast.ext:
             if isinstance(ext, c_ast.Decl) and isinstance(ext.init, c_ast.Node):
                 listed |= {visible.get(rel, {}).get(n) for n in _ids(ext.init)} - {None}
-    return Program(units, functions, allocs, frees, graph, modules, max_alignment,
-                   frozenset(listed))
-
+    return Program(
+        units, functions, allocs, frees, graph, modules, max_alignment, frozenset(listed)
+    )

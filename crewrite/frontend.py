@@ -24,8 +24,11 @@ from crewrite.errors import CrewriteError
 def _fake_libc() -> Path:
     """Our headers: inside the installed package, or at the top of a source checkout."""
     installed = Path(__file__).resolve().parent / "fake_libc_include"
-    return installed if installed.is_dir() else Path(__file__).resolve().parent.parent / (
-        "fake_libc_include")
+    return (
+        installed
+        if installed.is_dir()
+        else Path(__file__).resolve().parent.parent / ("fake_libc_include")
+    )
 
 
 FAKE_LIBC = _fake_libc()

@@ -128,9 +128,10 @@ class _Replay:
     def expand(self, name: str, env: dict[str, set[int]]) -> None:
         fn = self.program.functions[name]
         local = {var: len(self.instances) + i for i, var in enumerate(fn.buffers)}
-        self.instances += [_Instance(site, escaped=self.through_pointer > 0,
-                                     anytime=self.through_pointer > 0)
-                           for site in fn.buffers.values()]
+        self.instances += [
+            _Instance(site, escaped=self.through_pointer > 0, anytime=self.through_pointer > 0)
+            for site in fn.buffers.values()
+        ]
         new_range: dict[int, list[int]] = {}  # unit index -> instances starting a range
         for var, indices in self.starts_of(fn).items():
             for index in indices:
@@ -159,7 +160,7 @@ class _Replay:
                     param: resolve(arg)
                     for param, arg in zip(callee.params, call.args, strict=False)
                 }
-                for extra in call.args[len(callee.params):]:
+                for extra in call.args[len(callee.params) :]:
                     for inst in resolve(extra):  # variadic: not followed
                         self.instances[inst].escaped = True
                 if self.model == "coarse" or call.in_loop:
@@ -177,7 +178,9 @@ class _Replay:
                 raise CrewriteError(
                     f"expanding every call from the entry passes {MAX_POINTS:,} program points "
                     f"(in {name}): the call graph is too deep to follow statement by statement",
-                    fn.file, unit.line)
+                    fn.file,
+                    unit.line,
+                )
             self.labels.append(f"{name}:{unit.line}")
             for var in unit.allocs:
                 self.instances[local[var]].alloc_at = start
@@ -221,7 +224,9 @@ def analyse(program: Program, module: str, model: str = "fine", alignment: int =
         if program.functions[site.function].module == module and site.key not in reached:
             raise CrewriteError(
                 f"'{site.variable}' in {site.function} is never reached from an entry point",
-                site.file, site.line)
+                site.file,
+                site.line,
+            )
 
     windows: dict[tuple[str, str, int], list[tuple[int, int]]] = {}
     escaped: dict[tuple[str, str], bool] = {}
@@ -260,11 +265,17 @@ def analyse(program: Program, module: str, model: str = "fine", alignment: int =
         starts = replay.starts_of(fn).get(site.variable, [])
         for rng in range(len(starts) + 1):
             unit = fn.units[starts[rng - 1]] if rng else None
-            buffers.append(LiveBuffer(
-                site, _merge(windows.get((*site.key, rng), [])), escaped[site.key],
-                range=rng, ranges=len(starts) + 1,
-                start_offset=unit.start if unit else None,
-                start_line=unit.line if unit else None))
+            buffers.append(
+                LiveBuffer(
+                    site,
+                    _merge(windows.get((*site.key, rng), [])),
+                    escaped[site.key],
+                    range=rng,
+                    ranges=len(starts) + 1,
+                    start_offset=unit.start if unit else None,
+                    start_line=unit.line if unit else None,
+                )
+            )
     return Liveness(module, roots, buffers, replay.labels, peak, alignment, model)
 
 

@@ -19,7 +19,8 @@ def check_no_interrupted_write(root: Path) -> None:
         raise CrewriteError(
             f"an earlier in-place rewrite was interrupted: the original files are in {backup}/. "
             f"Copy them back (cp -r '{backup}/.' '{root}/'), remove {BACKUP_DIR}, and run again",
-            backup)
+            backup,
+        )
 
 
 def write_in_place(project: Project, new_texts: dict[str, str]) -> None:
@@ -47,8 +48,9 @@ def write_in_place(project: Project, new_texts: dict[str, str]) -> None:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
         shutil.rmtree(backup, ignore_errors=True)
-        raise CrewriteError(f"cannot write: {exc.strerror}; nothing was changed",
-                            exc.filename) from None
+        raise CrewriteError(
+            f"cannot write: {exc.strerror}; nothing was changed", exc.filename
+        ) from None
     try:
         for tmp, target in staged:
             os.replace(tmp, target)
@@ -58,8 +60,9 @@ def write_in_place(project: Project, new_texts: dict[str, str]) -> None:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
         shutil.rmtree(backup, ignore_errors=True)
-        raise CrewriteError(f"cannot replace: {exc.strerror}; the originals were put back",
-                            exc.filename) from None
+        raise CrewriteError(
+            f"cannot replace: {exc.strerror}; the originals were put back", exc.filename
+        ) from None
     shutil.rmtree(backup)
 
 
@@ -84,8 +87,9 @@ def write_copy(project: Project, new_texts: dict[str, str], out_dir: Path) -> No
                 (tree / rel).parent.mkdir(parents=True, exist_ok=True)
                 shutil.copy2(project.root / rel, tree / rel)
         else:
-            shutil.copytree(project.root, tree, symlinks=True,
-                            ignore=shutil.ignore_patterns(BACKUP_DIR))
+            shutil.copytree(
+                project.root, tree, symlinks=True, ignore=shutil.ignore_patterns(BACKUP_DIR)
+            )
         for rel, text in new_texts.items():
             (tree / rel).write_bytes(encode_text(text))
         if out_dir.exists():
@@ -117,5 +121,6 @@ def _write_tar(project: Project, new_texts: dict[str, str], tar_path: Path) -> N
         os.replace(tmp, tar_path)
     except (OSError, tarfile.TarError) as exc:
         tmp.unlink(missing_ok=True)
-        raise CrewriteError(f"cannot write the archive: {exc}; nothing was changed",
-                            tar_path) from None
+        raise CrewriteError(
+            f"cannot write the archive: {exc}; nothing was changed", tar_path
+        ) from None

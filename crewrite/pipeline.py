@@ -93,8 +93,9 @@ class Result:
 def parse_all(project: Project, options: Options) -> dict[str, TranslationUnit]:
     """Every source, preprocessed with the project's include folders (which hold `-I`)."""
     return {
-        rel: parse_source(rel, project.path(rel), project.texts[rel], project.include_dirs,
-                          list(options.defines))
+        rel: parse_source(
+            rel, project.path(rel), project.texts[rel], project.include_dirs, list(options.defines)
+        )
         for rel in project.sources
     }
 
@@ -109,7 +110,9 @@ def _header_workspace(project: Project, module: str) -> tuple[int | None, list[s
                 if value is not None and found != value:
                     raise CrewriteError(
                         f"TVMGEN_{module.upper()}_WORKSPACE_SIZE is {found} here but {value} in "
-                        f"{headers[0]}", rel)
+                        f"{headers[0]}",
+                        rel,
+                    )
                 value = found
     return value, headers
 
@@ -123,13 +126,18 @@ def _check_not_rewritten(project: Project, program: Program) -> None:
         raise CrewriteError(
             f"partly rewritten: {marked[0]} carries crewrite's marker but {ALLOC} calls remain "
             "(an interrupted write, or files mixed from two generations?); regenerate the "
-            "model", site.file, site.line)
-    raise AlreadyRewritten("already rewritten by crewrite: no workspace call left, nothing to do",
-                           marked[0])
+            "model",
+            site.file,
+            site.line,
+        )
+    raise AlreadyRewritten(
+        "already rewritten by crewrite: no workspace call left, nothing to do", marked[0]
+    )
 
 
-def _plan_module(program: Program, module: str, options: Options,
-                 alignment: int) -> tuple[Liveness, packing.Plan]:
+def _plan_module(
+    program: Program, module: str, options: Options, alignment: int
+) -> tuple[Liveness, packing.Plan]:
     live = analyse(program, module, options.liveness, alignment)
     problem = packing.Problem(
         buffers=tuple(packing.Buffer(b.id, b.site.size, b.windows) for b in live.buffers),
@@ -149,8 +157,10 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
     result = Result(project, "rewritten")
     if not program.allocs:
         result.status = "static"
-        result.notes.append(f"no {ALLOC} call in {len(project.sources)} source files: the "
-                            "project is already static (USMP?); nothing to rewrite")
+        result.notes.append(
+            f"no {ALLOC} call in {len(project.sources)} source files: the "
+            "project is already static (USMP?); nothing to rewrite"
+        )
         result.seconds = time.perf_counter() - started
         return result
 
@@ -167,32 +177,62 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
             raise CrewriteError(
                 f"module '{module}': the planned arena ({plan.arena_bytes} bytes) is larger "
                 f"than the workspace as written ({original}); refusing to make it worse",
-                allocs[0].file)
+                allocs[0].file,
+            )
         offsets = dict(plan.offsets)  # LiveBuffer.id -> offset
         counts: dict[str, int] = {}
         for site in allocs:
             counts[site.file] = counts.get(site.file, 0) + 1
         host = max(sorted(counts), key=lambda rel: counts[rel])
-        layout = ArenaLayout(module, plan.arena_bytes, live.alignment,
-                             max(live.alignment, program.max_alignment), offsets, original, host,
-                             options.section)
+        layout = ArenaLayout(
+            module,
+            plan.arena_bytes,
+            live.alignment,
+            max(live.alignment, program.max_alignment),
+            offsets,
+            original,
+            host,
+            options.section,
+        )
         code_edits = module_edits(layout, live.buffers, frees, project.texts)
         if options.poison_shift is not None:
-            declarations = {e.file: e for e in code_edits if e.start == e.end and MARKER in e.text
-                            and arena_name(module) + "[" in e.text}
-            code_edits = combine_inserts(code_edits + poison_edits(
-                program, live, offsets, plan.arena_bytes, host, declarations, project.texts,
-                options.poison_shift))
+            declarations = {
+                e.file: e
+                for e in code_edits
+                if e.start == e.end and MARKER in e.text and arena_name(module) + "[" in e.text
+            }
+            code_edits = combine_inserts(
+                code_edits
+                + poison_edits(
+                    program,
+                    live,
+                    offsets,
+                    plan.arena_bytes,
+                    host,
+                    declarations,
+                    project.texts,
+                    options.poison_shift,
+                )
+            )
         for edit in code_edits:
             edits.setdefault(edit.file, []).append(edit)
         for rel in headers:
             for edit in header_edits(module, rel, project.texts[rel], plan.arena_bytes):
                 edits.setdefault(rel, []).append(edit)
-        result.modules.append(ModuleResult(
-            module=module, liveness=live, plan=plan, original_bytes=original,
-            original_from=(f"TVMGEN_{module.upper()}_WORKSPACE_SIZE" if header_value is not None
-                           else "peak as written (no module header)"),
-            files=sorted(counts)))
+        result.modules.append(
+            ModuleResult(
+                module=module,
+                liveness=live,
+                plan=plan,
+                original_bytes=original,
+                original_from=(
+                    f"TVMGEN_{module.upper()}_WORKSPACE_SIZE"
+                    if header_value is not None
+                    else "peak as written (no module header)"
+                ),
+                files=sorted(counts),
+            )
+        )
 
     remaining = {m.module: m.remaining_bytes for m in result.modules}
     for rel in project.metadata:
@@ -236,15 +276,23 @@ def _second_look(project: Project, options: Options, result: Result) -> None:
     for rel in project.sources:
         if rel not in result.new_texts:
             continue
-        tu = parse_source(rel, project.path(rel), result.new_texts[rel], project.include_dirs,
-                          list(options.defines))
+        tu = parse_source(
+            rel,
+            project.path(rel),
+            result.new_texts[rel],
+            project.include_dirs,
+            list(options.defines),
+        )
         calls, declared = _workspace_calls_and_arenas(tu)
         if calls:
-            raise CrewriteError(f"internal error: a {ALLOC}/{FREE} call survived the rewrite",
-                                rel, calls[0])
+            raise CrewriteError(
+                f"internal error: a {ALLOC}/{FREE} call survived the rewrite", rel, calls[0]
+            )
         for module in result.modules:
             used = arena_name(module.module) + "["
             if used in result.new_texts[rel] and arena_name(module.module) not in declared:
                 raise CrewriteError(
                     f"the declaration of {arena_name(module.module)} would not be seen by the "
-                    "compiler here (conditional includes?); nothing was written", rel)
+                    "compiler here (conditional includes?); nothing was written",
+                    rel,
+                )

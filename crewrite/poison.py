@@ -42,8 +42,14 @@ def point_counts(program: Program) -> dict[str, list[int]]:
     return spans
 
 
-def free_spans(buffers: list[LiveBuffer], offsets: dict[str, int], alignment: int,
-               arena: int, points: int, shift: int) -> list[list[tuple[int, int]]]:
+def free_spans(
+    buffers: list[LiveBuffer],
+    offsets: dict[str, int],
+    alignment: int,
+    arena: int,
+    points: int,
+    shift: int,
+) -> list[list[tuple[int, int]]]:
     """For each program point p: the arena byte ranges that no buffer live across the
     boundary after p (a window [s, e] with s <= p < e + shift) owns."""
     placed = []
@@ -67,9 +73,11 @@ def free_spans(buffers: list[LiveBuffer], offsets: dict[str, int], alignment: in
 def _runtime(module: str, spans: list[list[tuple[int, int]]], host: bool) -> str:
     prefix = f"tvmgen_{module}_crewrite"
     if not host:
-        return (f"extern uint32_t {prefix}_now_, {prefix}_suppress_;\n"
-                f"void {prefix}_reset_(uint32_t first_point);\n"
-                f"void {prefix}_step_(uint32_t* start, uint32_t span);\n")
+        return (
+            f"extern uint32_t {prefix}_now_, {prefix}_suppress_;\n"
+            f"void {prefix}_reset_(uint32_t first_point);\n"
+            f"void {prefix}_step_(uint32_t* start, uint32_t span);\n"
+        )
     first, flat = [], []
     for free in spans:
         first.append(len(flat))
@@ -107,15 +115,23 @@ void {prefix}_step_(uint32_t* start, uint32_t span) {{
 """
 
 
-def poison_edits(program: Program, live: Liveness, offsets: dict[str, int], arena_bytes: int,
-                 host_file: str, declarations: dict[str, Edit], texts: dict[str, str],
-                 shift: int) -> list[Edit]:
+def poison_edits(
+    program: Program,
+    live: Liveness,
+    offsets: dict[str, int],
+    arena_bytes: int,
+    host_file: str,
+    declarations: dict[str, Edit],
+    texts: dict[str, str],
+    shift: int,
+) -> list[Edit]:
     """Clock steps before every statement of the module's functions, and the runtime: after
     the arena declaration where a file has one (`declarations`), else after its includes."""
     module = live.module
     if len(live.roots) != 1:
-        raise CrewriteError(f"poison build needs one entry point for module '{module}', found "
-                            f"{len(live.roots)}")
+        raise CrewriteError(
+            f"poison build needs one entry point for module '{module}', found {len(live.roots)}"
+        )
     prefix = f"tvmgen_{module}_crewrite"
     spans = point_counts(program)
     edits: list[Edit] = []
@@ -123,10 +139,10 @@ def poison_edits(program: Program, live: Liveness, offsets: dict[str, int], aren
     anytime = program.runs_anytime(module)
     entry_point = sum(sum(spans[name]) for name in anytime)  # replayed before the entry
     for fn in functions:
-        edits += _function_steps(fn, spans[fn.name], prefix,
-                                 entry_point if fn.name in live.roots else None)
-    spans = free_spans(live.buffers, offsets, live.alignment, arena_bytes, len(live.labels),
-                       shift)
+        edits += _function_steps(
+            fn, spans[fn.name], prefix, entry_point if fn.name in live.roots else None
+        )
+    spans = free_spans(live.buffers, offsets, live.alignment, arena_bytes, len(live.labels), shift)
     for rel in sorted({fn.file for fn in functions} | {host_file}):
         runtime = _runtime(module, spans, rel == host_file)
         if rel in declarations:
@@ -138,28 +154,40 @@ def poison_edits(program: Program, live: Liveness, offsets: dict[str, int], aren
     return edits
 
 
-def _function_steps(fn: Function, spans: list[int], prefix: str,
-                    first_point: int | None) -> list[Edit]:
+def _function_steps(
+    fn: Function, spans: list[int], prefix: str, first_point: int | None
+) -> list[Edit]:
     """Clock steps before each statement; `first_point` is set for the entry (where the
     replay starts it, after any functions that may run at any time)."""
     edits = []
     jumps_back = int(fn.loops_back)
     for index, unit in enumerate(fn.units):
         if unit.start is None:
-            raise CrewriteError("poison build: this statement shares its line with another",
-                                fn.file, unit.line)
+            raise CrewriteError(
+                "poison build: this statement shares its line with another", fn.file, unit.line
+            )
         # Held back where the callees' steps cannot follow the replay: calls run in a loop,
         # through a pointer, several in one statement (no step after a callee's last
         # statement), or a body that jumps back.
-        held = int(bool(unit.taken or unit.calls_pointer or len(unit.calls) > 1
-                        or fn.loops_back or any(c.in_loop for c in unit.calls)))
+        held = int(
+            bool(
+                unit.taken
+                or unit.calls_pointer
+                or len(unit.calls) > 1
+                or fn.loops_back
+                or any(c.in_loop for c in unit.calls)
+            )
+        )
         if index == 0:
             text = (f"{prefix}_reset_({first_point}u);\n" if first_point is not None else "") + (
                 f"uint32_t crewrite_start_ = {prefix}_now_;\n"
-                f"uint32_t crewrite_level_ = {prefix}_suppress_;\n")
+                f"uint32_t crewrite_level_ = {prefix}_suppress_;\n"
+            )
         else:
-            text = (f"{prefix}_suppress_ = crewrite_level_ + {jumps_back}u;\n"
-                    f"{prefix}_step_(&crewrite_start_, {spans[index - 1]}u);\n")
+            text = (
+                f"{prefix}_suppress_ = crewrite_level_ + {jumps_back}u;\n"
+                f"{prefix}_step_(&crewrite_start_, {spans[index - 1]}u);\n"
+            )
         text += f"{prefix}_suppress_ = crewrite_level_ + {held}u;\n"
         edits.append(Edit(fn.file, unit.start, unit.start, text))
     return edits

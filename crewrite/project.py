@@ -25,7 +25,8 @@ WORKSPACE_DEFINE = re.compile(r"#define\s+TVMGEN_(\w+?)_WORKSPACE_SIZE\s+(\d+)")
 BUILD_WORKSPACE = re.compile(
     r"-DWORKSPACE_SIZE=(\d+)\b"
     r"|^[ \t]*#[ \t]*define[ \t]+WORKSPACE_SIZE[ \t]+\(?(\d+)\)?[ \t]*(?://.*|/\*.*)?$",
-    re.MULTILINE)
+    re.MULTILINE,
+)
 APP_FOLDERS = ("src", "include")
 BACKUP_DIR = ".crewrite-backup"  # originals kept while an in-place rewrite is replacing files
 # The alignment the runtime's allocator gives every workspace buffer (TVM's default: 16).
@@ -216,8 +217,11 @@ def _load_directory(root: Path, kind: str | None = None) -> Project:
         build_files=list(build),
         texts=dict(build),
         include_dirs=include_dirs,
-        metadata=[_relative(root, host.parent.parent / "metadata.json") for host in codegen
-                  if (host.parent.parent / "metadata.json").is_file()],
+        metadata=[
+            _relative(root, host.parent.parent / "metadata.json")
+            for host in codegen
+            if (host.parent.parent / "metadata.json").is_file()
+        ],
     )
 
 

@@ -32,8 +32,7 @@ def peak_point(module: ModuleResult) -> tuple[int, list[str]]:
         load += delta
         if load > best:
             best, point = load, at
-    live = [b.id for b in module.liveness.buffers
-            if any(s <= point <= e for s, e in b.windows)]
+    live = [b.id for b in module.liveness.buffers if any(s <= point <= e for s, e in b.windows)]
     return point, live
 
 
@@ -43,8 +42,10 @@ def buffer_table(m: ModuleResult) -> list[str]:
     for b in sorted(m.liveness.buffers, key=lambda b: (m.offsets[b.id], b.id)):
         windows = " ".join(f"{s}-{e}" for s, e in b.windows) or "never used"
         flags = " (escapes: alloc..free)" if b.escaped else ""
-        rows.append(f"  {m.offsets[b.id]:>8} {b.site.size:>8}  {windows:<24} "
-                    f"{b.id}  [{b.site.file}:{b.site.line}]{flags}")
+        rows.append(
+            f"  {m.offsets[b.id]:>8} {b.site.size:>8}  {windows:<24} "
+            f"{b.id}  [{b.site.file}:{b.site.line}]{flags}"
+        )
     return rows
 
 
@@ -92,9 +93,11 @@ def _module_json(m: ModuleResult) -> dict[str, Any]:
         "planner": m.plan.planner,
         "optimal": m.plan.optimal,
         "alignment": m.liveness.alignment,
-        "peak": {"point": point,
-                 "label": m.liveness.labels[point] if point >= 0 else None,
-                 "buffers": live},
+        "peak": {
+            "point": point,
+            "label": m.liveness.labels[point] if point >= 0 else None,
+            "buffers": live,
+        },
         "buffers": [
             {
                 "function": b.site.function,
@@ -117,22 +120,31 @@ def json_report(result: Result) -> dict[str, Any]:
     """One module: its keys at the top. Several: names listed, numbers summed, buffers joined,
     and each module's own object under `modules`."""
     modules = [_module_json(m) for m in result.modules]
-    top: dict[str, Any] = {"status": result.status, "notes": result.notes,
-                           "seconds": round(result.seconds, 3)}
+    top: dict[str, Any] = {
+        "status": result.status,
+        "notes": result.notes,
+        "seconds": round(result.seconds, 3),
+    }
     if len(modules) == 1:
         top.update(modules[0])
     else:
         top["module"] = [m["module"] for m in modules]
-        for key in ("original_workspace_bytes", "arena_bytes", "lower_bound_bytes",
-                    "remaining_workspace_bytes", "saved_bytes"):
+        for key in (
+            "original_workspace_bytes",
+            "arena_bytes",
+            "lower_bound_bytes",
+            "remaining_workspace_bytes",
+            "saved_bytes",
+        ):
             top[key] = sum(m[key] for m in modules)
         top["buffers"] = [dict(b, module=m["module"]) for m in modules for b in m["buffers"]]
     top["modules"] = modules
     return top
 
 
-def _panel(drawing: drawsvg.Drawing, m: ModuleResult, left: float, top: float, width: float,
-           height: float) -> None:
+def _panel(
+    drawing: drawsvg.Drawing, m: ModuleResult, left: float, top: float, width: float, height: float
+) -> None:
     """One module: its live windows as rectangles, offsets up, program points across."""
     points = max(1, len(m.liveness.labels))
     ceiling = max(m.original_bytes, m.arena_bytes, 1)
@@ -150,28 +162,46 @@ def _panel(drawing: drawsvg.Drawing, m: ModuleResult, left: float, top: float, w
         offset = m.offsets[buf.id]
         hue = zlib.crc32(buf.site.function.encode()) % 360
         for start, end in buf.windows:
-            rect = drawsvg.Rectangle(x(start), y(offset + size), max(x(end + 1) - x(start), 0.5),
-                                     max(y(offset) - y(offset + size), 0.5),
-                                     fill=f"hsl({hue}, 60%, 65%)", stroke="#333",
-                                     stroke_width=0.3)
-            rect.append_title(f"{buf.id}\n{buf.site.size} B at offset {offset}, live "
-                              f"{start}-{end}\n{buf.site.file}:{buf.site.line}")
+            rect = drawsvg.Rectangle(
+                x(start),
+                y(offset + size),
+                max(x(end + 1) - x(start), 0.5),
+                max(y(offset) - y(offset + size), 0.5),
+                fill=f"hsl({hue}, 60%, 65%)",
+                stroke="#333",
+                stroke_width=0.3,
+            )
+            rect.append_title(
+                f"{buf.id}\n{buf.site.size} B at offset {offset}, live "
+                f"{start}-{end}\n{buf.site.file}:{buf.site.line}"
+            )
             drawing.append(rect)
     lines = [(m.original_bytes, "#c0392b", f"runtime allocator before: {m.original_bytes:,} B")]
     if m.arena_bytes == m.plan.lower_bound_bytes:
         lines.append((m.arena_bytes, "#27ae60", f"arena = lower bound: {m.arena_bytes:,} B"))
     else:
-        lines += [(m.arena_bytes, "#2c3e50", f"arena: {m.arena_bytes:,} B"),
-                  (m.plan.lower_bound_bytes, "#27ae60",
-                   f"lower bound: {m.plan.lower_bound_bytes:,} B")]
+        lines += [
+            (m.arena_bytes, "#2c3e50", f"arena: {m.arena_bytes:,} B"),
+            (m.plan.lower_bound_bytes, "#27ae60", f"lower bound: {m.plan.lower_bound_bytes:,} B"),
+        ]
     for value, colour, label in lines:
-        drawing.append(drawsvg.Line(left, y(value), left + width, y(value), stroke=colour,
-                                    stroke_dasharray="6,3"))
-        drawing.append(drawsvg.Text(label, 11, left + width - 4, y(value) - 3, fill=colour,
-                                    text_anchor="end"))
-    drawing.append(drawsvg.Text(
-        f"module {m.module}: {len(m.liveness.buffers)} live ranges; program points left to "
-        "right, arena offset bottom to top", 13, left, top - 8))
+        drawing.append(
+            drawsvg.Line(
+                left, y(value), left + width, y(value), stroke=colour, stroke_dasharray="6,3"
+            )
+        )
+        drawing.append(
+            drawsvg.Text(label, 11, left + width - 4, y(value) - 3, fill=colour, text_anchor="end")
+        )
+    drawing.append(
+        drawsvg.Text(
+            f"module {m.module}: {len(m.liveness.buffers)} live ranges; program points left to "
+            "right, arena offset bottom to top",
+            13,
+            left,
+            top - 8,
+        )
+    )
 
 
 def svg_report(result: Result, width: int = 1000, panel: int = 360) -> str:

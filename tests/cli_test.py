@@ -18,8 +18,11 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
 def snapshot(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+    return {
+        p.relative_to(root).as_posix(): p.read_bytes()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -34,8 +37,15 @@ def test_help_explains_inputs_changes_and_exit_codes(capsys):
         main(["rewrite", "--help"])
     assert done.value.code == 0
     text = capsys.readouterr().out
-    for phrase in ("Model Library Format", "WORKSPACE_SIZE", "exit codes", "already rewritten",
-                   "--out", "--report-json", "--liveness"):
+    for phrase in (
+        "Model Library Format",
+        "WORKSPACE_SIZE",
+        "exit codes",
+        "already rewritten",
+        "--out",
+        "--report-json",
+        "--liveness",
+    ):
         assert phrase in text
 
 
@@ -44,8 +54,12 @@ def test_in_place_rewrite_then_second_run_changes_nothing(kws, capsys):
     assert main(["rewrite", str(kws), "-q"]) == 0
     after = snapshot(kws)
     changed = {rel for rel in before if before[rel] != after[rel]}
-    assert changed == {"CMakeLists.txt", "model/codegen/host/include/tvmgen_default.h",
-                       "model/codegen/host/src/default_lib1.c", "model/metadata.json"}
+    assert changed == {
+        "CMakeLists.txt",
+        "model/codegen/host/include/tvmgen_default.h",
+        "model/codegen/host/src/default_lib1.c",
+        "model/metadata.json",
+    }
     assert set(after) == set(before)  # no file added, no backup or temp left behind
     assert main(["rewrite", str(kws)]) == 3
     assert "already rewritten" in capsys.readouterr().err
@@ -72,11 +86,18 @@ def test_dry_run_writes_only_the_report(kws, tmp_path):
     assert main(["rewrite", str(kws), "--dry-run", "--report-json", str(report), "-q"]) == 0
     assert snapshot(kws) == before
     data = json.loads(report.read_text())
-    for key in ("module", "original_workspace_bytes", "arena_bytes", "lower_bound_bytes",
-                "remaining_workspace_bytes", "buffers"):
+    for key in (
+        "module",
+        "original_workspace_bytes",
+        "arena_bytes",
+        "lower_bound_bytes",
+        "remaining_workspace_bytes",
+        "buffers",
+    ):
         assert key in data
     assert {"function", "variable", "file", "line", "size", "offset", "live"} <= set(
-        data["buffers"][0])
+        data["buffers"][0]
+    )
 
 
 def test_model_library_format_tar_in_place_and_to_a_folder(kws, tmp_path):
@@ -101,8 +122,18 @@ def test_c_files_one_by_one_with_header(kws, tmp_path):
     src = kws / "model" / "codegen" / "host" / "src"
     header = kws / "model" / "codegen" / "host" / "include" / "tvmgen_default.h"
     out = tmp_path / "out"
-    code = main(["rewrite", str(src / "default_lib0.c"), str(src / "default_lib1.c"),
-                 "--header", str(header), "--out", str(out), "-q"])
+    code = main(
+        [
+            "rewrite",
+            str(src / "default_lib0.c"),
+            str(src / "default_lib1.c"),
+            "--header",
+            str(header),
+            "--out",
+            str(out),
+            "-q",
+        ]
+    )
     assert code == 0
     assert "TVMGEN_DEFAULT_WORKSPACE_SIZE 0" in next(out.rglob("tvmgen_default.h")).read_text()
     lib1 = next(out.rglob("default_lib1.c")).read_text()
@@ -196,8 +227,9 @@ def test_unwritable_report_path_is_refused_before_anything_is_written(kws, tmp_p
 def test_readme_first_command_works_from_a_fresh_checkout(tmp_path, monkeypatch):
     """The README's main command, run where `out/` does not exist yet."""
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
-    command = re.search(r"&& (\.venv/bin/crewrite rewrite fixtures/kws_native [^\n]*)",
-                        readme).group(1)
+    command = re.search(
+        r"&& (\.venv/bin/crewrite rewrite fixtures/kws_native [^\n]*)", readme
+    ).group(1)
     monkeypatch.chdir(tmp_path)
     (tmp_path / "fixtures").symlink_to(FIXTURES)
     assert main(command.split()[1:]) == 0
@@ -232,8 +264,23 @@ def test_errors_name_files_as_the_user_gave_them(project, capsys, tmp_path):
 
 def test_section_coarse_liveness_and_poison_build_through_the_cli(kws, tmp_path):
     out = tmp_path / "out"
-    assert main(["rewrite", str(kws), "--out", str(out), "--section", ".sram2.crewrite",
-                 "--liveness", "coarse", "--poison-dead", "-q"]) == 0
+    assert (
+        main(
+            [
+                "rewrite",
+                str(kws),
+                "--out",
+                str(out),
+                "--section",
+                ".sram2.crewrite",
+                "--liveness",
+                "coarse",
+                "--poison-dead",
+                "-q",
+            ]
+        )
+        == 0
+    )
     lib1 = (out / "model/codegen/host/src/default_lib1.c").read_text()
     assert 'section(".sram2.crewrite")' in lib1 and "crewrite_step_" in lib1
 
@@ -241,17 +288,43 @@ def test_section_coarse_liveness_and_poison_build_through_the_cli(kws, tmp_path)
 def test_c_files_out_copies_only_those_files(kws, tmp_path):
     src = kws / "model" / "codegen" / "host" / "src"
     out = tmp_path / "only"
-    assert main(["rewrite", str(src / "default_lib0.c"), str(src / "default_lib1.c"),
-                 "--out", str(out), "-q"]) == 0
+    assert (
+        main(
+            [
+                "rewrite",
+                str(src / "default_lib0.c"),
+                str(src / "default_lib1.c"),
+                "--out",
+                str(out),
+                "-q",
+            ]
+        )
+        == 0
+    )
     assert sorted(p.name for p in out.rglob("*") if p.is_file()) == [
-        "default_lib0.c", "default_lib1.c"]
+        "default_lib0.c",
+        "default_lib1.c",
+    ]
     assert "crewrite_arena" in (out / "default_lib1.c").read_text()
 
 
 def test_layout_picture_has_one_rectangle_per_live_window(kws, tmp_path):
     svg, report = tmp_path / "layout.svg", tmp_path / "r.json"
-    assert main(["rewrite", str(kws), "--dry-run", "--report-svg", str(svg),
-                 "--report-json", str(report), "-q"]) == 0
+    assert (
+        main(
+            [
+                "rewrite",
+                str(kws),
+                "--dry-run",
+                "--report-svg",
+                str(svg),
+                "--report-json",
+                str(report),
+                "-q",
+            ]
+        )
+        == 0
+    )
     root = ElementTree.parse(svg).getroot()
     ns = "{http://www.w3.org/2000/svg}"
     titled = [r for r in root.iter(f"{ns}rect") if r.find(f"{ns}title") is not None]
@@ -287,7 +360,8 @@ def test_arena_takes_the_largest_alignment_offsets_the_allocators(project, tmp_p
     assert "aligned(64)" in (out / "model/codegen/host/src/t_lib1.c").read_text()
     (root / "crt_config").mkdir()
     (root / "crt_config" / "crt_config.h").write_text(
-        "#define TVM_RUNTIME_ALLOC_ALIGNMENT_BYTES 64\n")
+        "#define TVM_RUNTIME_ALLOC_ALIGNMENT_BYTES 64\n"
+    )
     assert main(["rewrite", str(root), "--dry-run", "--report-json", str(report), "-q"]) == 0
     data = json.loads(report.read_text())
     assert data["alignment"] == 64 and sorted(b["offset"] for b in data["buffers"]) == [0, 64]

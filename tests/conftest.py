@@ -27,14 +27,20 @@ PRELUDE = """\
 """
 
 
-def make_project(root: Path, lib1_body: str, module: str = "t", workspace: int = 1 << 20,
-                 cmake: str | None = None) -> Path:
+def make_project(
+    root: Path,
+    lib1_body: str,
+    module: str = "t",
+    workspace: int = 1 << 20,
+    cmake: str | None = None,
+) -> Path:
     """A generated board project with one module whose lib1 holds `lib1_body`."""
     host = root / "model" / "codegen" / "host"
     (host / "src").mkdir(parents=True)
     (host / "include").mkdir(parents=True)
     (host / "include" / f"tvmgen_{module}.h").write_text(
-        HEADER.format(mod=module, MOD=module.upper(), size=workspace))
+        HEADER.format(mod=module, MOD=module.upper(), size=workspace)
+    )
     (host / "src" / f"{module}_lib1.c").write_text(PRELUDE + textwrap.dedent(lib1_body))
     if cmake is not None:
         (root / "CMakeLists.txt").write_text(cmake)
@@ -45,4 +51,5 @@ def make_project(root: Path, lib1_body: str, module: str = "t", workspace: int =
 def project(tmp_path: Path):
     def build(body: str, **kwargs) -> Path:
         return make_project(tmp_path / "proj", body, **kwargs)
+
     return build

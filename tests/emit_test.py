@@ -19,8 +19,11 @@ from crewrite.errors import CrewriteError
 
 def test_edits_apply_right_to_left_with_original_offsets():
     text = "a = ALLOC(1);\nb = ALLOC(2);\n"
-    edits = [Edit("f.c", 4, 12, "X", expect="ALLOC"), Edit("f.c", 18, 26, "YY", expect="ALLOC"),
-             Edit("f.c", 0, 0, "/* m */\n")]
+    edits = [
+        Edit("f.c", 4, 12, "X", expect="ALLOC"),
+        Edit("f.c", 18, 26, "YY", expect="ALLOC"),
+        Edit("f.c", 0, 0, "/* m */\n"),
+    ]
     assert apply_edits(text, edits) == "/* m */\na = X;\nb = YY;\n"
 
 
@@ -56,15 +59,18 @@ def test_build_workspace_lowered_by_what_moved_and_kept_if_too_small():
     text = "target_compile_definitions(app PUBLIC -DWORKSPACE_SIZE=146960)\n"
     edits, notes = build_edits("CMakeLists.txt", text, 99344)
     assert apply_edits(text, edits) == (
-        "target_compile_definitions(app PUBLIC -DWORKSPACE_SIZE=47616)\n")
+        "target_compile_definitions(app PUBLIC -DWORKSPACE_SIZE=47616)\n"
+    )
     assert notes == ["CMakeLists.txt: WORKSPACE_SIZE 146960 -> 47616"]
     edits, notes = build_edits("CMakeLists.txt", text, 200000)
     assert edits == [] and "left unchanged" in notes[0]
 
 
 def test_declarations_go_where_every_build_sees_them():
-    text = ("#include <a.h>\n#ifdef __ARM_FEATURE_DSP\n#include <arm_acle.h>\n#endif\n"
-            "#ifdef __cplusplus\nextern \"C\" {\n#endif\nint f(void);\n")
+    text = (
+        "#include <a.h>\n#ifdef __ARM_FEATURE_DSP\n#include <arm_acle.h>\n#endif\n"
+        '#ifdef __cplusplus\nextern "C" {\n#endif\nint f(void);\n'
+    )
     point = declaration_point(text, len(text))
     assert text[:point].endswith("#include <arm_acle.h>\n#endif\n")
     assert declaration_point("int f(void);\n", 12) == 0
@@ -80,8 +86,10 @@ NEW_METADATA = """{
   "version": 7
 }
 """
-OLD_METADATA = ('{"memory": {"functions": {"main": [{"workspace_size_bytes": 146960, '
-                '"device": 1}]}}, "model_name": "x", "version": 5}')
+OLD_METADATA = (
+    '{"memory": {"functions": {"main": [{"workspace_size_bytes": 146960, '
+    '"device": 1}]}}, "model_name": "x", "version": 5}'
+)
 
 
 def test_metadata_workspace_lowered_in_place_keeping_every_other_byte():
@@ -93,14 +101,19 @@ def test_metadata_workspace_lowered_in_place_keeping_every_other_byte():
     ops = data["modules"]["ad"]["memory"]["functions"]["operator_functions"]
     assert ops[0]["workspace_size_bytes"] == 99
     assert out.replace('"workspace_size_bytes": 0', "X") == NEW_METADATA.replace(
-        '"workspace_size_bytes": 38048', "X").replace('"workspace_size_bytes": 1664', "X")
+        '"workspace_size_bytes": 38048', "X"
+    ).replace('"workspace_size_bytes": 1664', "X")
     assert len(notes) == 2
 
 
 def test_old_single_module_metadata_and_unreadable_metadata():
     edits, _ = metadata_edits("m.json", OLD_METADATA, {"default": 0})
-    assert json.loads(apply_edits(OLD_METADATA, edits))["memory"]["functions"]["main"][0][
-        "workspace_size_bytes"] == 0
+    assert (
+        json.loads(apply_edits(OLD_METADATA, edits))["memory"]["functions"]["main"][0][
+            "workspace_size_bytes"
+        ]
+        == 0
+    )
     edits, notes = metadata_edits("m.json", "{not json", {"default": 0})
     assert edits == [] and "left unchanged" in notes[0]
 
@@ -109,10 +122,14 @@ def test_old_single_module_metadata_and_unreadable_metadata():
     ("text", "expected"),
     [
         ("#define WORKSPACE_SIZE 146960\n", "#define WORKSPACE_SIZE 47616\n"),
-        ("#define WORKSPACE_SIZE (146960) // model + 512\n",
-         "#define WORKSPACE_SIZE (47616) // model + 512\n"),
-        ("#define WORKSPACE_SIZE (TVMGEN_DEFAULT_WORKSPACE_SIZE + 512)\n",
-         "#define WORKSPACE_SIZE (TVMGEN_DEFAULT_WORKSPACE_SIZE + 512)\n"),
+        (
+            "#define WORKSPACE_SIZE (146960) // model + 512\n",
+            "#define WORKSPACE_SIZE (47616) // model + 512\n",
+        ),
+        (
+            "#define WORKSPACE_SIZE (TVMGEN_DEFAULT_WORKSPACE_SIZE + 512)\n",
+            "#define WORKSPACE_SIZE (TVMGEN_DEFAULT_WORKSPACE_SIZE + 512)\n",
+        ),
         ("#define WORKSPACE_SIZE_EXTRA 146960\n", "#define WORKSPACE_SIZE_EXTRA 146960\n"),
     ],
     ids=["plain", "parenthesised-with-comment", "derived-from-header", "other-name"],

@@ -76,8 +76,8 @@ def test_sites_sizes_and_identity(project):
     assert len(prog.frees) == 3
     for site in prog.allocs:
         text = prog.units[site.file].text
-        assert text[site.start:site.end].startswith("TVMBackendAllocWorkspace(")
-        assert text[site.start:site.end].endswith(")")
+        assert text[site.start : site.end].startswith("TVMBackendAllocWorkspace(")
+        assert text[site.start : site.end].endswith(")")
 
 
 def test_aliases_escapes_and_call_graph(project):
@@ -87,24 +87,37 @@ def test_aliases_escapes_and_call_graph(project):
     assert op_a.escapes == frozenset()
     assert op_b.escapes == {"data_vec"}  # stored in a file-level pointer
     assert set(prog.call_graph.successors("tvmgen_t___tvm_main__")) == {
-        "tvmgen_t_op_a", "tvmgen_t_op_b"}
+        "tvmgen_t_op_a",
+        "tvmgen_t_op_b",
+    }
     assert prog.roots("t") == ["tvmgen_t___tvm_main__"]
 
 
 @pytest.mark.parametrize(
     ("body", "reason"),
     [
-        ("int32_t f(int n) {\n  void* b = TVMBackendAllocWorkspace(1, 0, (uint64_t)n, 0, 8);\n"
-         "  return 0;\n}\n", "is not a constant"),
-        ("int32_t f(void) {\n  void* b = TVMBackendAllocWorkspace(1, 0, (uint64_t)8, 0, 8);\n"
-         "  void* c = TVMBackendAllocWorkspace(1, 0, (uint64_t)8, 0, 8);\n"
-         "  TVMBackendFreeWorkspace(1, 0, b);\n  b = TVMBackendAllocWorkspace(1, 0, "
-         "(uint64_t)8, 0, 8);\n  return 0;\n}\n", "allocated twice"),
-        ("int32_t f(void* q) {\n  if (TVMBackendFreeWorkspace(1, 0, q) != 0) { return -1; }\n"
-         "  return 0;\n}\n", "did not allocate"),
-        ("int32_t g(void);\nint32_t f(void) {\n  void* b = TVMBackendAllocWorkspace(1, 0, "
-         "(uint64_t)8, 0, 8);\n  g();\n  return 0;\n}\nint32_t g(void) { return f(); }\n",
-         "recursive"),
+        (
+            "int32_t f(int n) {\n  void* b = TVMBackendAllocWorkspace(1, 0, (uint64_t)n, 0, 8);\n"
+            "  return 0;\n}\n",
+            "is not a constant",
+        ),
+        (
+            "int32_t f(void) {\n  void* b = TVMBackendAllocWorkspace(1, 0, (uint64_t)8, 0, 8);\n"
+            "  void* c = TVMBackendAllocWorkspace(1, 0, (uint64_t)8, 0, 8);\n"
+            "  TVMBackendFreeWorkspace(1, 0, b);\n  b = TVMBackendAllocWorkspace(1, 0, "
+            "(uint64_t)8, 0, 8);\n  return 0;\n}\n",
+            "allocated twice",
+        ),
+        (
+            "int32_t f(void* q) {\n  if (TVMBackendFreeWorkspace(1, 0, q) != 0) { return -1; }\n"
+            "  return 0;\n}\n",
+            "did not allocate",
+        ),
+        (
+            "int32_t g(void);\nint32_t f(void) {\n  void* b = TVMBackendAllocWorkspace(1, 0, "
+            "(uint64_t)8, 0, 8);\n  g();\n  return 0;\n}\nint32_t g(void) { return f(); }\n",
+            "recursive",
+        ),
     ],
     ids=["size-not-constant", "allocated-twice", "free-foreign", "recursion"],
 )
@@ -150,19 +163,28 @@ def test_library_kernel_outputs_are_write_only_only_for_the_known_prototype(proj
 
 @pytest.mark.parametrize(
     ("size", "expected"),
-    [("(uint64_t)6272", 6272), ("(uint64_t)(64 * sizeof(int32_t))", 256), ("1024ULL", 1024),
-     ("(uint64_t)4*(uint64_t)64", 256), ("0x100", 256)],
+    [
+        ("(uint64_t)6272", 6272),
+        ("(uint64_t)(64 * sizeof(int32_t))", 256),
+        ("1024ULL", 1024),
+        ("(uint64_t)4*(uint64_t)64", 256),
+        ("0x100", 256),
+    ],
 )
 def test_sizes_fold(project, size, expected):
-    body = ("int32_t tvmgen_t___tvm_main__(void) {\n"
-            f"  void* b = TVMBackendAllocWorkspace(1, 0, {size}, 0, 8);\n"
-            "  ((int8_t*)b)[0] = 1;\n  return 0;\n}\n")
+    body = (
+        "int32_t tvmgen_t___tvm_main__(void) {\n"
+        f"  void* b = TVMBackendAllocWorkspace(1, 0, {size}, 0, 8);\n"
+        "  ((int8_t*)b)[0] = 1;\n  return 0;\n}\n"
+    )
     assert program_of(project(body)).allocs[0].size == expected
 
 
 def test_workspace_on_another_device_is_refused(project):
-    body = ("int32_t tvmgen_t___tvm_main__(void) {\n"
-            "  void* b = TVMBackendAllocWorkspace(2, 0, (uint64_t)64, 0, 8);\n  return 0;\n}\n")
+    body = (
+        "int32_t tvmgen_t___tvm_main__(void) {\n"
+        "  void* b = TVMBackendAllocWorkspace(2, 0, (uint64_t)64, 0, 8);\n  return 0;\n}\n"
+    )
     with pytest.raises(CrewriteError, match="device type 2"):
         program_of(project(body))
 
@@ -193,7 +215,8 @@ def test_static_functions_of_the_same_name_in_two_files_stay_apart(project):
         "static int32_t helper(int8_t* p) { return p[0]; }\n"
         "int32_t tvmgen_t___tvm_main__(int8_t* x) {\n"
         "  void* b = TVMBackendAllocWorkspace(1, 0, (uint64_t)8, 0, 8);\n"
-        "  helper((int8_t*)b);\n  return 0;\n}\n")
+        "  helper((int8_t*)b);\n  return 0;\n}\n"
+    )
     prog = program_of(root)
     main = prog.functions["tvmgen_t___tvm_main__"]
     callee = main.units[1].calls[0].callee
@@ -205,7 +228,10 @@ def test_static_functions_of_the_same_name_in_two_files_stay_apart(project):
 
 def test_shared_helper_without_workspace_belongs_to_no_module(tmp_path):
     from conftest import make_project
-    root = make_project(tmp_path / "p", """
+
+    root = make_project(
+        tmp_path / "p",
+        """
     int32_t shared_copy(int8_t* a, int8_t* b);
     int32_t tvmgen_a___tvm_main__(int8_t* x, int8_t* y) {
       void* s = TVMBackendAllocWorkspace(1, 0, (uint64_t)16, 0, 8);
@@ -213,14 +239,18 @@ def test_shared_helper_without_workspace_belongs_to_no_module(tmp_path):
       shared_copy((int8_t*)s, y);
       return 0;
     }
-    """, module="a")
+    """,
+        module="a",
+    )
     src = root / "model/codegen/host/src"
     (src / "shared.c").write_text(
         "#include <stdint.h>\n"
         "int32_t shared_copy(int8_t* a, int8_t* b) {\n"
-        "  for (int32_t i = 0; i < 16; ++i) { b[i] = a[i]; }\n  return 0;\n}\n")
+        "  for (int32_t i = 0; i < 16; ++i) { b[i] = a[i]; }\n  return 0;\n}\n"
+    )
     (root / "model/codegen/host/include/tvmgen_b.h").write_text(
-        "#define TVMGEN_B_WORKSPACE_SIZE 0\n")
+        "#define TVMGEN_B_WORKSPACE_SIZE 0\n"
+    )
     prog = program_of(root)
     assert prog.functions["shared_copy"].module == ""
     assert [s.key for s in prog.allocs] == [("tvmgen_a___tvm_main__", "s")]

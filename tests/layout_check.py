@@ -18,8 +18,7 @@ def emitted_offsets(sources: list[Path]) -> dict[tuple[str, str], list[tuple[str
         starts = [(m.start(), m.group(1)) for m in _FUNC_START.finditer(text)]
         for use in _ARENA_USE.finditer(text):
             owner = [name for at, name in starts if at < use.start()][-1]
-            found.setdefault((owner, use.group(1)), []).append(
-                (use.group(2), int(use.group(3))))
+            found.setdefault((owner, use.group(1)), []).append((use.group(2), int(use.group(3))))
     return found
 
 
@@ -29,8 +28,9 @@ def overlapping_pairs(report: dict, sources: list[Path]) -> list[str]:
     placed = []
     for buf in report["buffers"]:
         module = buf.get("module")
-        alignment = next(m["alignment"] for m in report["modules"]
-                         if module is None or m["module"] == module)
+        alignment = next(
+            m["alignment"] for m in report["modules"] if module is None or m["module"] == module
+        )
         key = (buf["function"], buf["variable"])
         arena, offset = emitted[key][buf["range"]]
         size = -(-buf["size"] // alignment) * alignment
@@ -38,8 +38,12 @@ def overlapping_pairs(report: dict, sources: list[Path]) -> list[str]:
         placed.append((f"{key[0]}:{key[1]}#{buf['range']}", arena, offset, size, points))
     bad = []
     for i, (a, arena_a, off_a, size_a, live_a) in enumerate(placed):
-        for b, arena_b, off_b, size_b, live_b in placed[i + 1:]:
-            if arena_a == arena_b and live_a & live_b and off_a < off_b + size_b \
-                    and off_b < off_a + size_a:
+        for b, arena_b, off_b, size_b, live_b in placed[i + 1 :]:
+            if (
+                arena_a == arena_b
+                and live_a & live_b
+                and off_a < off_b + size_b
+                and off_b < off_a + size_a
+            ):
                 bad.append(f"{a} [{off_a}, +{size_a}) and {b} [{off_b}, +{size_b})")
     return bad

@@ -12,9 +12,22 @@ REPO = Path(__file__).resolve().parent.parent
 
 
 def test_wheel_ships_our_headers_and_rewrites_outside_the_checkout(tmp_path):
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps",
-                    "--no-build-isolation", "-w", str(tmp_path / "dist"), str(REPO)],
-                   check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "-q",
+            "--no-deps",
+            "--no-build-isolation",
+            "-w",
+            str(tmp_path / "dist"),
+            str(REPO),
+        ],
+        check=True,
+        capture_output=True,
+    )
     wheel = next((tmp_path / "dist").glob("crewrite-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
     assert "crewrite/fake_libc_include/tvm/tvm/runtime/c_backend_api.h" in names
@@ -23,10 +36,28 @@ def test_wheel_ships_our_headers_and_rewrites_outside_the_checkout(tmp_path):
     zipfile.ZipFile(wheel).extractall(site)
     env = dict(os.environ, PYTHONPATH=str(site))
     done = subprocess.run(
-        [sys.executable, "-m", "crewrite.cli", "rewrite", str(REPO / "fixtures" / "kws_native"),
-         "--dry-run"], cwd=tmp_path, env=env, capture_output=True, text=True)
+        [
+            sys.executable,
+            "-m",
+            "crewrite.cli",
+            "rewrite",
+            str(REPO / "fixtures" / "kws_native"),
+            "--dry-run",
+        ],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 0, done.stderr
     assert "saved:" in done.stdout
-    assert str(site) in subprocess.run(
-        [sys.executable, "-c", "import crewrite.frontend as f; print(f.FAKE_LIBC)"],
-        cwd=tmp_path, env=env, capture_output=True, text=True).stdout
+    assert (
+        str(site)
+        in subprocess.run(
+            [sys.executable, "-c", "import crewrite.frontend as f; print(f.FAKE_LIBC)"],
+            cwd=tmp_path,
+            env=env,
+            capture_output=True,
+            text=True,
+        ).stdout
+    )

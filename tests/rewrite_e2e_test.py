@@ -35,8 +35,17 @@ def rewritten(tmp_path_factory):
     for name in WORKSPACE_FIXTURES:
         base = tmp_path_factory.mktemp(f"rw_{name}")
         report = base / "report.json"
-        code = main(["rewrite", str(FIXTURES / name), "--out", str(base / "out"),
-                     "--report-json", str(report), "-q"])
+        code = main(
+            [
+                "rewrite",
+                str(FIXTURES / name),
+                "--out",
+                str(base / "out"),
+                "--report-json",
+                str(report),
+                "-q",
+            ]
+        )
         assert code == 0
         done[name] = (base / "out", json.loads(report.read_text()))
     return done
@@ -67,10 +76,13 @@ def test_no_workspace_call_remains_and_arena_never_larger(name, rewritten):
     for module in report["modules"]:
         # The peak the report names holds exactly the lower bound's bytes.
         peak = set(module["peak"]["buffers"])
-        rounded = {f"{b['function']}:{b['variable']}" + (f"#{b['range']}" if b["ranges"] > 1
-                                                         else ""):
-                   -(-b["size"] // module["alignment"]) * module["alignment"]
-                   for b in module["buffers"]}
+        rounded = {
+            f"{b['function']}:{b['variable']}" + (f"#{b['range']}" if b["ranges"] > 1 else ""): -(
+                -b["size"] // module["alignment"]
+            )
+            * module["alignment"]
+            for b in module["buffers"]
+        }
         assert sum(rounded[b] for b in peak) == module["lower_bound_bytes"]
         assert module["arena_bytes"] <= module["original_workspace_bytes"]
         assert module["remaining_workspace_bytes"] == 0
@@ -100,6 +112,7 @@ def test_wrong_offsets_are_caught_by_both_checks(rewritten, original_runs, tmp_p
     out, report = rewritten["kws_native"]
     broken = tmp_path / "broken"
     import shutil
+
     shutil.copytree(out, broken)
     for path in sources(broken):
         text = re.sub(r"(crewrite_arena)\[(\d+)\]\)", r"\1[0])", path.read_text())
