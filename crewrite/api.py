@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from crewrite.errors import CrewriteError
+from crewrite.errors import CrewriteError, InternalError
 from crewrite.output import check_no_interrupted_write, write_copy, write_in_place
 from crewrite.packing import PlanError
 from crewrite.pipeline import Options, Result, rewrite_project
@@ -47,6 +47,6 @@ def rewrite(
             exc = type(exc)(exc.reason, project.display(exc.file), exc.line)
         raise exc from None
     except PlanError as exc:
-        raise CrewriteError(f"internal error, the offset plan failed its check: {exc}") from None
+        raise InternalError(f"the offset plan failed its check: {exc}") from None
     finally:
         project.close()

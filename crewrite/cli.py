@@ -7,17 +7,18 @@ import json
 import os
 import re
 import sys
+import traceback
 from pathlib import Path
 
 from crewrite import __version__, packing
 from crewrite.api import rewrite
-from crewrite.errors import CrewriteError
+from crewrite.errors import CrewriteError, InternalError, UsageError
 from crewrite.liveness import MODELS
 from crewrite.packing import cli as pack_cli
 from crewrite.pipeline import AlreadyRewritten, Options
 from crewrite.report import json_report, svg_report, text_report
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_ALREADY = 0, 1, 2, 3
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_ALREADY, EXIT_INTERNAL = 0, 1, 2, 3, 123
 SECTION_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 
 REWRITE_EPILOG = """\
@@ -50,6 +51,7 @@ exit codes:
   1  bad input or unsafe situation: one message with file, line and reason; nothing written
   2  bad command line
   3  already rewritten by crewrite: nothing to do (0 with --ok-if-rewritten)
+  123  internal error (a bug in crewrite: please report it; -v prints the traceback)
 """
 
 
@@ -171,13 +173,15 @@ def _can_create(path: Path) -> bool:
 
 def _run_rewrite(args: argparse.Namespace) -> int:
     if args.header is not None and any(p.is_dir() or p.suffix == ".tar" for p in args.paths):
-        raise CrewriteError("--header is for .c files given one by one")
+        raise UsageError("--header is for .c files given one by one")
+    if args.header is not None and args.header.is_dir():
+        raise UsageError(f"--header {args.header}: a folder; name the module header tvmgen_<mod>.h")
     if args.time_limit is not None and not 0 < args.time_limit < float("inf"):
-        raise CrewriteError(
+        raise UsageError(
             f"--time-limit must be a positive number of seconds, not {args.time_limit}"
         )
     if args.section is not None and not SECTION_NAME.fullmatch(args.section):
-        raise CrewriteError(f"--section {args.section!r}: use letters, digits, '.', '_', '-'")
+        raise UsageError(f"--section {args.section!r}: use letters, digits, '.', '_', '-'")
     for report in (args.report_json, args.report_svg):
         if report is not None and not _can_create(report):
             raise CrewriteError("cannot write the report here (a folder, or read-only)", report)
@@ -222,6 +226,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "rewrite":
             return _run_rewrite(args)
         return pack_cli.run(args)
+    except UsageError as exc:
+        print(f"crewrite: {exc.format()}", file=sys.stderr)
+        return EXIT_USAGE
+    except InternalError as exc:
+        return _internal_error(exc.format(), args)
     except CrewriteError as exc:
         print(f"crewrite: {exc.format()}", file=sys.stderr)
         return EXIT_ERROR
@@ -232,6 +241,18 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         print(f"crewrite: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_ERROR
+    except Exception as exc:  # a bug: one line for users, the traceback for the report
+        return _internal_error(f"{type(exc).__name__}: {exc}", args)
+
+
+def _internal_error(what: str, args: argparse.Namespace) -> int:
+    """One line (the traceback too under -v): nothing was written, and this is our bug."""
+    verbose = getattr(args, "verbose", False)
+    hint = "" if verbose else "; -v prints the traceback"
+    print(f"crewrite: internal error, please report ({what}{hint})", file=sys.stderr)
+    if verbose:
+        traceback.print_exc(file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

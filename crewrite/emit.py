@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from crewrite.errors import CrewriteError
 from crewrite.extract import ALLOC, FREE, FreeSite
 from crewrite.liveness import LiveBuffer
-from crewrite.project import BUILD_WORKSPACE, WORKSPACE_DEFINE
+from crewrite.project import BUILD_WORKSPACE, HEADER_MACRO_USE, c_constant, size_defines
 
 MARKER = "crewrite: rewritten"
 _DIRECTIVE_LINE = re.compile(r"^[ \t]*#[ \t]*(include|if|ifdef|ifndef|endif)\b.*$", re.MULTILINE)
@@ -179,21 +179,21 @@ def module_edits(
 
 
 def header_edits(module: str, header: str, text: str, arena_bytes: int) -> list[Edit]:
-    """`TVMGEN_<MOD>_WORKSPACE_SIZE` becomes what the runtime still needs: 0."""
+    """`TVMGEN_<MOD>_WORKSPACE_SIZE` becomes what the runtime still needs: 0, in every copy,
+    whatever number or expression it held."""
     edits = []
-    for match in WORKSPACE_DEFINE.finditer(text):
-        if match.group(1).lower() != module.lower():
+    for define in size_defines(text):
+        if define.module.lower() != module.lower():
             continue
-        old = match.group(2)
-        start, end = match.span(2)
+        was = define.expr.replace("*/", "* /")
         edits.append(
             Edit(
                 header,
-                start,
-                end,
-                f"0 /* {MARKER}: was {old}; buffers moved to {arena_name(module)}"
+                define.start,
+                define.end,
+                f"0 /* {MARKER}: was {was}; buffers moved to {arena_name(module)}"
                 f" ({arena_bytes} bytes) */",
-                expect=old,
+                expect=define.expr,
             )
         )
     return edits
@@ -212,10 +212,79 @@ def build_edits(build_file: str, text: str, saved: int) -> tuple[list[Edit], lis
                 "to the arena; left unchanged"
             )
             continue
+        # Never 0: an allocator pool sized by it would be a zero-length array (invalid C).
+        new = max(old - saved, 1)
         start, end = match.span(group)
-        edits.append(Edit(build_file, start, end, str(old - saved), expect=match.group(group)))
-        notes.append(f"{build_file}: WORKSPACE_SIZE {old} -> {old - saved}")
+        edits.append(Edit(build_file, start, end, str(new), expect=match.group(group)))
+        kept = " (kept at 1: a zero-length array is not C)" if new != old - saved else ""
+        notes.append(f"{build_file}: WORKSPACE_SIZE {old} -> {new}{kept}")
     return edits, notes
+
+
+_OBJECT_MACRO = re.compile(
+    r"^[ \t]*#[ \t]*define[ \t]+(\w+)[ \t]+((?:[^\s/]|/(?![/*])|[ \t]+(?=[^\s/]|/(?![/*])))+)",
+    re.MULTILINE,
+)
+# `static uint8_t g_aot_memory[TVMGEN_DEFAULT_WORKSPACE_SIZE];` and struct members alike: a
+# declaration (type words, then a name) whose array length is an expression.
+_ARRAY_DECLARATION = re.compile(
+    r"^[ \t]*(?:[A-Za-z_][\w]*[ \t*]+|__attribute__\s*\(\(.*?\)\)[ \t]*)+?"
+    r"(?P<name>[A-Za-z_]\w*)[ \t]*\[(?P<length>[^\[\]\n;]+)\]",
+    re.MULTILINE,
+)
+
+
+def object_macros(texts: list[str]) -> dict[str, str]:
+    """`#define NAME value` of the given texts (first one wins), for evaluating lengths."""
+    macros: dict[str, str] = {}
+    for text in texts:
+        for match in _OBJECT_MACRO.finditer(text):
+            macros.setdefault(match.group(1), match.group(2))
+    return macros
+
+
+def array_length_edits(rel: str, text: str, macros: dict[str, str]) -> tuple[list[Edit], list[str]]:
+    """Keep arrays sized from a rewritten module's workspace macro valid C: a length that
+    becomes 0 (`g_aot_memory[TVMGEN_DEFAULT_WORKSPACE_SIZE]`) gets `+ 1`, since strict ISO C
+    compilers reject zero-length arrays. `macros` hold the new values (header macros 0)."""
+    edits, notes = [], []
+    for match in _ARRAY_DECLARATION.finditer(text):
+        length = match.group("length")
+        if not _mentions_header_macro(length, macros):
+            continue
+        line = text.count("\n", 0, match.start()) + 1
+        value = c_constant(length, macros)
+        if value is None:
+            notes.append(
+                f"{rel}:{line}: cannot evaluate the length of {match.group('name')}[{length}] "
+                "after the rewrite; check that it is not zero"
+            )
+            continue
+        if value > 0:
+            continue
+        start, end = match.span("length")
+        new = f"{length.rstrip()} + 1 /* {MARKER}: never a zero-length array */"
+        edits.append(Edit(rel, start, end, new, expect=length))
+        notes.append(
+            f"{rel}:{line}: {match.group('name')}[{length.strip()}] would have length {value} "
+            "now that the module header says 0 (strict ISO C rejects it): made it "
+            f"[{length.strip()} + 1]"
+        )
+    return edits, notes
+
+
+def _mentions_header_macro(expr: str, macros: dict[str, str], depth: int = 0) -> bool:
+    """Whether an expression reaches a `TVMGEN_<MOD>_WORKSPACE_SIZE`, directly or through
+    other macros."""
+    if HEADER_MACRO_USE.search(expr):
+        return True
+    if depth > 16:
+        return False
+    return any(
+        _mentions_header_macro(macros[name], macros, depth + 1)
+        for name in re.findall(r"\b[A-Za-z_]\w*", expr)
+        if name in macros
+    )
 
 
 _JSON_TOKEN = re.compile(
@@ -257,24 +326,92 @@ def json_scalar_spans(text: str) -> dict[tuple, tuple[int, int]]:
     return spans
 
 
-def metadata_edits(rel: str, text: str, remaining: dict[str, int]) -> tuple[list[Edit], list[str]]:
-    """Model Library Format metadata: each rewritten module's `main` workspace becomes what the
-    runtime still needs (project generators size the allocator from it)."""
+@dataclass(frozen=True)
+class MovedWorkspace:
+    """What one rewritten module moved out of the runtime allocator, for metadata.json."""
+
+    moved_bytes: int  # its workspace as written (sids and scratch), now in the arena
+    has_entry: bool  # an AOT entry; without one it is a graph-executor module
+    functions: frozenset[str]  # functions whose workspace moved
+
+
+def _executors(data: dict, module: str | None) -> list[str] | None:
+    """`executors` of a module (newer metadata) or of the whole file (older)."""
+    scope = data.get("modules", {}).get(module) if module is not None else data
+    found = scope.get("executors") if isinstance(scope, dict) else None
+    if found is None and module is not None:
+        found = data.get("executors")
+    return found if isinstance(found, list) else None
+
+
+def _at(data: object, path: tuple) -> object:
+    for key in path:
+        data = data[key]  # type: ignore[index]
+    return data
+
+
+def metadata_edits(
+    rel: str, text: str, modules: dict[str, MovedWorkspace]
+) -> tuple[list[Edit], list[str]]:
+    """Model Library Format metadata: lower each rewritten module's workspace numbers by what
+    moved into the arena. For the AOT executor `main` counts only that workspace: it becomes
+    0. For the graph executor `main` also counts the graph's tensor storage, which the runtime
+    still allocates: only the largest operator workspace (what TVM added for the operators)
+    comes off. Each rewritten operator's own entry becomes 0."""
     try:
+        data = json.loads(text)
         spans = json_scalar_spans(text)
     except (ValueError, IndexError):
         return [], [f"{rel}: not readable JSON; workspace_size_bytes left unchanged"]
+    if not isinstance(data, dict):
+        return [], [f"{rel}: not Model Library Format metadata; left unchanged"]
     edits, notes = [], []
-    for path, (start, end) in sorted(spans.items(), key=lambda item: item[1]):
-        if path[-1] != "workspace_size_bytes" or path[-5:-2] != ("memory", "functions", "main"):
+    ordered = sorted(spans.items(), key=lambda item: item[1])
+    operators: dict[str | None, list[tuple[tuple, int]]] = {}  # module -> (path, value)
+    mains: list[tuple[tuple, str]] = []
+    for path, _ in ordered:
+        if path[-1] != "workspace_size_bytes":
             continue
-        if path[:1] == ("modules",) and len(path) == 7 and path[1] in remaining:
-            module = path[1]
-        elif len(path) == 5 and len(remaining) == 1:  # older metadata: one module, no "modules"
-            module = next(iter(remaining))
+        module = _metadata_module(path, modules)
+        if module is None:
+            continue
+        if path[-5:-2] == ("memory", "functions", "main"):
+            mains.append((path, module))
+        elif path[-6:-4] == ("functions", "operator_functions"):
+            name = _at(data, path[:-3]).get("function_name")  # type: ignore[attr-defined]
+            if name in modules[module].functions:
+                operators.setdefault(module, []).append((path, int(_at(data, path))))
+    for entries in operators.values():
+        for path, value in entries:
+            if value != 0:
+                start, end = spans[path]
+                edits.append(Edit(rel, start, end, "0", expect=text[start:end]))
+    for path, module in mains:
+        info = modules[module]
+        start, end = spans[path]
+        old = int(text[start:end])
+        executors = _executors(data, module if path[:1] == ("modules",) else None)
+        graph = "graph" in executors if executors is not None else not info.has_entry
+        if not graph:
+            new, why = 0, ""
         else:
-            continue
-        old = text[start:end]
-        edits.append(Edit(rel, start, end, str(remaining[module]), expect=old))
-        notes.append(f"{rel}: {module} workspace_size_bytes {old} -> {remaining[module]}")
+            moved = max((v for _, v in operators.get(module, [])), default=info.moved_bytes)
+            if old < moved:
+                notes.append(
+                    f"{rel}: {module} workspace_size_bytes {old} is below the {moved} bytes "
+                    "moved to the arena (graph executor); left unchanged"
+                )
+                continue
+            new, why = old - moved, " (graph executor: the graph's tensors stay in the runtime)"
+        if new != old:
+            edits.append(Edit(rel, start, end, str(new), expect=text[start:end]))
+        notes.append(f"{rel}: {module} workspace_size_bytes {old} -> {new}{why}")
     return edits, notes
+
+
+def _metadata_module(path: tuple, modules: dict[str, MovedWorkspace]) -> str | None:
+    """The rewritten module a metadata number belongs to: named under `modules` (newer
+    metadata), or the only module (older metadata has one, at the top level)."""
+    if path[:1] == ("modules",):
+        return path[1] if len(path) > 1 and path[1] in modules else None
+    return next(iter(modules)) if len(modules) == 1 and path[:1] == ("memory",) else None

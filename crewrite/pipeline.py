@@ -6,6 +6,7 @@ result (re-parse, no workspace call left, plan re-checked) before anything is ha
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -18,20 +19,29 @@ from crewrite.emit import (
     MARKER,
     ArenaLayout,
     Edit,
+    MovedWorkspace,
     apply_edits,
     arena_name,
+    array_length_edits,
     build_edits,
     combine_inserts,
     header_edits,
     metadata_edits,
     module_edits,
+    object_macros,
 )
-from crewrite.errors import CrewriteError
+from crewrite.errors import CrewriteError, InternalError
 from crewrite.extract import ALLOC, FREE, Program, extract
-from crewrite.frontend import TranslationUnit, parse_source
-from crewrite.liveness import Liveness, analyse
+from crewrite.frontend import (
+    TranslationUnit,
+    code_only,
+    defined_functions,
+    parse_source,
+    workspace_call_lines,
+)
+from crewrite.liveness import Liveness, analyse, is_entry
 from crewrite.poison import poison_edits
-from crewrite.project import WORKSPACE_DEFINE, Project
+from crewrite.project import Project, size_defines
 
 
 class AlreadyRewritten(CrewriteError):
@@ -100,39 +110,119 @@ def parse_all(project: Project, options: Options) -> dict[str, TranslationUnit]:
     }
 
 
-def _header_workspace(project: Project, module: str) -> tuple[int | None, list[str]]:
-    value, headers = None, []
-    for rel in project.headers:
-        for match in WORKSPACE_DEFINE.finditer(project.texts[rel]):
-            if match.group(1).lower() == module.lower():
-                headers.append(rel)
-                found = int(match.group(2))
-                if value is not None and found != value:
-                    raise CrewriteError(
-                        f"TVMGEN_{module.upper()}_WORKSPACE_SIZE is {found} here but {value} in "
-                        f"{headers[0]}",
-                        rel,
-                    )
-                value = found
-    return value, headers
+def parse_needed(
+    project: Project, options: Options, calls: dict[str, list[int]]
+) -> tuple[dict[str, TranslationUnit], dict[str, CrewriteError]]:
+    """Parse every source; one that does not parse is set aside unless it has workspace calls
+    (then its error is the answer). Whether crewrite needed it is decided once the others are
+    read (`_check_set_aside`)."""
+    units, failed = {}, {}
+    for rel in project.sources:
+        try:
+            units[rel] = parse_source(
+                rel,
+                project.path(rel),
+                project.texts[rel],
+                project.include_dirs,
+                list(options.defines),
+            )
+        except CrewriteError as exc:
+            if calls[rel]:
+                raise
+            failed[rel] = exc
+    return units, failed
 
 
-def _check_not_rewritten(project: Project, program: Program) -> None:
-    marked = [rel for rel in project.sources if MARKER in project.texts[rel]]
-    if not marked:
-        return
-    if program.allocs:
-        site = program.allocs[0]
-        raise CrewriteError(
-            f"partly rewritten: {marked[0]} carries crewrite's marker but {ALLOC} calls remain "
-            "(an interrupted write, or files mixed from two generations?); regenerate the "
-            "model",
-            site.file,
-            site.line,
+def _check_set_aside(
+    project: Project, program: Program, failed: dict[str, CrewriteError]
+) -> list[str]:
+    """A source that does not parse and has no workspace call may be left out, unless it
+    defines a function the parsed sources call, or names a function that crewrite follows
+    (any but an entry point, which runs whole from wherever it is called). Then its parse
+    error stands."""
+    if not failed:
+        return []
+    roots = {r for module in program.modules for r in program.roots(module)}
+    followed = {name.split("@")[0] for name in program.functions} - roots
+    called = set()
+    for tu in program.units.values():
+        called |= set(re.findall(r"\b([A-Za-z_]\w*)\s*\(", code_only(tu.text)))
+    notes = []
+    for rel, error in failed.items():
+        code = code_only(project.texts[rel])
+        needed = (defined_functions(project.texts[rel]) & called) | {
+            name for name in followed if re.search(rf"\b{re.escape(name)}\b", code)
+        }
+        if needed:
+            raise CrewriteError(
+                f"{error.reason} (crewrite must read this file: it defines or uses "
+                f"{', '.join(sorted(needed)[:3])})",
+                error.file,
+                error.line,
+            )
+        notes.append(
+            f"{project.display(rel)}: left out: it does not parse ({error.format()}), and it "
+            "has no workspace call and nothing crewrite follows"
         )
-    raise AlreadyRewritten(
-        "already rewritten by crewrite: no workspace call left, nothing to do", marked[0]
-    )
+    return notes
+
+
+def _header_sizes(project: Project, module: str) -> tuple[int | None, list[str], list[str]]:
+    """The module's workspace as its generated header states it (the truth for the model),
+    every header that defines it, and a note when copies disagree."""
+    found = [
+        (rel, define)
+        for rel in project.headers
+        for define in size_defines(project.texts[rel])
+        if define.module.lower() == module.lower()
+    ]
+    generated = [(rel, d) for rel, d in found if project.is_generated_header(rel)]
+    values = {d.value for _, d in generated}
+    if len(values) > 1:
+        first, a = generated[0]
+        rel, b = next(g for g in generated if g[1].value != a.value)
+        raise CrewriteError(
+            f"TVMGEN_{module.upper()}_WORKSPACE_SIZE is {b.expr} here but {a.expr} in "
+            f"{project.display(first)}: two generated headers of one module disagree",
+            rel,
+            project.texts[rel].count("\n", 0, b.start) + 1,
+        )
+    truth = next(iter(values)) if values else None
+    notes = []
+    shown = {d.value for _, d in found}
+    if len(shown) > 1 or (truth is None and generated):
+        said = ", ".join(
+            f"{project.display(rel)}{' (generated)' if project.is_generated_header(rel) else ''}"
+            f" {d.expr}" + (f" = {d.value}" if str(d.value) != d.expr.strip() else "")
+            for rel, d in found
+        )
+        notes.append(
+            f"TVMGEN_{module.upper()}_WORKSPACE_SIZE copies disagreed: {said}; "
+            f"{'the generated header counts' if truth is not None else 'none could be read'}"
+            f", and every copy now says 0"
+        )
+    return truth, [rel for rel in dict.fromkeys(rel for rel, _ in found)], notes
+
+
+def _scan(project: Project) -> dict[str, list[int]]:
+    """Workspace calls per source and the marker, from the text alone: a project with nothing
+    to do (or already rewritten) is never parsed."""
+    calls = {rel: workspace_call_lines(project.texts[rel]) for rel in project.sources}
+    marked = [rel for rel in project.sources if MARKER in project.texts[rel]]
+    with_calls = [rel for rel in project.sources if calls[rel]]
+    if marked and with_calls:
+        raise CrewriteError(
+            f"partly rewritten: {project.display(marked[0])} carries crewrite's marker but "
+            f"{ALLOC} calls remain (an interrupted write, or files mixed from two "
+            "generations?); regenerate the model",
+            with_calls[0],
+            calls[with_calls[0]][0],
+        )
+    if marked:
+        raise AlreadyRewritten(
+            "already rewritten by crewrite: no workspace call left, nothing to do", marked[0]
+        )
+    return calls
 
 
 def _plan_module(
@@ -151,11 +241,9 @@ def _plan_module(
 def rewrite_project(project: Project, options: Options = Options()) -> Result:
     """Plan and compute every edit; raise CrewriteError before anything would be written."""
     started = time.perf_counter()
-    units = parse_all(project, options)
-    program = extract(units, project.module_names())
-    _check_not_rewritten(project, program)
+    calls = _scan(project)
     result = Result(project, "rewritten")
-    if not program.allocs:
+    if not any(calls.values()):
         result.status = "static"
         result.notes.append(
             f"no {ALLOC} call in {len(project.sources)} source files: the "
@@ -163,15 +251,21 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
         )
         result.seconds = time.perf_counter() - started
         return result
+    units, failed = parse_needed(project, options, calls)
+    program = extract(units, project.module_names())
+    result.notes += _check_set_aside(project, program, failed)
 
     edits: dict[str, list[Edit]] = {}
+    moved: dict[str, MovedWorkspace] = {}
+    header_values: dict[str, str] = {}
     for module in program.modules:
         allocs = [s for s in program.allocs if program.functions[s.function].module == module]
         if not allocs:
             continue
         frees = [s for s in program.frees if program.functions[s.function].module == module]
         live, plan = _plan_module(program, module, options, project.alloc_alignment)
-        header_value, headers = _header_workspace(project, module)
+        header_value, headers, notes = _header_sizes(project, module)
+        result.notes += notes
         original = header_value if header_value is not None else live.as_written_peak
         if plan.arena_bytes > max(original, live.as_written_peak):
             raise CrewriteError(
@@ -219,6 +313,13 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
         for rel in headers:
             for edit in header_edits(module, rel, project.texts[rel], plan.arena_bytes):
                 edits.setdefault(rel, []).append(edit)
+        header_values[f"TVMGEN_{module.upper()}_WORKSPACE_SIZE"] = "0"
+        result.notes += _leak_notes(program, allocs, frees)
+        moved[module] = MovedWorkspace(
+            original,
+            any(is_entry(root) for root in live.roots),
+            frozenset(s.function.split("@")[0] for s in allocs),
+        )
         result.modules.append(
             ModuleResult(
                 module=module,
@@ -234,24 +335,40 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
             )
         )
 
-    remaining = {m.module: m.remaining_bytes for m in result.modules}
     for rel in project.metadata:
-        meta, notes = metadata_edits(rel, project.texts[rel], remaining)
+        meta, notes = metadata_edits(rel, project.texts[rel], moved)
         result.notes += notes
         if meta:
             edits.setdefault(rel, []).extend(meta)
     saved = sum(m.original_bytes - m.remaining_bytes for m in result.modules)
+    macros = {
+        **header_values,
+        **object_macros([project.texts[rel] for rel in project.build_files + project.headers]),
+    }
     for rel in project.build_files:
         build, notes = build_edits(rel, project.texts[rel], saved)
-        result.notes += notes
-        if build:
-            edits.setdefault(rel, []).extend(build)
+        arrays, array_notes = array_length_edits(rel, project.texts[rel], macros)
+        result.notes += notes + array_notes
+        if build or arrays:
+            edits.setdefault(rel, []).extend(build + arrays)
 
     for rel, file_edits in sorted(edits.items()):
         result.new_texts[rel] = apply_edits(project.texts[rel], file_edits)
     _second_look(project, options, result)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _leak_notes(program: Program, allocs: list, frees: list) -> list[str]:
+    """A buffer the original never frees is fine to place, but worth saying: the original
+    leaks it from its allocator on every call."""
+    freed = {(s.function, s.variable) for s in frees}
+    return [
+        f"{site.file}:{site.line}: '{site.variable}' in {site.function} is never freed: the "
+        "original leaks it on every call; in the arena it keeps one place"
+        for site in allocs
+        if site.key not in freed
+    ]
 
 
 def _workspace_calls_and_arenas(tu: TranslationUnit) -> tuple[list[int], set[str]]:
@@ -285,9 +402,7 @@ def _second_look(project: Project, options: Options, result: Result) -> None:
         )
         calls, declared = _workspace_calls_and_arenas(tu)
         if calls:
-            raise CrewriteError(
-                f"internal error: a {ALLOC}/{FREE} call survived the rewrite", rel, calls[0]
-            )
+            raise InternalError(f"a {ALLOC}/{FREE} call survived the rewrite", rel, calls[0])
         for module in result.modules:
             used = arena_name(module.module) + "["
             if used in result.new_texts[rel] and arena_name(module.module) not in declared:

@@ -9,6 +9,7 @@ except the preprocessor resolving `#include`.
 
 from __future__ import annotations
 
+import ast
 import os
 import re
 import tarfile
@@ -19,7 +20,14 @@ from pathlib import Path
 from crewrite.errors import CrewriteError
 
 HEADER_NAME = re.compile(r"^tvmgen_(\w+)\.h$")
-WORKSPACE_DEFINE = re.compile(r"#define\s+TVMGEN_(\w+?)_WORKSPACE_SIZE\s+(\d+)")
+# `#define TVMGEN_<MOD>_WORKSPACE_SIZE <value>`: the value runs to the end of the line or to a
+# comment; copies kept by applications may write an expression, `(20*1024)`.
+WORKSPACE_DEFINE = re.compile(
+    r"^[ \t]*#[ \t]*define[ \t]+TVMGEN_(\w+?)_WORKSPACE_SIZE[ \t]+"
+    r"((?:[^\s/]|/(?![/*])|[ \t]+(?=[^\s/]|/(?![/*])))+)",
+    re.MULTILINE,
+)
+GENERATED_INCLUDE = "codegen/host/include/"  # where TVM writes the module header
 # How a generated project sizes its runtime allocator: a CMake definition (Zephyr template)
 # or a plain define in the application's own sources (templates that fill it in).
 BUILD_WORKSPACE = re.compile(
@@ -27,6 +35,8 @@ BUILD_WORKSPACE = re.compile(
     r"|^[ \t]*#[ \t]*define[ \t]+WORKSPACE_SIZE[ \t]+\(?(\d+)\)?[ \t]*(?://.*|/\*.*)?$",
     re.MULTILINE,
 )
+# An application sizing its allocator (or anything else) from the module header's macro.
+HEADER_MACRO_USE = re.compile(r"\bTVMGEN_\w+?_WORKSPACE_SIZE\b")
 APP_FOLDERS = ("src", "include")
 BACKUP_DIR = ".crewrite-backup"  # originals kept while an in-place rewrite is replacing files
 # The alignment the runtime's allocator gives every workspace buffer (TVM's default: 16).
@@ -47,6 +57,93 @@ def read_text(path: Path) -> str:
 
 def encode_text(text: str) -> bytes:
     return text.encode("utf-8", errors="surrogateescape")
+
+
+@dataclass(frozen=True)
+class SizeDefine:
+    """One `#define TVMGEN_<MOD>_WORKSPACE_SIZE <expr>` in a header: where its value is and
+    what it evaluates to (None when it names something we cannot see)."""
+
+    module: str  # as spelled in the macro, upper case
+    start: int
+    end: int
+    expr: str
+    value: int | None
+
+
+def size_defines(text: str) -> list[SizeDefine]:
+    return [
+        SizeDefine(m.group(1), *m.span(2), m.group(2), c_constant(m.group(2)))
+        for m in WORKSPACE_DEFINE.finditer(text)
+    ]
+
+
+_C_CAST = re.compile(
+    r"\(\s*(?:const\s+)?(?:unsigned\s+|signed\s+)?"
+    r"(?:u?int(?:8|16|32|64)_t|size_t|uintptr_t|int|long(?:\s+long)?|unsigned|char|short)"
+    r"\s*\)"
+)
+_C_NUMBER = re.compile(r"\b(0[xX][0-9a-fA-F]+|\d+)[uUlL]*\b")
+_C_TOKEN = re.compile(r"\b[A-Za-z_]\w*")
+_BINARY = {
+    ast.Add: lambda a, b: a + b,
+    ast.Sub: lambda a, b: a - b,
+    ast.Mult: lambda a, b: a * b,
+    ast.FloorDiv: lambda a, b: int(a / b),  # C truncates toward zero
+    ast.Mod: lambda a, b: a - b * int(a / b),
+    ast.LShift: lambda a, b: a << b if 0 <= b < 64 else None,
+    ast.RShift: lambda a, b: a >> b if 0 <= b < 64 else None,
+    ast.BitOr: lambda a, b: a | b,
+    ast.BitAnd: lambda a, b: a & b,
+    ast.BitXor: lambda a, b: a ^ b,
+}
+_UNARY = {ast.USub: lambda a: -a, ast.UAdd: lambda a: a, ast.Invert: lambda a: ~a}
+
+
+def _evaluate(node: ast.AST) -> int | None:
+    """Integer arithmetic on a parsed expression; None for anything else or out of range."""
+    value: int | None = None
+    if isinstance(node, ast.Constant) and type(node.value) is int:
+        value = node.value
+    elif isinstance(node, ast.UnaryOp) and type(node.op) in _UNARY:
+        inner = _evaluate(node.operand)
+        value = None if inner is None else _UNARY[type(node.op)](inner)
+    elif isinstance(node, ast.BinOp) and type(node.op) in _BINARY:
+        left, right = _evaluate(node.left), _evaluate(node.right)
+        if left is None or right is None:
+            return None
+        if isinstance(node.op, (ast.FloorDiv, ast.Mod)) and right == 0:
+            return None
+        value = _BINARY[type(node.op)](left, right)
+    return value if value is not None and abs(value) < 1 << 64 else None
+
+
+def _c_int(digits: str) -> int:
+    if digits[:2] in ("0x", "0X"):
+        return int(digits, 16)
+    return int(digits, 8) if digits.startswith("0") and len(digits) > 1 else int(digits)
+
+
+def c_constant(expr: str, macros: dict[str, str] | None = None, depth: int = 0) -> int | None:
+    """The value of a C integer constant expression as a header or an application writes it
+    (`146448`, `(20*1024)`, `(uint32_t)(TVMGEN_X_WORKSPACE_SIZE + 512)`), expanding object-like
+    `macros`; None when it is not one we can evaluate (never a guess)."""
+    text = _C_CAST.sub(" ", expr.strip())
+    if depth > 16:
+        return None
+    for name in sorted(set(_C_TOKEN.findall(text)) - {"sizeof"}):
+        if macros is None or name not in macros:
+            return None
+        value = c_constant(macros[name], macros, depth + 1)
+        if value is None:
+            return None
+        text = re.sub(rf"\b{name}\b", f"({value})", text)
+    text = _C_NUMBER.sub(lambda m: str(_c_int(m.group(1))), text).replace("/", "//").strip()
+    try:
+        tree = ast.parse(text, mode="eval")
+    except SyntaxError:
+        return None
+    return _evaluate(tree.body)
 
 
 @dataclass
@@ -89,6 +186,11 @@ class Project:
             return os.path.relpath(candidate)
         return str(Path(self.given) / rel)
 
+    def is_generated_header(self, rel: str) -> bool:
+        """The module header TVM wrote beside the sources (or the one named by --header): the
+        truth for the model. Other copies belong to the application."""
+        return self.kind == "files" or f"/{GENERATED_INCLUDE}" in f"/{rel}"
+
     def module_names(self) -> list[str]:
         """Modules named by their headers (`tvmgen_<mod>.h`), in a stable order."""
         names = {HEADER_NAME.match(Path(h).name).group(1) for h in self.headers}
@@ -122,18 +224,19 @@ def _headers_below(root: Path) -> list[Path]:
 
 
 def _build_files(root: Path) -> dict[str, str]:
-    """Files that size the runtime allocator with a number (`-DWORKSPACE_SIZE=N` in a
-    CMakeLists.txt, or `#define WORKSPACE_SIZE N` in the application's own sources), with
-    their text: each candidate is read once, here."""
+    """Files that size the runtime allocator: with a number (`-DWORKSPACE_SIZE=N` in a
+    CMakeLists.txt, or `#define WORKSPACE_SIZE N` in the application's own sources), or from
+    the module header's macro (`static uint8_t g_aot_memory[TVMGEN_<MOD>_WORKSPACE_SIZE];`),
+    with their text: each candidate is read once, here. Module headers are not among them."""
     candidates = list(root.rglob("CMakeLists.txt"))
     for folder in APP_FOLDERS:
         for pattern in ("*.c", "*.h", "*.cc", "*.cpp", "*.ino"):
             candidates += (root / folder).rglob(pattern)
     found = {}
     for path in sorted(set(candidates)):
-        if path.is_file() and BACKUP_DIR not in path.parts:
+        if path.is_file() and BACKUP_DIR not in path.parts and not HEADER_NAME.match(path.name):
             text = read_text(path)
-            if BUILD_WORKSPACE.search(text):
+            if BUILD_WORKSPACE.search(text) or HEADER_MACRO_USE.search(text):
                 found[_relative(root, path)] = text
     return found
 

@@ -164,7 +164,12 @@ int32_t tvmgen_t___tvm_main__(int8_t* x, int32_t n) {
     ("body", "where", "reason"),
     [
         (BAD_SIZE, "t_lib1.c:8:", "is not a constant"),
-        ("int32_t f(void) {\n  return 1 +;\n}\n", "t_lib1.c:7:", "cannot parse C"),
+        (
+            "int32_t f(void) {\n  void* p = TVMBackendAllocWorkspace(1, 0, (uint64_t)8, 0, 8);\n"
+            "  return 1 +;\n}\n",
+            "t_lib1.c:8:",
+            "cannot parse C",
+        ),
     ],
     ids=["size-not-constant", "unparsable"],
 )
@@ -242,8 +247,8 @@ def test_out_onto_a_file_and_bad_flags_are_one_line_errors(kws, tmp_path, capsys
     target = tmp_path / "file"
     target.write_text("x")
     assert main(["rewrite", str(kws), "--out", str(target)]) == 1
-    assert main(["rewrite", str(kws), "--time-limit", "-1"]) == 1
-    assert main(["rewrite", str(kws), "--section", 'a"b']) == 1
+    assert main(["rewrite", str(kws), "--time-limit", "-1"]) == 2
+    assert main(["rewrite", str(kws), "--section", 'a"b']) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("crewrite: ") for line in err)
     with pytest.raises(SystemExit) as done:
