@@ -164,6 +164,7 @@ class Project:
     alloc_alignment: int = 16  # what the project's crt_config.h promises workspace buffers
     texts: dict[str, str] = field(default_factory=dict)
     tar_path: Path | None = None
+    tar_stamp: tuple[int, int] | None = None  # (mtime, size) of the archive when read
     given: str = ""  # the input as the user named it, for messages
     _tmp: tempfile.TemporaryDirectory | None = None  # keeps an extracted tar alive
 
@@ -272,6 +273,8 @@ def load_project(
         _safe_extract(paths[0], root)
         project = _load_directory(root, kind="mlf-tar")
         project.tar_path = paths[0].resolve()
+        info = project.tar_path.stat()
+        project.tar_stamp = (info.st_mtime_ns, info.st_size)
         project._tmp = tmp
     else:
         project = _load_files([p.resolve() for p in paths], header)

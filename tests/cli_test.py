@@ -187,10 +187,11 @@ def test_missing_input(tmp_path, capsys):
     assert "no such file or directory" in capsys.readouterr().err
 
 
-def test_interrupted_write_is_named_with_the_way_out(kws, capsys):
+def test_interrupted_write_is_repaired_and_said(kws, capsys):
     (kws / ".crewrite-backup").mkdir()
-    assert main(["rewrite", str(kws)]) == 1
-    assert "interrupted" in capsys.readouterr().err
+    assert main(["rewrite", str(kws)]) == 0
+    assert "interrupted" in capsys.readouterr().out
+    assert not (kws / ".crewrite-backup").exists()
 
 
 def test_partly_rewritten_project_is_refused(kws, capsys):
