@@ -585,7 +585,16 @@ class _SiteFinder(c_ast.NodeVisitor):
         self.function = function
         self.allocs: list[AllocSite] = []
         self.frees: list[FreeSite] = []
+        self.loop_of: dict[int, int | None] = {}  # id(site) -> innermost enclosing loop
         self._target: str | None = None
+        self._loops: list[int] = []
+
+    def _loop(self, node: c_ast.Node) -> None:
+        self._loops.append(id(node))
+        self.generic_visit(node)
+        self._loops.pop()
+
+    visit_For = visit_While = visit_DoWhile = _loop
 
     def visit_Decl(self, node: c_ast.Decl) -> None:
         self._target = node.name
@@ -632,7 +641,7 @@ class _SiteFinder(c_ast.NodeVisitor):
                 )
             start, end = _locate_call(self.tu, node, ALLOC)
             self.allocs.append(
-                AllocSite(
+                site := AllocSite(
                     function=self.function,
                     variable=self._target,
                     size=size,
@@ -644,15 +653,65 @@ class _SiteFinder(c_ast.NodeVisitor):
                     end=end,
                 )
             )
+            self.loop_of[id(site)] = self._loops[-1] if self._loops else None
         elif name == FREE:
             target = _strip_casts(args[2]) if len(args) == 3 else None
             if not isinstance(target, c_ast.ID):
                 raise CrewriteError(f"{FREE} argument is not a variable", self.tu.rel, line)
             start, end = _locate_call(self.tu, node, FREE)
             self.frees.append(FreeSite(self.function, target.name, self.tu.rel, line, start, end))
+            self.loop_of[id(self.frees[-1])] = self._loops[-1] if self._loops else None
         saved, self._target = self._target, None
         self.generic_visit(node)
         self._target = saved
+
+
+def _backward_jumps(func: c_ast.FuncDef) -> list[tuple[int, int]]:
+    """Line ranges [label, goto] that a backward `goto` makes run again."""
+    labels: dict[str, int] = {}
+    spans: list[tuple[int, int]] = []
+
+    class Jumps(c_ast.NodeVisitor):
+        def visit_Label(self, node: c_ast.Label) -> None:
+            labels[node.name] = node.coord.line
+            self.generic_visit(node)
+
+        def visit_Goto(self, node: c_ast.Goto) -> None:
+            if node.name in labels:
+                spans.append((labels[node.name], node.coord.line))
+
+    Jumps().visit(func.body)
+    return spans
+
+
+def _check_runs_again(fn: Function, finder: _SiteFinder, func: c_ast.FuncDef) -> None:
+    """An alloc that may run again while its last buffer is still in use (inside a loop, or
+    between a label and a `goto` back to it) would need a new place each time; one place is
+    right only if every buffer is freed in the same pass and its pointer kept nowhere else."""
+    jumps = _backward_jumps(func) if fn.loops_back else []
+    for site in finder.allocs:
+        loop = finder.loop_of[id(site)]
+        again = [(a, b) for a, b in jumps if a <= site.line <= b]
+        if loop is None and not again:
+            continue
+        where = "inside a loop" if loop is not None else "between a label and a goto back to it"
+        freed = [f for f in finder.frees if f.variable == site.variable]
+        if loop is not None:
+            freed = [f for f in freed if finder.loop_of[id(f)] == loop]
+        else:
+            freed = [f for f in freed if all(a <= f.line <= b for a, b in again)]
+        if not freed:
+            reason = "and not freed in the same pass"
+        elif site.variable in fn.escapes:
+            reason = "and its pointer is kept where crewrite cannot follow it"
+        else:
+            continue
+        raise CrewriteError(
+            f"'{site.variable}' is allocated {where} {reason}: each pass may still need the "
+            "buffers of earlier ones, which one static place cannot give; refusing",
+            site.file,
+            site.line,
+        )
 
 
 def _module_of(name: str, rel: str, modules: list[str]) -> str | None:
@@ -1036,6 +1095,7 @@ def extract(units: dict[str, TranslationUnit], modules: list[str]) -> Program:
         allocs += finder.allocs
         frees += finder.frees
         _flow_facts(fn, f, visible[tu.rel], file_types[tu.rel])
+        _check_runs_again(fn, finder, f)
         items[name] = list(f.body.block_items or [])
         for position, item in enumerate(items[name]):
             scan = _UnitScanner(visible[tu.rel])

@@ -73,6 +73,7 @@ class _Instance:
     free_at: int | None = None
     escaped: bool = False
     anytime: bool = False  # created in a function that runs through a pointer, at any time
+    freed: bool = True  # False: never freed, the original keeps it for good (a leak)
 
     def touch(self, start: int, end: int) -> None:
         span = self.spans.setdefault(self.current, [start, end])
@@ -202,6 +203,7 @@ class _Replay:
                 record.alloc_at = body_start
             if record.free_at is None:  # never freed: held to the end of its function
                 record.free_at = body_end
+                record.freed = False
 
 
 def analyse(program: Program, module: str, model: str = "fine", alignment: int = 16) -> Liveness:
@@ -237,7 +239,10 @@ def analyse(program: Program, module: str, model: str = "fine", alignment: int =
         if inst.anytime:
             spans = {0: [0, len(replay.labels) - 1]}
         elif inst.escaped:
-            spans = {0: [inst.alloc_at, inst.free_at]}
+            # A pointer kept elsewhere to a buffer never freed may be used after its function
+            # returns: live to the end of the timeline.
+            end = inst.free_at if inst.freed else len(replay.labels) - 1
+            spans = {0: [inst.alloc_at, end]}
         else:
             spans = inst.spans
         for rng, (first, last) in spans.items():

@@ -31,7 +31,7 @@ from crewrite.emit import (
     object_macros,
 )
 from crewrite.errors import CrewriteError, InternalError
-from crewrite.extract import ALLOC, FREE, Program, extract
+from crewrite.extract import ALLOC, FREE, AllocSite, FreeSite, Program, extract
 from crewrite.frontend import (
     TranslationUnit,
     code_only,
@@ -314,7 +314,7 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
             for edit in header_edits(module, rel, project.texts[rel], plan.arena_bytes):
                 edits.setdefault(rel, []).append(edit)
         header_values[f"TVMGEN_{module.upper()}_WORKSPACE_SIZE"] = "0"
-        result.notes += _leak_notes(program, allocs, frees)
+        result.notes += _allocator_notes(allocs, frees)
         moved[module] = MovedWorkspace(
             original,
             any(is_entry(root) for root in live.roots),
@@ -359,16 +359,28 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
     return result
 
 
-def _leak_notes(program: Program, allocs: list, frees: list) -> list[str]:
-    """A buffer the original never frees is fine to place, but worth saying: the original
-    leaks it from its allocator on every call."""
-    freed = {(s.function, s.variable) for s in frees}
-    return [
-        f"{site.file}:{site.line}: '{site.variable}' in {site.function} is never freed: the "
-        "original leaks it on every call; in the arena it keeps one place"
-        for site in allocs
-        if site.key not in freed
-    ]
+def _allocator_notes(allocs: list[AllocSite], frees: list[FreeSite]) -> list[str]:
+    """What the original asks of its allocator that the arena does not need, worth saying: a
+    buffer never freed (the original leaks it on every call), frees out of LIFO order (TVM's
+    stack allocator refuses them, so the original fails there)."""
+    notes = []
+    freed = {(s.function, s.variable): s for s in frees}
+    for site in allocs:
+        if site.key not in freed:
+            notes.append(
+                f"{site.file}:{site.line}: '{site.variable}' in {site.function} is never freed: "
+                "the original leaks it on every call; in the arena it keeps one place"
+            )
+    for a in allocs:
+        for b in allocs:
+            fa, fb = freed.get(a.key), freed.get(b.key)
+            if a.function == b.function and fa and fb and a.start < b.start < fa.start < fb.start:
+                notes.append(
+                    f"{fa.file}:{fa.line}: '{a.variable}' is freed before '{b.variable}', which "
+                    "was allocated after it: TVM's stack allocator (LIFO) refuses that, so the "
+                    "original fails there; the rewrite does not depend on the order"
+                )
+    return notes
 
 
 def _workspace_calls_and_arenas(tu: TranslationUnit) -> tuple[list[int], set[str]]:
