@@ -40,7 +40,7 @@ from crewrite.frontend import (
     workspace_call_lines,
 )
 from crewrite.liveness import Liveness, analyse, is_entry
-from crewrite.poison import poison_edits
+from crewrite.poison import inserted_names, poison_edits, undeclared_uses
 from crewrite.project import Project, size_defines
 
 
@@ -383,8 +383,8 @@ def _allocator_notes(allocs: list[AllocSite], frees: list[FreeSite]) -> list[str
     return notes
 
 
-def _workspace_calls_and_arenas(tu: TranslationUnit) -> tuple[list[int], set[str]]:
-    """Lines of workspace calls left in a parsed file, and the file-scope names it declares."""
+def _workspace_calls(tu: TranslationUnit) -> list[int]:
+    """Lines of workspace calls left in a parsed file."""
     calls: list[int] = []
 
     class Calls(c_ast.NodeVisitor):
@@ -394,14 +394,15 @@ def _workspace_calls_and_arenas(tu: TranslationUnit) -> tuple[list[int], set[str
             self.generic_visit(node)
 
     Calls().visit(tu.ast)
-    declared = {ext.name for ext in tu.ast.ext if isinstance(ext, c_ast.Decl) and ext.name}
-    return calls, declared
+    return calls
 
 
 def _second_look(project: Project, options: Options, result: Result) -> None:
-    """Re-parse what was produced: no workspace call may remain, and every file that uses an
-    arena must see its declaration. (Plans were checked by `packing.plan` already, and the
-    tests check the emitted offsets once more from the text.)"""
+    """Re-parse what was produced: no workspace call may remain, and every name crewrite
+    inserted (arenas, the poison build's clock) must be declared before each use, as a
+    compiler would check. (Plans were checked by `packing.plan` already, and the tests check
+    the emitted offsets once more from the text.)"""
+    names = {n for m in result.modules for n in inserted_names(m.module)}
     for rel in project.sources:
         if rel not in result.new_texts:
             continue
@@ -412,14 +413,13 @@ def _second_look(project: Project, options: Options, result: Result) -> None:
             project.include_dirs,
             list(options.defines),
         )
-        calls, declared = _workspace_calls_and_arenas(tu)
+        calls = _workspace_calls(tu)
         if calls:
             raise InternalError(f"a {ALLOC}/{FREE} call survived the rewrite", rel, calls[0])
-        for module in result.modules:
-            used = arena_name(module.module) + "["
-            if used in result.new_texts[rel] and arena_name(module.module) not in declared:
-                raise CrewriteError(
-                    f"the declaration of {arena_name(module.module)} would not be seen by the "
-                    "compiler here (conditional includes?); nothing was written",
-                    rel,
-                )
+        for name, line in undeclared_uses(tu.ast, names, tu.filename)[:1]:
+            raise CrewriteError(
+                f"'{name}' that crewrite inserts would be used here before the compiler sees "
+                "its declaration (conditional includes?); nothing was written",
+                rel,
+                line,
+            )

@@ -14,14 +14,81 @@ stuck) and done at its end.
 
 `shift=-1` ends every window one program point early: the negative control, which must
 break. Never ship such a build.
+
+The clock's declarations go before the first function of each file (helpers can come before
+the arena's declaration, after which its definitions go), and `undeclared_uses` checks, on the
+re-parsed output, that every name crewrite inserts is declared before it is used.
 """
 
 from __future__ import annotations
+
+from pycparser import c_ast
 
 from crewrite.emit import Edit, arena_name, declaration_point
 from crewrite.errors import CrewriteError
 from crewrite.extract import Function, Program
 from crewrite.liveness import LiveBuffer, Liveness
+
+
+def inserted_names(module: str) -> list[str]:
+    """Every identifier a rewrite of `module` may insert (the arena, the poison clock)."""
+    prefix = f"tvmgen_{module}_crewrite"
+    return (
+        [arena_name(module)]
+        + [f"{prefix}_{n}_" for n in ("now", "suppress", "reset", "step", "fill", "first", "free")]
+        + ["crewrite_start_", "crewrite_level_"]
+    )
+
+
+def undeclared_uses(ast: c_ast.FileAST, names: set[str], filename: str) -> list[tuple[str, int]]:
+    """(name, line) of each use of one of `names` in `filename` that no declaration before it
+    in scope covers: what a C compiler would reject as undeclared."""
+    found: list[tuple[str, int]] = []
+    scopes: list[set[str]] = [set()]
+
+    class Uses(c_ast.NodeVisitor):
+        def declare(self, name: str | None) -> None:
+            if name:
+                scopes[-1].add(name)
+
+        def scoped(self, node: c_ast.Node) -> None:
+            scopes.append(set())
+            self.generic_visit(node)
+            scopes.pop()
+
+        visit_Compound = visit_For = scoped
+
+        def visit_FuncDef(self, node: c_ast.FuncDef) -> None:
+            self.declare(node.decl.name)
+            scopes.append(set())
+            if node.decl.type.args is not None:
+                self.visit(node.decl.type.args)
+            self.visit(node.body)
+            scopes.pop()
+
+        def visit_Decl(self, node: c_ast.Decl) -> None:
+            if isinstance(node.init, c_ast.Node):
+                self.visit(node.init)
+            self.declare(node.name)
+            if isinstance(node.type, c_ast.FuncDecl) and node.type.args is not None:
+                scopes.append(set())
+                self.visit(node.type.args)
+                scopes.pop()
+
+        def visit_StructRef(self, node: c_ast.StructRef) -> None:
+            self.visit(node.name)  # the field is not a use
+
+        def visit_ID(self, node: c_ast.ID) -> None:
+            if (
+                node.name in names
+                and not any(node.name in scope for scope in scopes)
+                and node.coord is not None
+                and node.coord.file == filename
+            ):
+                found.append((node.name, node.coord.line))
+
+    Uses().visit(ast)
+    return found
 
 
 def point_counts(program: Program) -> dict[str, list[int]]:
@@ -70,14 +137,21 @@ def free_spans(
     return spans
 
 
-def _runtime(module: str, spans: list[list[tuple[int, int]]], host: bool) -> str:
+def _declarations(module: str) -> str:
+    """What every file whose functions step the clock must see before its first function."""
     prefix = f"tvmgen_{module}_crewrite"
-    if not host:
-        return (
-            f"extern uint32_t {prefix}_now_, {prefix}_suppress_;\n"
-            f"void {prefix}_reset_(uint32_t first_point);\n"
-            f"void {prefix}_step_(uint32_t* start, uint32_t span);\n"
-        )
+    return (
+        "#include <stdint.h>\n"
+        "/* crewrite poison build (a diagnostic, never ship it): the clock of the replay */\n"
+        f"extern uint32_t {prefix}_now_, {prefix}_suppress_;\n"
+        f"void {prefix}_reset_(uint32_t first_point);\n"
+        f"void {prefix}_step_(uint32_t* start, uint32_t span);\n"
+    )
+
+
+def _runtime(module: str, spans: list[list[tuple[int, int]]]) -> str:
+    """The clock and the fill, defined once after the arena (they write into it)."""
+    prefix = f"tvmgen_{module}_crewrite"
     first, flat = [], []
     for free in spans:
         first.append(len(flat))
@@ -125,8 +199,10 @@ def poison_edits(
     texts: dict[str, str],
     shift: int,
 ) -> list[Edit]:
-    """Clock steps before every statement of the module's functions, and the runtime: after
-    the arena declaration where a file has one (`declarations`), else after its includes."""
+    """Clock steps before every statement of the module's functions; the clock's
+    declarations before the first function of each file (helpers may come before the arena's
+    declaration point), its definitions after the arena (`declarations` holds the arena's
+    insertion per file)."""
     module = live.module
     if len(live.roots) != 1:
         raise CrewriteError(
@@ -144,13 +220,13 @@ def poison_edits(
         )
     spans = free_spans(live.buffers, offsets, live.alignment, arena_bytes, len(live.labels), shift)
     for rel in sorted({fn.file for fn in functions} | {host_file}):
-        runtime = _runtime(module, spans, rel == host_file)
-        if rel in declarations:
-            at = declarations[rel].start
-        else:
-            at = declaration_point(texts[rel], len(texts[rel]))
-            runtime = f"extern uint8_t {arena_name(module)}[];\n" + runtime
-        edits.append(Edit(rel, at, at, runtime))
+        text = texts[rel]
+        starts = [program.units[rel].offset(fn.line) for fn in functions if fn.file == rel]
+        at = declaration_point(text, min(starts, default=len(text)))
+        edits.append(Edit(rel, at, at, _declarations(module)))
+        if rel == host_file:
+            at = declarations[rel].start if rel in declarations else len(text)
+            edits.append(Edit(rel, at, at, _runtime(module, spans)))
     return edits
 
 
