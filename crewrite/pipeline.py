@@ -160,9 +160,10 @@ def _check_set_aside(
                 error.file,
                 error.line,
             )
+        where = f"line {error.line}: " if error.line is not None else ""
         notes.append(
-            f"{project.display(rel)}: left out: it does not parse ({error.format()}), and it "
-            "has no workspace call and nothing crewrite follows"
+            f"{project.display(rel)}: left out: it does not parse ({where}{error.reason}), "
+            "and it has no workspace call and nothing crewrite follows"
         )
     return notes
 
@@ -341,9 +342,9 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
         if meta:
             edits.setdefault(rel, []).extend(meta)
     saved = sum(m.original_bytes - m.remaining_bytes for m in result.modules)
-    macros = {
-        **header_values,
+    macros = {  # the values after the rewrite: rewritten modules' header macros say 0
         **object_macros([project.texts[rel] for rel in project.build_files + project.headers]),
+        **header_values,
     }
     for rel in project.build_files:
         build, notes = build_edits(rel, project.texts[rel], saved)

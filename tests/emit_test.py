@@ -8,11 +8,11 @@ import pytest
 
 from crewrite.emit import (
     Edit,
+    MovedWorkspace,
     apply_edits,
     build_edits,
     declaration_point,
     header_edits,
-    MovedWorkspace,
     metadata_edits,
 )
 from crewrite.errors import CrewriteError

@@ -41,15 +41,16 @@ class RunResult:
     stderr: bytes = b""
 
 
-def cmake_workspace_size(project_dir: Path) -> int:
-    """The value of ``-DWORKSPACE_SIZE=<n>`` in the project's CMakeLists.txt."""
+def cmake_workspace_size(project_dir: Path) -> int | None:
+    """The value of ``-DWORKSPACE_SIZE=<n>`` in the project's CMakeLists.txt (None when the
+    project sets none: its application sizes the allocator otherwise)."""
     text = (Path(project_dir) / "CMakeLists.txt").read_text(encoding="utf-8")
     found = _WORKSPACE_RE.findall(text)
-    if len(found) != 1:
+    if len(found) > 1:
         raise BuildError(
             f"{project_dir}/CMakeLists.txt: expected one -DWORKSPACE_SIZE=<n>, found {len(found)}"
         )
-    return int(found[0])
+    return int(found[0]) if found else None
 
 
 def project_sources(project_dir: Path) -> list[Path]:
@@ -69,10 +70,11 @@ def build(project_dir: Path, out_dir: Path, extra_cflags=()) -> Path:
     sources = project_sources(project_dir)
     if not sources:
         raise BuildError(f"{project_dir}: no C sources")
+    workspace = cmake_workspace_size(project_dir)
     cmd = [
         CC,
         *BASE_CFLAGS,
-        f"-DWORKSPACE_SIZE={cmake_workspace_size(project_dir)}",
+        *([f"-DWORKSPACE_SIZE={workspace}"] if workspace is not None else []),
         "-I",
         str(FAKE_INCLUDE / "tvm"),
         "-I",
