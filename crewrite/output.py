@@ -32,8 +32,8 @@ FAULT_ENV = "CREWRITE_FAULT"
 _steps_taken = 0
 
 
-def _step(name: str) -> None:
-    """A point of the commit sequence where a test may inject a fault."""
+def _step(path: Path) -> None:
+    """A point of the commit sequence (writing `path`) where a test may inject a fault."""
     global _steps_taken
     plan = os.environ.get(FAULT_ENV)
     if not plan:
@@ -44,7 +44,7 @@ def _step(name: str) -> None:
         if kind == "kill":
             os.kill(os.getpid(), signal.SIGKILL)
         elif kind == "enospc":
-            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), name)
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC), str(path))
 
 
 def _staged(target: Path) -> Path:
@@ -173,27 +173,27 @@ def write_in_place(project: Project, new_texts: dict[str, str]) -> None:
             staged.append((tmp, target))
             _write_durably(tmp, encode_text(new_texts[rel]))
             shutil.copymode(target, tmp)
-            _step(f"stage {rel}")
+            _step(tmp)
         for rel in rels:
             saved = backup / rel
             saved.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(root / rel, saved)
-            _step(f"back up {rel}")
+            _step(saved)
         manifest = backup / MANIFEST
         _write_durably(manifest.with_suffix(".tmp"), json.dumps({"files": rels}).encode())
         os.replace(manifest.with_suffix(".tmp"), manifest)
-        _step("manifest")
+        _step(manifest)
     except OSError as exc:
         for tmp, _ in staged:
             tmp.unlink(missing_ok=True)
         shutil.rmtree(backup, ignore_errors=True)
         raise CrewriteError(
-            f"cannot write: {exc.strerror}; nothing was changed", _shown(exc, staged)
+            f"cannot write: {exc.strerror}; nothing was changed", _shown(exc, staged, root)
         ) from None
     try:
         for tmp, target in staged:
             os.replace(tmp, target)
-            _step(f"replace {target.name}")
+            _step(target)
     except OSError as exc:
         for rel in rels:  # put every original back
             shutil.copy2(backup / rel, root / rel)
@@ -201,19 +201,28 @@ def write_in_place(project: Project, new_texts: dict[str, str]) -> None:
             tmp.unlink(missing_ok=True)
         shutil.rmtree(backup, ignore_errors=True)
         raise CrewriteError(
-            f"cannot replace: {exc.strerror}; the originals were put back", _shown(exc, staged)
+            f"cannot replace: {exc.strerror}; the originals were put back, nothing was changed",
+            _shown(exc, staged, root),
         ) from None
-    (backup / MANIFEST).unlink()
-    _step("commit")
-    shutil.rmtree(backup)
+    (backup / MANIFEST).unlink()  # the commit: every target holds its new text
+    try:
+        _step(backup)
+        shutil.rmtree(backup)
+    except OSError:
+        pass  # only leftovers now; the next run removes them
 
 
-def _shown(exc: OSError, staged: list[tuple[Path, Path]]) -> str | None:
-    """The file to name in a write error: the target, not our temporary name for it."""
+def _shown(exc: OSError, staged: list[tuple[Path, Path]], root: Path) -> str | None:
+    """The file to name in a write error: the project's file, not our temporary name for it
+    or its copy in the backup (the manifest names the project)."""
     name = str(exc.filename) if exc.filename else None
     for tmp, target in staged:
         if name == str(tmp):
             return str(target)
+    backup = root / BACKUP_DIR
+    if name is not None and Path(name).is_relative_to(backup):
+        rel = Path(name).relative_to(backup)
+        return str(root) if rel == Path(MANIFEST) else str(root / rel)
     return name
 
 
@@ -244,7 +253,7 @@ def write_copy(project: Project, new_texts: dict[str, str], out_dir: Path) -> No
             )
         for rel, text in new_texts.items():
             (tree / rel).write_bytes(encode_text(text))
-        _step("copy staged")
+        _step(tree)
         if out_dir.exists():
             out_dir.rmdir()
         os.replace(tree, out_dir)
@@ -271,7 +280,7 @@ def _write_tar(project: Project, new_texts: dict[str, str], tar_path: Path) -> N
                         new.addfile(member, handle)
                 else:
                     new.addfile(member)
-        _step("archive staged")
+        _step(tmp)
         os.replace(tmp, tar_path)
     except (OSError, tarfile.TarError) as exc:
         tmp.unlink(missing_ok=True)

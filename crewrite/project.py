@@ -242,16 +242,38 @@ def _build_files(root: Path) -> dict[str, str]:
     return found
 
 
+def _compressed(path: Path) -> bool:
+    with open(path, "rb") as handle:
+        magic = handle.read(6)
+    return magic.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ"))
+
+
 def _safe_extract(tar_path: Path, dest: Path) -> None:
+    """Unpack a Model Library Format archive, refusing anything that is not a whole tar: one
+    readable line, never tarfile's own text."""
     try:
-        with tarfile.open(tar_path) as archive:
-            for member in archive.getmembers():
+        archive = tarfile.open(tar_path)
+    except (tarfile.TarError, EOFError):
+        raise CrewriteError(
+            "not a tar archive (expected a Model Library Format .tar, uncompressed or gzip)",
+            tar_path,
+        ) from None
+    member = None
+    try:
+        with archive:
+            for member in archive:
                 target = (dest / member.name).resolve()
                 if not str(target).startswith(str(dest.resolve())) or member.issym():
                     raise CrewriteError(f"archive member {member.name!r} points outside", tar_path)
+            # A plain tar ends with two zero blocks; cut at a member boundary it has none.
+            if not _compressed(tar_path) and tar_path.stat().st_size - archive.offset < 1024:
+                raise tarfile.ReadError("no end-of-archive marker")
             archive.extractall(dest, filter="data")
-    except tarfile.TarError as exc:
-        raise CrewriteError(f"not a readable tar archive ({exc})", tar_path) from None
+    except (tarfile.TarError, EOFError, OSError):
+        where = f" (after {member.name!r})" if member is not None else ""
+        raise CrewriteError(
+            f"truncated or damaged tar archive: it ends early{where}; copy it again", tar_path
+        ) from None
 
 
 def load_project(
