@@ -48,9 +48,8 @@ int main(int argc, char** argv) {
 
 def runnable(root: Path, body: str) -> Path:
     """A project at `root` whose module `t` holds `body`, with an application to run it."""
-    make_project(
-        root, body, cmake="target_compile_definitions(app PUBLIC -DWORKSPACE_SIZE=65536)\n"
-    )
+    cmake = "target_compile_definitions(app PUBLIC -DWORKSPACE_SIZE=65536)\n"
+    make_project(root, body, workspace=4096, cmake=cmake)
     (root / "src").mkdir()
     (root / "src" / "main.c").write_text(APP)
     return root
