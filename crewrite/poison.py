@@ -3,8 +3,10 @@ every arena byte that no live buffer owns is overwritten with garbage.
 
 The emitted C keeps a clock per module that follows the replay's program points exactly:
 before each top-level statement of each function, the clock is set to the end of the
-previous statement (its start plus its static span: one point plus every point of the calls
-it expands), and the bytes free across that boundary are filled. A buffer used outside its
+previous statement (the function's start plus the static spans of the statements before:
+one point plus every point of the calls each expands; counted from the start, so a statement
+a forward `goto` skips does not put the clock behind), and the bytes free across that
+boundary are filled. A buffer used outside its
 live windows, read before it is written, or placed over another live one then computes with
 garbage. A statement that runs calls in a loop, or hands a function on as a pointer, would
 run its callees' steps more than once, and so would a call through a pointer, several calls
@@ -145,7 +147,7 @@ def _declarations(module: str) -> str:
         "/* crewrite poison build (a diagnostic, never ship it): the clock of the replay */\n"
         f"extern uint32_t {prefix}_now_, {prefix}_suppress_;\n"
         f"void {prefix}_reset_(uint32_t first_point);\n"
-        f"void {prefix}_step_(uint32_t* start, uint32_t span);\n"
+        f"void {prefix}_step_(uint32_t start, uint32_t offset);\n"
     )
 
 
@@ -172,9 +174,8 @@ void {prefix}_reset_(uint32_t first_point) {{
   {prefix}_now_ = first_point;
   {prefix}_suppress_ = 0;
 }}
-void {prefix}_step_(uint32_t* start, uint32_t span) {{
-  {prefix}_now_ = *start + span;
-  *start = {prefix}_now_;
+void {prefix}_step_(uint32_t start, uint32_t offset) {{
+  {prefix}_now_ = start + offset;
   uint32_t point = {prefix}_now_ - 1;
   if ({prefix}_suppress_ != 0 || point >= {len(spans)}u) {{
     return;
@@ -262,7 +263,7 @@ def _function_steps(
         else:
             text = (
                 f"{prefix}_suppress_ = crewrite_level_ + {jumps_back}u;\n"
-                f"{prefix}_step_(&crewrite_start_, {spans[index - 1]}u);\n"
+                f"{prefix}_step_(crewrite_start_, {sum(spans[:index])}u);\n"
             )
         text += f"{prefix}_suppress_ = crewrite_level_ + {held}u;\n"
         edits.append(Edit(fn.file, unit.start, unit.start, text))
