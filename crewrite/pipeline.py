@@ -269,10 +269,26 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
         result.notes += notes
         original = header_value if header_value is not None else live.as_written_peak
         if plan.arena_bytes > max(original, live.as_written_peak):
+            held = [  # the heaviest first: most bytes for most of the timeline
+                b.site
+                for b in sorted(
+                    live.buffers,
+                    key=lambda b: -b.site.size * sum(e - s + 1 for s, e in b.windows),
+                )
+                if b.escaped
+            ]
+            why = (
+                f": {len(held)} buffer(s) must stay live beyond their uses, since their pointers "
+                f"go where crewrite cannot follow (first '{held[0].variable}' in "
+                f"{held[0].function})"
+                if held
+                else ""
+            )
             raise CrewriteError(
                 f"module '{module}': the planned arena ({plan.arena_bytes} bytes) is larger "
-                f"than the workspace as written ({original}); refusing to make it worse",
-                allocs[0].file,
+                f"than the workspace as written ({original}){why}; refusing to make it worse",
+                held[0].file if held else allocs[0].file,
+                held[0].line if held else None,
             )
         offsets = dict(plan.offsets)  # LiveBuffer.id -> offset
         counts: dict[str, int] = {}
