@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass
+from typing import Any
 
 from crewrite.errors import CrewriteError
 from crewrite.extract import ALLOC, FREE, FreeSite
@@ -344,9 +345,10 @@ def _executors(data: dict, module: str | None) -> list[str] | None:
     return found if isinstance(found, list) else None
 
 
-def _at(data: object, path: tuple) -> object:
+def _at(data: Any, path: tuple) -> Any:
+    """The value at a path of keys and indices in parsed JSON."""
     for key in path:
-        data = data[key]  # type: ignore[index]
+        data = data[key]
     return data
 
 
@@ -378,7 +380,7 @@ def metadata_edits(
         if path[-5:-2] == ("memory", "functions", "main"):
             mains.append((path, module))
         elif path[-6:-4] == ("functions", "operator_functions"):
-            name = _at(data, path[:-3]).get("function_name")  # type: ignore[attr-defined]
+            name = _at(data, path[:-3]).get("function_name")
             if name in modules[module].functions:
                 operators.setdefault(module, []).append((path, int(_at(data, path))))
     for entries in operators.values():

@@ -154,7 +154,8 @@ def _declarations(module: str) -> str:
 def _runtime(module: str, spans: list[list[tuple[int, int]]]) -> str:
     """The clock and the fill, defined once after the arena (they write into it)."""
     prefix = f"tvmgen_{module}_crewrite"
-    first, flat = [], []
+    first: list[int] = []
+    flat: list[tuple[int, int]] = []
     for free in spans:
         first.append(len(flat))
         flat += free
@@ -210,14 +211,14 @@ def poison_edits(
             f"poison build needs one entry point for module '{module}', found {len(live.roots)}"
         )
     prefix = f"tvmgen_{module}_crewrite"
-    spans = point_counts(program)
+    counts = point_counts(program)
     edits: list[Edit] = []
     functions = [fn for fn in program.functions.values() if fn.module == module]
     anytime = program.runs_anytime(module)
-    entry_point = sum(sum(spans[name]) for name in anytime)  # replayed before the entry
+    entry_point = sum(sum(counts[name]) for name in anytime)  # replayed before the entry
     for fn in functions:
         edits += _function_steps(
-            fn, spans[fn.name], prefix, entry_point if fn.name in live.roots else None
+            fn, counts[fn.name], prefix, entry_point if fn.name in live.roots else None
         )
     spans = free_spans(live.buffers, offsets, live.alignment, arena_bytes, len(live.labels), shift)
     for rel in sorted({fn.file for fn in functions} | {host_file}):
