@@ -31,12 +31,18 @@ what changes:
   every TVMBackendAllocWorkspace(...) becomes an address in one static uint8_t arena per
   module (tvmgen_<mod>_crewrite_arena, defined in the module's source file with the most
   workspace sites, `extern` in the others: no new file, so any build picks it up), every
-  TVMBackendFreeWorkspace(...) becomes 0, TVMGEN_<MOD>_WORKSPACE_SIZE in the module header
-  becomes 0 (what the runtime allocator still needs), and so does workspace_size_bytes in
-  an MLF metadata.json; the allocator size the project sets with a number (-DWORKSPACE_SIZE=N
-  in a CMakeLists.txt, or #define WORKSPACE_SIZE N in its src/ or include/) is lowered by the
-  bytes moved to the arena. Without --out the project is rewritten in place, all or nothing;
-  a second run changes nothing.
+  TVMBackendFreeWorkspace(...) becomes 0, TVMGEN_<MOD>_WORKSPACE_SIZE becomes 0 (what the
+  runtime allocator still needs) in the generated header and in every copy the application
+  keeps (copies that disagreed are named), and so does workspace_size_bytes in an MLF
+  metadata.json (graph executor: lowered only by the operators' workspace, the graph's
+  tensors stay); the allocator size the project sets with a number (-DWORKSPACE_SIZE=N in a
+  CMakeLists.txt, or #define WORKSPACE_SIZE N in its src/ or include/) is lowered by the bytes
+  moved to the arena, and an array sized from the header macro that would have length 0
+  gets `+ 1` (strict ISO C rejects zero-length arrays). Without --out the project is
+  rewritten in place, all or nothing (a run killed midway is repaired by the next one); a
+  second run changes nothing. A project with no workspace call (or already rewritten) is
+  recognised from its text, without parsing; a source that does not parse is left out when
+  it has no workspace call and nothing crewrite follows (and said so).
 
 liveness:
   fine (default) follows each buffer into the functions it is handed to, and splits a sid
@@ -49,7 +55,7 @@ liveness:
 exit codes:
   0  rewritten (or, with --dry-run, would be), or already static (no workspace calls)
   1  bad input or unsafe situation: one message with file, line and reason; nothing written
-  2  bad command line
+  2  bad command line (a value that cannot work, e.g. --time-limit -1, --header DIR)
   3  already rewritten by crewrite: nothing to do (0 with --ok-if-rewritten)
   123  internal error (a bug in crewrite: please report it; -v prints the traceback)
 """
