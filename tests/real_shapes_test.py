@@ -264,10 +264,18 @@ def test_array_sized_through_an_application_macro_is_kept_valid(project, tmp_pat
 # --------------------------------------------------------- nothing to do needs no parse
 
 
-def test_usmp_project_with_a_vendor_header_is_nothing_to_do(tmp_path, capsys):
+def never_parse(monkeypatch) -> None:
+    def refuse(*args, **kwargs):
+        raise AssertionError("parsed, where the text alone decides")
+
+    monkeypatch.setattr("crewrite.pipeline.parse_source", refuse)
+
+
+def test_usmp_project_with_a_vendor_header_is_nothing_to_do(tmp_path, capsys, monkeypatch):
     copy = tmp_path / "usmp"
     shutil.copytree(FIXTURES / "usmp_vendor", copy)
     before = snapshot(copy)
+    never_parse(monkeypatch)
     assert main(["rewrite", str(copy)]) == 0
     assert "nothing to rewrite" in capsys.readouterr().out
     assert snapshot(copy) == before
@@ -276,12 +284,13 @@ def test_usmp_project_with_a_vendor_header_is_nothing_to_do(tmp_path, capsys):
         parse_source("default_lib1.c", lib1, lib1.read_text(), [copy / "include"], [])
 
 
-def test_already_rewritten_is_decided_without_parsing(tmp_path, capsys):
+def test_already_rewritten_is_decided_without_parsing(tmp_path, capsys, monkeypatch):
     copy = tmp_path / "z"
     shutil.copytree(FIXTURES / "zephyr_stale_header", copy)
     assert main(["rewrite", str(copy), "-q"]) == 0
     lib1 = copy / "model/codegen/host/src/default_lib1.c"
     lib1.write_text(lib1.read_text() + "\nthis is not C at all {{{\n")
+    never_parse(monkeypatch)
     assert main(["rewrite", str(copy)]) == 3
     assert "already rewritten" in capsys.readouterr().err
 
