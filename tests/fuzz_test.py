@@ -25,15 +25,6 @@ COMBOS = [(base, kind) for base in mutants.BASES for kind in CI_KINDS]
 DRAWS = 8  # each draw: one mutant of every kind on every base (2 x 12), 192 cases in all
 
 
-def _judge(args: tuple[str, str, int, str]) -> tuple[str, str, int, str, str, str]:
-    base, kind, choice, work = args
-    mutant = mutants.mutate(base, kind, choice)
-    if mutant is None:
-        return base, kind, choice, "not-applicable", "", ""
-    outcome = mutants.run_case(mutant, Path(work), mutants.Builder(Path(work) / "shim"))
-    return base, kind, choice, outcome.outcome, mutant.what, outcome.detail
-
-
 SEEN: Counter = Counter()
 
 
@@ -49,7 +40,7 @@ def test_mutants_are_rewritten_right_or_refused_clearly(seed, tmp_path_factory):
     mutants.Builder(work / "shim")  # compiled once, before the workers share it
     jobs = [(base, kind, rng.randrange(2**31), str(work)) for base, kind in COMBOS]
     with get_context("fork").Pool(2) as pool:
-        results = pool.map(_judge, jobs, chunksize=2)
+        results = pool.map(mutants.judge, jobs, chunksize=2)
     SEEN.update((kind, outcome) for _, kind, _, outcome, _, _ in results)
     bad = [r for r in results if r[3] in mutants.BAD]
     assert not bad, "\n".join(

@@ -22,15 +22,6 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import mutants  # noqa: E402
 
 
-def _judge(args: tuple[str, str, int, str]) -> tuple[str, str, int, str, str, str]:
-    base, kind, choice, work = args
-    mutant = mutants.mutate(base, kind, choice)
-    if mutant is None:
-        return base, kind, choice, "not-applicable", "", ""
-    outcome = mutants.run_case(mutant, Path(work), mutants.Builder(Path(work) / "shim"))
-    return base, kind, choice, outcome.outcome, mutant.what, outcome.detail
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.strip().splitlines()[0])
     ap.add_argument("--cases", type=int, default=1000)
@@ -48,7 +39,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="crewrite-fuzz-") as work:
         mutants.Builder(Path(work) / "shim")
         with get_context("fork").Pool(args.jobs) as pool:
-            results = pool.map(_judge, [(*c, work) for c in cases], chunksize=4)
+            results = pool.map(mutants.judge, [(*c, work) for c in cases], chunksize=4)
     outcomes = [*mutants.GOOD, *mutants.BAD, "not-applicable"]
     short = dict(
         zip(

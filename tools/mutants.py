@@ -202,8 +202,9 @@ def _escape_alias(s: _Site) -> Change:
     return "void* crewrite_fuzz_keep;\n" + body, f"{s.var} also kept in a global (line {s.line})"
 
 
-def _operator(s: _Site) -> tuple[str, str, int, int] | None:
-    """An operator (not the entry) with a pointer output, mostly one with scratch."""
+def _operator(s: _Site) -> tuple[str, str, int, int, str] | None:
+    """An operator (not the entry) with a pointer output, mostly one with scratch: its name,
+    its output parameter, where its body starts and ends, and the body."""
     ops = [
         f
         for f in _functions(s.text)
@@ -214,19 +215,18 @@ def _operator(s: _Site) -> tuple[str, str, int, int] | None:
     ops = [
         f for f in ops if "TVMBackendAllocWorkspace" in s.text[f[2] : f[3]] or s.rng.random() < 0.3
     ]
-    return s.rng.choice(ops) if ops else None
-
-
-def _output(params: str) -> str:
-    return params.split(",")[-1].split("*")[-1].strip()
+    if not ops:
+        return None
+    name, params, start, end = s.rng.choice(ops)
+    out = params.split(",")[-1].split("*")[-1].strip()
+    return name, out, start, end, s.text[start:end]
 
 
 def _read_output_first(s: _Site) -> Change:
     op = _operator(s)
     if op is None:
         return None
-    name, params, start, end = op
-    out, body = _output(params), s.text[start:end]
+    name, out, start, end, body = op
     first = f"  uint8_t crewrite_fuzz_v = ((uint8_t*){out})[0];\n"
     mix = f"  ((uint8_t*){out})[0] = (uint8_t)(((uint8_t*){out})[0] ^ crewrite_fuzz_v);\n"
     last = body.rindex("  return 0;\n")
@@ -238,8 +238,7 @@ def _partial_output(s: _Site) -> Change:
     op = _operator(s)
     if op is None:
         return None
-    name, params, start, end = op
-    out, body = _output(params), s.text[start:end]
+    name, out, start, end, body = op
     stores = [m.start() for m in re.finditer(rf"\b{out}\[[^\]]*\] =", body)]
     loops = [
         m
@@ -377,6 +376,17 @@ def _crewrite(argv: list[str], seconds: int) -> tuple[int | None, str]:
         signal.alarm(0)
         signal.signal(signal.SIGALRM, previous)
     return code, said.getvalue()
+
+
+def judge(case: tuple[str, str, int, str]) -> tuple[str, str, int, str, str, str]:
+    """(base, kind, choice, work folder) -> (base, kind, choice, outcome, what, detail): one
+    case, in a form a process pool can hand around (the shim is built in `work` once)."""
+    base, kind, choice, work = case
+    mutant = mutate(base, kind, choice)
+    if mutant is None:
+        return base, kind, choice, "not-applicable", "", ""
+    outcome = run_case(mutant, Path(work), Builder(Path(work) / "shim"))
+    return base, kind, choice, outcome.outcome, mutant.what, outcome.detail
 
 
 def run_case(mutant: Mutant, work: Path, builder: Builder, seconds: int = 120) -> Outcome:
