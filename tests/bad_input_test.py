@@ -163,6 +163,43 @@ def test_bad_c_is_refused_with_file_line_reason(project, capsys, body, line_no, 
     assert snapshot(root) == before
 
 
+POINTER_TABLE = """
+typedef int32_t (*op_fn)(int8_t*, int8_t*);
+static int32_t tvmgen_t_op_a(int8_t* p0, int8_t* T_out) {
+  void* scratch_a = TVMBackendAllocWorkspace(1, 0, (uint64_t)4096, 0, 8);
+  for (int32_t i = 0; i < 64; ++i) { ((int8_t*)scratch_a)[i] = p0[i]; }
+  for (int32_t i = 0; i < 64; ++i) { T_out[i] = ((int8_t*)scratch_a)[63 - i]; }
+  if (TVMBackendFreeWorkspace(1, 0, scratch_a) != 0) { return -1; }
+  return 0;
+}
+static int32_t tvmgen_t_op_b(int8_t* p0, int8_t* T_out) {
+  void* scratch_b = TVMBackendAllocWorkspace(1, 0, (uint64_t)8192, 0, 8);
+  for (int32_t i = 0; i < 64; ++i) { ((int8_t*)scratch_b)[i] = p0[i]; }
+  for (int32_t i = 0; i < 64; ++i) { T_out[i] = ((int8_t*)scratch_b)[i] + 1; }
+  if (TVMBackendFreeWorkspace(1, 0, scratch_b) != 0) { return -1; }
+  return 0;
+}
+static op_fn tvmgen_t_ops[2] = {tvmgen_t_op_a, tvmgen_t_op_b};
+TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x, int8_t* y) {
+  for (int32_t k = 0; k < 2; ++k) {
+    if (tvmgen_t_ops[k](x, y) != 0) return -1;
+  }
+  return 0;
+}
+"""
+
+
+def test_pointers_crewrite_cannot_follow_refused_naming_the_site(project, capsys):
+    """Operators called through a table may run at any moment: all their scratch stays live
+    at once, more than the allocator held as written; the refusal names the heaviest."""
+    root = project(POINTER_TABLE, workspace=8192)
+    before = snapshot(root)
+    line = refused(capsys, ["rewrite", str(root)])
+    assert f"{lib1(root)}:16: " in line and "'scratch_b' in tvmgen_t_op_b" in line
+    assert "cannot follow" in line and "refusing to make it worse" in line
+    assert snapshot(root) == before
+
+
 def test_partly_rewritten_project_names_the_call_left(tmp_path, capsys):
     kws = tmp_path / "kws"
     shutil.copytree(FIXTURES / "kws_native", kws)
