@@ -67,15 +67,15 @@ def program_of(root: Path):
 
 def test_sites_sizes_and_identity(project):
     prog = program_of(project(TWO_OPS))
-    keys = [(s.key, s.size, s.code_hint, s.bits_hint) for s in prog.allocs]
+    keys = [(s.key, s.size) for s in prog.allocs]
     assert keys == [
-        (("tvmgen_t_op_a", "data_vec"), 1024, 0, 8),
-        (("tvmgen_t_op_b", "data_vec"), 2048, 2, 32),
-        (("tvmgen_t___tvm_main__", "sid_1"), 64, 0, 8),
+        (("tvmgen_t_op_a", "data_vec"), 1024),
+        (("tvmgen_t_op_b", "data_vec"), 2048),
+        (("tvmgen_t___tvm_main__", "sid_1"), 64),
     ]
     assert len(prog.frees) == 3
     for site in prog.allocs:
-        text = prog.units[site.file].text
+        text = prog.translation_units[site.file].text
         assert text[site.start : site.end].startswith("TVMBackendAllocWorkspace(")
         assert text[site.start : site.end].endswith(")")
 
