@@ -17,7 +17,7 @@ from crewrite.packing import cli as pack_cli
 from crewrite.pipeline import AlreadyRewritten, Options
 from crewrite.report import json_report, svg_report, text_report
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_ALREADY = 0, 1, 2, 3
+EXIT_OK, EXIT_ERROR, EXIT_ALREADY = 0, 1, 3  # 2 (bad command line) comes from argparse
 SECTION_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 
 REWRITE_EPILOG = """\
@@ -129,7 +129,9 @@ def _rewrite_parser(sub: argparse._SubParsersAction) -> None:
         help="draw the layout (buffers over program points and offsets) as SVG",
     )
     p.add_argument(
-        "--dry-run", action="store_true", help="plan and report, write nothing but --report-json"
+        "--dry-run",
+        action="store_true",
+        help="plan and report; write nothing but the reports (--report-json, --report-svg)",
     )
     p.add_argument(
         "--ok-if-rewritten",

@@ -78,7 +78,7 @@ class TranslationUnit:
     line_starts: list[int]
 
     def offset(self, line: int, column: int = 1) -> int:
-        """Byte offset in `text` of a 1-based line and column."""
+        """Index in `text` (characters, not bytes) of a 1-based line and column."""
         return self.line_starts[line - 1] + column - 1
 
     def is_own(self, node: c_ast.Node) -> bool:

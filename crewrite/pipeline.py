@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pycparser import c_ast
@@ -22,6 +22,7 @@ from crewrite.emit import (
     arena_name,
     build_edits,
     combine_inserts,
+    declaration_edits,
     header_edits,
     metadata_edits,
     module_edits,
@@ -49,19 +50,14 @@ class Options:
     poison_shift: int | None = None  # diagnostic build: poison dead bytes (see poison.py)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModuleResult:
     module: str
     liveness: Liveness
     plan: packing.Plan
     original_bytes: int
     original_from: str  # where original_bytes comes from
-    files: list[str]
-
-    @property
-    def remaining_bytes(self) -> int:
-        """What the runtime allocator still needs for this module: every site is rewritten."""
-        return 0
+    files: tuple[str, ...]
 
     @property
     def offsets(self) -> Mapping[str, int]:  # LiveBuffer.id -> offset
@@ -80,13 +76,16 @@ class ModuleResult:
         return self.plan.arena_bytes
 
 
-@dataclass
+@dataclass(frozen=True)
 class Result:
+    """What a run found and would write. Every workspace site of a rewritten module is
+    rewritten, so the runtime allocator needs nothing more for it (reported as 0)."""
+
     project: Project
     status: str  # "rewritten" or "static" (no workspace calls: nothing to do)
-    modules: list[ModuleResult] = field(default_factory=list)
-    new_texts: dict[str, str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    modules: tuple[ModuleResult, ...] = ()
+    new_texts: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
     seconds: float = 0.0
 
 
@@ -151,25 +150,22 @@ def _plan_module(
 def rewrite_project(project: Project, options: Options = Options()) -> Result:
     """Plan and compute every edit; raise CrewriteError before anything would be written."""
     started = time.perf_counter()
-    units = parse_all(project, options)
-    program = extract(units, project.module_names())
+    translation_units = parse_all(project, options)
+    program = extract(translation_units, project.module_names())
     _check_not_rewritten(project, program)
-    result = Result(project, "rewritten")
     if not program.allocs:
-        result.status = "static"
-        result.notes.append(
+        note = (
             f"no {ALLOC} call in {len(project.sources)} source files: the "
             "project is already static (USMP?); nothing to rewrite"
         )
-        result.seconds = time.perf_counter() - started
-        return result
+        return Result(project, "static", notes=(note,), seconds=time.perf_counter() - started)
 
     edits: dict[str, list[Edit]] = {}
+    modules: list[ModuleResult] = []
     for module in program.modules:
-        allocs = [s for s in program.allocs if program.functions[s.function].module == module]
+        allocs = program.allocs_of(module)
         if not allocs:
             continue
-        frees = [s for s in program.frees if program.functions[s.function].module == module]
         live, plan = _plan_module(program, module, options, project.alloc_alignment)
         header_value, headers = _header_workspace(project, module)
         original = header_value if header_value is not None else live.as_written_peak
@@ -183,7 +179,7 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
         counts: dict[str, int] = {}
         for site in allocs:
             counts[site.file] = counts.get(site.file, 0) + 1
-        host = max(sorted(counts), key=lambda rel: counts[rel])
+        arena_file = max(sorted(counts), key=lambda rel: counts[rel])
         layout = ArenaLayout(
             module,
             plan.arena_bytes,
@@ -191,16 +187,11 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
             max(live.alignment, program.max_alignment),
             offsets,
             original,
-            host,
+            arena_file,
             options.section,
         )
-        code_edits = module_edits(layout, live.buffers, frees, project.texts)
+        code_edits = module_edits(layout, live.buffers, program.frees_of(module), project.texts)
         if options.poison_shift is not None:
-            declarations = {
-                e.file: e
-                for e in code_edits
-                if e.start == e.end and MARKER in e.text and arena_name(module) + "[" in e.text
-            }
             code_edits = combine_inserts(
                 code_edits
                 + poison_edits(
@@ -208,8 +199,8 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
                     live,
                     offsets,
                     plan.arena_bytes,
-                    host,
-                    declarations,
+                    arena_file,
+                    declaration_edits(layout, live.buffers, project.texts),
                     project.texts,
                     options.poison_shift,
                 )
@@ -219,7 +210,7 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
         for rel in headers:
             for edit in header_edits(module, rel, project.texts[rel], plan.arena_bytes):
                 edits.setdefault(rel, []).append(edit)
-        result.modules.append(
+        modules.append(
             ModuleResult(
                 module=module,
                 liveness=live,
@@ -230,28 +221,32 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
                     if header_value is not None
                     else "peak as written (no module header)"
                 ),
-                files=sorted(counts),
+                files=tuple(sorted(counts)),
             )
         )
 
-    remaining = {m.module: m.remaining_bytes for m in result.modules}
+    # Every site is rewritten: the runtime allocator needs nothing more for these modules,
+    # and the whole original workspace moved out of it.
+    notes: list[str] = []
     for rel in project.metadata:
-        meta, notes = metadata_edits(rel, project.texts[rel], remaining)
-        result.notes += notes
+        meta, meta_notes = metadata_edits(rel, project.texts[rel], {m.module: 0 for m in modules})
+        notes += meta_notes
         if meta:
             edits.setdefault(rel, []).extend(meta)
-    saved = sum(m.original_bytes - m.remaining_bytes for m in result.modules)
+    saved = sum(m.original_bytes for m in modules)
     for rel in project.build_files:
-        build, notes = build_edits(rel, project.texts[rel], saved)
-        result.notes += notes
+        build, build_notes = build_edits(rel, project.texts[rel], saved)
+        notes += build_notes
         if build:
             edits.setdefault(rel, []).extend(build)
 
-    for rel, file_edits in sorted(edits.items()):
-        result.new_texts[rel] = apply_edits(project.texts[rel], file_edits)
+    new_texts = {
+        rel: apply_edits(project.texts[rel], file_edits)
+        for rel, file_edits in sorted(edits.items())
+    }
+    result = Result(project, "rewritten", tuple(modules), new_texts, tuple(notes))
     _second_look(project, options, result)
-    result.seconds = time.perf_counter() - started
-    return result
+    return replace(result, seconds=time.perf_counter() - started)
 
 
 def _workspace_calls_and_arenas(tu: TranslationUnit) -> tuple[list[int], set[str]]:
