@@ -7,6 +7,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from crewrite import __version__, packing
@@ -53,7 +54,7 @@ exit codes:
 """
 
 
-def _rewrite_parser(sub: argparse._SubParsersAction) -> None:
+def _rewrite_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "rewrite",
         help="replace workspace calls by one static, lifetime-packed arena",
@@ -200,7 +201,7 @@ def _run_rewrite(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(exc.format(), file=sys.stderr)
         return EXIT_OK if args.ok_if_rewritten else EXIT_ALREADY
-    reports = [
+    reports: list[tuple[Path | None, Callable[[], str]]] = [
         (args.report_json, lambda: json.dumps(json_report(result), indent=1) + "\n"),
         (args.report_svg, lambda: svg_report(result)),
     ]

@@ -12,6 +12,7 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from crewrite.errors import CrewriteError
 from crewrite.extract import ALLOC, FREE, FreeSite
@@ -237,11 +238,11 @@ _JSON_TOKEN = re.compile(
 )
 
 
-def json_scalar_spans(text: str) -> dict[tuple, tuple[int, int]]:
+def json_scalar_spans(text: str) -> dict[tuple[str | int, ...], tuple[int, int]]:
     """Path (keys and list indices) -> (start, end) of every number in a JSON text, so that a
     value can be changed without reformatting the file."""
-    spans: dict[tuple, tuple[int, int]] = {}
-    stack: list[list] = []  # [container kind, current key or index]
+    spans: dict[tuple[str | int, ...], tuple[int, int]] = {}
+    stack: list[list[Any]] = []  # [container kind, current key or index]
     pos = 0
     expect_key = False
     while pos < len(text):

@@ -133,13 +133,15 @@ class _Preprocessor(Preprocessor):
     def on_error(self, file: str, line: int, msg: str) -> None:
         self.errors.append((file, line, msg))
 
-    def on_include_not_found(self, is_malformed, is_system_include, curdir, includepath):
+    def on_include_not_found(
+        self, is_malformed: bool, is_system_include: bool, curdir: str, includepath: str
+    ) -> None:
         # A header we do not have is skipped; if it declared a type the code needs, the
         # parse error below names it.
         self.missing_includes.append(includepath)
         raise OutputDirective(Action.IgnoreAndRemove)
 
-    def on_comment(self, tok) -> bool:
+    def on_comment(self, tok: object) -> bool:
         return False
 
 

@@ -207,4 +207,5 @@ def svg_report(result: Result, width: int = 1000, panel: int = 360) -> str:
     drawing.append(drawsvg.Rectangle(0, 0, width + 2 * margin, height, fill="white"))
     for index, m in enumerate(result.modules):
         _panel(drawing, m, margin, gap + index * (panel + gap), width, panel)
-    return drawing.as_svg()
+    svg: str = drawing.as_svg()
+    return svg

@@ -81,15 +81,17 @@ class _AccessScanner(c_ast.NodeVisitor):
 
     def _target(self, lvalue: c_ast.Node) -> c_ast.Node | None:
         """The pointer expression whose bytes an lvalue stores into, visiting the rest."""
+        pointer: c_ast.Node | None = None
         if isinstance(lvalue, c_ast.ArrayRef):
             self.visit(lvalue.subscript)
-            return lvalue.name
-        if isinstance(lvalue, c_ast.UnaryOp) and lvalue.op == "*":
-            return lvalue.expr
-        if isinstance(lvalue, c_ast.StructRef) and lvalue.type == "->":
-            return lvalue.name
-        self.visit(lvalue)
-        return None
+            pointer = lvalue.name
+        elif isinstance(lvalue, c_ast.UnaryOp) and lvalue.op == "*":
+            pointer = lvalue.expr
+        elif isinstance(lvalue, c_ast.StructRef) and lvalue.type == "->":
+            pointer = lvalue.name
+        else:
+            self.visit(lvalue)
+        return pointer
 
     def visit_Assignment(self, node: c_ast.Assignment) -> None:
         if workspace_call(node.rvalue) == ALLOC:

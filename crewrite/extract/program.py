@@ -26,6 +26,7 @@ from crewrite.extract.cexpr import names_in
 from crewrite.extract.flow import Flow, flow_facts
 from crewrite.extract.records import AllocSite, Function, Program, Unit
 from crewrite.extract.sites import Sites, buffers_of, find_sites
+from crewrite.extract.textloc import line_of
 from crewrite.extract.tvm import module_of, modules_of_entries
 from crewrite.extract.units import UnitShape, scan_units
 from crewrite.frontend import TranslationUnit
@@ -133,9 +134,9 @@ def _declare(
         if name in declared:
             other = declared[name]
             raise CrewriteError(
-                f"function '{name}' is defined twice (also {other.tu.rel}:{other.func.coord.line})",
+                f"function '{name}' is defined twice (also {other.tu.rel}:{line_of(other.func)})",
                 tu.rel,
-                f.coord.line,
+                line_of(f),
             )
         module = (
             own_module or file_module.get(tu.rel) or (modules[0] if len(modules) == 1 else None)
@@ -145,7 +146,7 @@ def _declare(
             raise CrewriteError(
                 f"cannot tell which module's arena '{name}' (it allocates workspace) belongs to",
                 tu.rel,
-                f.coord.line,
+                line_of(f),
             )
         declared[name] = _Declared(
             name, tu, f, module or "", _param_names(f), sites, buffers_of(sites)
@@ -192,7 +193,7 @@ def _call_graph(
         + " -> ".join(a for a, _ in cycle)
         + f" -> {cycle[0][0]}",
         first.tu.rel,
-        first.func.coord.line,
+        line_of(first.func),
     )
 
 
@@ -234,7 +235,7 @@ def _assemble(
     return Function(
         name=fn.name,
         file=fn.tu.rel,
-        line=fn.func.coord.line,
+        line=line_of(fn.func),
         module=fn.module,
         params=fn.params,
         buffers=fn.buffers,

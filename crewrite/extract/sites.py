@@ -10,7 +10,7 @@ from pycparser import c_ast
 from crewrite.errors import CrewriteError
 from crewrite.extract.cexpr import call_args, fold_constant, strip_casts
 from crewrite.extract.records import AllocSite, FreeSite
-from crewrite.extract.textloc import locate_call
+from crewrite.extract.textloc import line_of, locate_call
 from crewrite.extract.tvm import ALLOC, FREE, workspace_call
 from crewrite.frontend import TranslationUnit
 
@@ -42,7 +42,7 @@ class _SiteFinder(c_ast.NodeVisitor):
     def visit_FuncCall(self, node: c_ast.FuncCall) -> None:
         kind = workspace_call(node)
         args = call_args(node)
-        line = node.coord.line
+        line = line_of(node)
         if kind == ALLOC:
             self.allocs.append(self._alloc(node, args, line))
         elif kind == FREE:

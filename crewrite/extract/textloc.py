@@ -15,14 +15,21 @@ from crewrite.errors import CrewriteError
 from crewrite.frontend import TranslationUnit
 
 
+def line_of(node: c_ast.Node) -> int:
+    """The line pycparser gave a node (each node it parses from text has a place)."""
+    assert node.coord is not None
+    line: int = node.coord.line
+    return line
+
+
 def locate_call(tu: TranslationUnit, node: c_ast.FuncCall, callee: str) -> tuple[int, int]:
     """Start and end of `callee(...)` in the original text, checked against the spelling
     there."""
-    line = node.coord.line
+    line = line_of(node)
     if line > len(tu.line_starts):
         raise CrewriteError(f"{callee} call lies outside the file", tu.rel, line)
     begin = tu.line_starts[line - 1]
-    guess = tu.offset(line, node.coord.column or 1)
+    guess = tu.offset(line, node.coord.column if node.coord and node.coord.column else 1)
     if tu.text.startswith(callee, guess):
         start = guess
     else:

@@ -11,7 +11,7 @@ from pycparser import c_ast
 
 from crewrite.extract.cexpr import call_args, call_name, is_null, names_in, strip_casts
 from crewrite.extract.records import Call
-from crewrite.extract.textloc import statement_start
+from crewrite.extract.textloc import line_of, statement_start
 from crewrite.extract.tvm import ALLOC, FREE, workspace_call
 from crewrite.frontend import TranslationUnit
 
@@ -90,7 +90,7 @@ class _UnitScanner(c_ast.NodeVisitor):
                 for arg in args[:2]:
                     self.visit(arg)
                 return
-        if name in self.defined:
+        if name is not None and name in self.defined:
             # Arguments are evaluated (their calls run) before the call itself.
             arg_ids = tuple(frozenset(names_in(a)) for a in args)
             self.arg_depth += 1
@@ -112,7 +112,7 @@ def scan_units(
     for position, item in enumerate(func.body.block_items or []):
         scan = _UnitScanner(defined)
         scan.visit(item)
-        line = item.coord.line if item.coord else func.coord.line
+        line = line_of(item) if item.coord else line_of(func)
         shape = UnitShape(
             refs=frozenset(scan.refs),
             call_refs=frozenset(scan.call_only),
