@@ -14,6 +14,7 @@ from crewrite.pipeline import Options, rewrite_project
 from crewrite.project import load_project
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+pytestmark = pytest.mark.e2e
 CHECKED = ["kws_native", "cmsis_kws", "two_modules", "vww_big"]
 
 

@@ -14,6 +14,7 @@ from crewrite.cli import main
 from layout_check import emitted_offsets, overlapping_pairs
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+pytestmark = pytest.mark.e2e
 WORKSPACE_FIXTURES = ["kws_native", "cmsis_kws", "two_modules", "vww_big"]
 SEEDS = (1, 7)
 
