@@ -11,14 +11,15 @@ from helpers.projects import make_project, program_of
 
 
 def test_sites_sizes_and_identity(project):
-    prog = program_of(project(TWO_OPS))
+    root = project(TWO_OPS)
+    prog = program_of(root)
     keys = [(s.key, s.size) for s in prog.allocs]
     assert keys == [
         (("tvmgen_t_op_a", "data_vec"), 1024),
         (("tvmgen_t_op_b", "data_vec"), 2048),
         (("tvmgen_t___tvm_main__", "sid_1"), 64),
     ]
-    text = prog.translation_units["model/codegen/host/src/t_lib1.c"].text
+    text = (root / "model/codegen/host/src/t_lib1.c").read_text()
     assert [text[s.start : s.end] for s in prog.allocs] == [
         "TVMBackendAllocWorkspace(1, 0, (uint64_t)1024, 0, 8)",
         "TVMBackendAllocWorkspace(1, 0, (uint64_t)(4 * 512), 2, 32)",

@@ -72,7 +72,6 @@ def extract(translation_units: Mapping[str, TranslationUnit], modules: Sequence[
         for name, fn in declared.items()
     }
     return Program(
-        translation_units=translation_units,
         functions=functions,
         allocs=tuple(site for fn in declared.values() for site in fn.sites.allocs),
         frees=tuple(site for fn in declared.values() for site in fn.sites.frees),

@@ -15,7 +15,6 @@ import networkx as nx
 from pycparser import c_ast
 
 from crewrite.extract.tvm import ENTRY_SUFFIX
-from crewrite.frontend import TranslationUnit
 
 
 @dataclass(frozen=True)
@@ -138,7 +137,6 @@ class Function:
 class Program:
     """Every fact of a project's sources, across translation units."""
 
-    translation_units: Mapping[str, TranslationUnit]  # relative path -> parsed file
     functions: Mapping[str, Function]  # identity -> function
     allocs: tuple[AllocSite, ...]
     frees: tuple[FreeSite, ...]
