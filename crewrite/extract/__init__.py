@@ -3,8 +3,8 @@ the call graph, as frozen records (`Program` holds them all).
 
 The modules, in the order they are best read:
 
-- `records`: the records later stages read (AllocSite, FreeSite, Call, Access, Unit,
-  Function, Program);
+- `records`: the frozen records (AllocSite, FreeSite, Call, Access, Unit = UnitShape +
+  UnitAccess, Function, Program);
 - `tvm`: what TVM's generated C looks like (workspace calls, entry names, module names);
 - `cexpr`: C expression helpers on pycparser nodes (constants, pointer flow, pointer calls);
 - `textloc`: from AST coordinates back to the original text (call spans, insertion points);

@@ -22,17 +22,8 @@ from crewrite.extract.cexpr import (
 )
 from crewrite.extract.flow import Flow
 from crewrite.extract.library import only_writes
-from crewrite.extract.records import Access, bases_of
+from crewrite.extract.records import Access, UnitAccess, bases_of
 from crewrite.extract.tvm import ALLOC, workspace_call
-
-
-@dataclass(frozen=True)
-class UnitAccess:
-    """What one unit does to the bytes of the buffers and parameters it reaches."""
-
-    access: Access
-    certain_writes: frozenset[str]  # written whole by a call whenever the unit runs
-    calls_pointer: bool  # calls through a pointer
 
 
 @dataclass(frozen=True)

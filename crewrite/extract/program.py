@@ -24,11 +24,11 @@ from crewrite.errors import CrewriteError
 from crewrite.extract.access import BodyAccess, Callee, summarise
 from crewrite.extract.cexpr import names_in
 from crewrite.extract.flow import Flow, flow_facts
-from crewrite.extract.records import AllocSite, Function, Program, Unit
+from crewrite.extract.records import AllocSite, Function, Program, Unit, UnitShape
 from crewrite.extract.sites import Sites, buffers_of, find_sites
 from crewrite.extract.textloc import line_of
 from crewrite.extract.tvm import module_of, modules_of_entries
-from crewrite.extract.units import UnitShape, scan_units
+from crewrite.extract.units import scan_units
 from crewrite.frontend import TranslationUnit
 
 _ALIGNED = re.compile(r"aligned\s*\(\s*(\d+)\s*\)")
@@ -215,22 +215,7 @@ def _summaries(
 def _assemble(
     fn: _Declared, flow: Flow, shapes: tuple[UnitShape, ...], body: BodyAccess
 ) -> Function:
-    units = tuple(
-        Unit(
-            refs=shape.refs,
-            call_refs=shape.call_refs,
-            calls=shape.calls,
-            allocs=shape.allocs,
-            frees=shape.frees,
-            taken=shape.taken,
-            line=shape.line,
-            start=shape.start,
-            access=unit.access,
-            certain_writes=unit.certain_writes,
-            calls_pointer=unit.calls_pointer,
-        )
-        for shape, unit in zip(shapes, body.units, strict=True)
-    )
+    units = tuple(Unit.join(shape, unit) for shape, unit in zip(shapes, body.units, strict=True))
     return Function(
         name=fn.name,
         file=fn.tu.rel,

@@ -66,11 +66,8 @@ class Access:
 
 
 @dataclass(frozen=True)
-class Unit:
-    """One statement at the top level of a function body: the grain of program points.
-
-    "Unit" means this and nothing else in crewrite; a parsed source file is a
-    `TranslationUnit`."""
+class UnitShape:
+    """What a unit mentions (units.py), before anything is known of what its callees do."""
 
     refs: frozenset[str]  # names the statement touches outside arguments of defined calls
     call_refs: frozenset[str]  # names in arguments of calls to defined functions
@@ -81,9 +78,28 @@ class Unit:
     line: int
     start: int | None  # index where the statement's first line begins; None when another
     # statement ends on that line, so nothing can be inserted before this one alone
+
+
+@dataclass(frozen=True)
+class UnitAccess:
+    """What a unit does to the bytes of the buffers and parameters it reaches (access.py)."""
+
     access: Access  # bytes read and written, pointers kept, callees included
     certain_writes: frozenset[str]  # written whole by a call whenever the statement runs
     calls_pointer: bool  # calls through a pointer
+
+
+@dataclass(frozen=True)
+class Unit(UnitShape, UnitAccess):
+    """One statement at the top level of a function body: the grain of program points, with
+    its shape and its access.
+
+    "Unit" means this and nothing else in crewrite; a parsed source file is a
+    `TranslationUnit`."""
+
+    @classmethod
+    def join(cls, shape: UnitShape, access: UnitAccess) -> Unit:
+        return cls(**vars(shape), **vars(access))
 
 
 def bases_of(

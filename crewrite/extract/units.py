@@ -5,29 +5,14 @@ functions it hands on as pointers, and where text can be inserted before it."""
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from pycparser import c_ast
 
 from crewrite.extract.cexpr import call_args, call_name, is_null, names_in, strip_casts
-from crewrite.extract.records import Call
+from crewrite.extract.records import Call, UnitShape
 from crewrite.extract.textloc import line_of, statement_start
 from crewrite.extract.tvm import ALLOC, FREE, workspace_call
 from crewrite.frontend import TranslationUnit
-
-
-@dataclass(frozen=True)
-class UnitShape:
-    """A unit's mentions, before anything is known about what its callees do."""
-
-    refs: frozenset[str]  # names touched outside arguments of defined calls
-    call_refs: frozenset[str]  # names in arguments of calls to defined functions
-    calls: tuple[Call, ...]
-    allocs: tuple[str, ...]
-    frees: tuple[str, ...]
-    taken: tuple[str, ...]  # defined functions whose address the statement hands on
-    line: int
-    start: int | None  # see Unit.start
 
 
 class _UnitScanner(c_ast.NodeVisitor):
