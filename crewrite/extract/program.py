@@ -8,7 +8,11 @@ order below is the order of dependence:
 4. units: what each top-level statement mentions (units.py);
 5. call graph: callers, callees and functions used as values; recursion refused;
 6. summaries: per-unit reads and writes, callees before callers (access.py);
-7. assemble: the frozen `Function` and `Program` records.
+7. assemble: the frozen `Function` and `Program` records, with the file-scope facts (the
+   largest `aligned(N)`, functions listed in tables).
+
+An analysis of the same shape (say, which bytes of a buffer each unit reaches) is one more
+module beside access.py and one more phase here, reading the records of the phases before.
 """
 
 from __future__ import annotations
