@@ -14,7 +14,7 @@ Two models:
   buffer (through every nested call) starts a new live range of it: TVM's ping-pong `sid`s
   carry several tensors, each gets its own range and may get its own offset.
 
-Glossary (these words mean only this, here and in the stages after):
+Glossary (what these words mean in this stage and in the stages that read its results):
 - point: one unit as executed in the replay, numbered from 0 per module in execution order
   (`Liveness.labels[p]` says "function:line"); calls expanded in place get their own points.
 - instance: one execution of an alloc site (a site runs once per expansion of its function).
