@@ -50,13 +50,13 @@ class _AccessScanner(c_ast.NodeVisitor):
 
     def __init__(
         self,
-        roots: frozenset[str],
+        own_bases: frozenset[str],
         flow: Flow,
         callees: Mapping[str, Callee],
         visible: Mapping[str, str],
         stores: bool = True,
     ):
-        self.roots = roots
+        self.own_bases = own_bases
         self.flow = flow
         self.callees = callees
         self.visible = visible
@@ -68,7 +68,7 @@ class _AccessScanner(c_ast.NodeVisitor):
         self.escapes: set[str] = set()
 
     def _bases(self, node: c_ast.Node) -> frozenset[str]:
-        return bases_of(pointer_ids(node, self.flow.types), self.roots, self.flow.aliases)
+        return bases_of(pointer_ids(node, self.flow.types), self.own_bases, self.flow.aliases)
 
     def _target(self, lvalue: c_ast.Node) -> c_ast.Node | None:
         """The pointer expression whose bytes an lvalue stores into, visiting the rest."""
@@ -223,12 +223,12 @@ class _PointerCalls(c_ast.NodeVisitor):
 
 def summarise(
     func: c_ast.FuncDef,
-    roots: frozenset[str],
+    own_bases: frozenset[str],
     flow: Flow,
     callees: Mapping[str, Callee],
     visible: Mapping[str, str],
 ) -> BodyAccess:
-    """Per-unit accesses of `func` (whose buffers and parameters are `roots`), then its own
+    """Per-unit accesses of `func` (its buffers and parameters: `own_bases`), then its own
     summary for its callers; `callees` holds the summary of every defined function it calls,
     `visible` maps a name to the identity of the defined function it means in this file."""
     reads: set[str] = set()
@@ -236,14 +236,14 @@ def summarise(
     escapes: set[str] = set(flow.escapes)
     units = []
     for item in func.body.block_items or []:
-        scan = _AccessScanner(roots, flow, callees, visible)
+        scan = _AccessScanner(own_bases, flow, callees, visible)
         scan.visit(item)
         access = scan.access()
         pointer_calls = _PointerCalls(flow.types)
         pointer_calls.visit(item)
         # A store in this function may fill a part only (an unrolled element, one loop nest of
         # a concat): only a whole operator call that writes its parameter makes a new tensor.
-        certain = _AccessScanner(roots, flow, callees, visible, stores=False)
+        certain = _AccessScanner(own_bases, flow, callees, visible, stores=False)
         for part in _always_run(item):
             certain.visit(part)
         units.append(UnitAccess(access, frozenset(certain.writes), pointer_calls.found))

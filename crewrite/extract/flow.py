@@ -20,8 +20,8 @@ class Flow:
     """Pointer facts of one function body."""
 
     types: Types  # locals and parameters first, then file scope
-    aliases: Mapping[str, frozenset[str]]  # local -> the roots it may point into
-    escapes: frozenset[str]  # roots whose pointer leaves in the function's own statements
+    aliases: Mapping[str, frozenset[str]]  # local -> the bases it may point into
+    escapes: frozenset[str]  # bases whose pointer leaves in the function's own statements
     address_taken: frozenset[str]  # defined functions (identities) used as values
     calls_through_pointer: bool
     loops_back: bool  # a backward `goto`: the whole body may run again
@@ -117,7 +117,7 @@ class _FlowScanner(c_ast.NodeVisitor):
 
 
 def _alias_closure(
-    edges: list[tuple[str, frozenset[str]]], roots: frozenset[str]
+    edges: list[tuple[str, frozenset[str]]], own_bases: frozenset[str]
 ) -> dict[str, frozenset[str]]:
     """A local assigned anything derived from a root (buffer or parameter) points into it,
     through any chain of assignments."""
@@ -128,10 +128,10 @@ def _alias_closure(
         for target, ids in edges:
             bases = set()
             for name in ids:
-                if name in roots:
+                if name in own_bases:
                     bases.add(name)
                 bases |= aliases.get(name, set())
-            if target in roots:
+            if target in own_bases:
                 bases.discard(target)
             current = aliases.setdefault(target, set())
             if not bases <= current:
@@ -142,12 +142,12 @@ def _alias_closure(
 
 def flow_facts(
     func: c_ast.FuncDef,
-    roots: frozenset[str],
+    own_bases: frozenset[str],
     params: tuple[str, ...],
     defined: Mapping[str, str],
     file_types: dict[str, c_ast.Node],
 ) -> Flow:
-    """Pointer facts of `func`, whose buffers and parameters are `roots`; `defined` maps a
+    """Pointer facts of `func`, whose buffers and parameters are `own_bases`; `defined` maps a
     name to the identity of the defined function it means in this file."""
     names = _LocalNames()
     if func.decl.type.args is not None:
@@ -156,10 +156,10 @@ def flow_facts(
     types = ChainMap(names.types, file_types)  # locals first; file scope shared, not copied
     scanner = _FlowScanner(names.names | set(params), types, defined)
     scanner.visit(func.body)
-    aliases = _alias_closure(scanner.alias_edges, roots)
+    aliases = _alias_closure(scanner.alias_edges, own_bases)
     escapes: set[str] = set()
     for ids in scanner.escape_sources:
-        escapes |= bases_of(ids, roots, aliases)
+        escapes |= bases_of(ids, own_bases, aliases)
     return Flow(
         types=types,
         aliases=aliases,

@@ -52,7 +52,7 @@ class _Declared:
     buffers: Mapping[str, AllocSite]
 
     @property
-    def roots(self) -> frozenset[str]:
+    def own_bases(self) -> frozenset[str]:
         return frozenset(self.buffers) | frozenset(self.params)
 
 
@@ -65,7 +65,9 @@ def extract(translation_units: Mapping[str, TranslationUnit], modules: Sequence[
     declared = _declare(defs, visible, modules)
     file_types = _file_types(translation_units)
     flows = {
-        fn.name: flow_facts(fn.func, fn.roots, fn.params, visible[fn.tu.rel], file_types[fn.tu.rel])
+        fn.name: flow_facts(
+            fn.func, fn.own_bases, fn.params, visible[fn.tu.rel], file_types[fn.tu.rel]
+        )
         for fn in declared.values()
     }
     shapes = {fn.name: scan_units(fn.tu, fn.func, visible[fn.tu.rel]) for fn in declared.values()}
@@ -211,7 +213,7 @@ def _summaries(
     callees: dict[str, Callee] = {}
     for name in reversed(list(nx.topological_sort(graph))):
         fn = declared[name]
-        bodies[name] = summarise(fn.func, fn.roots, flows[name], callees, visible[fn.tu.rel])
+        bodies[name] = summarise(fn.func, fn.own_bases, flows[name], callees, visible[fn.tu.rel])
         callees[name] = Callee(fn.params, bodies[name].summary)
     return bodies
 

@@ -103,12 +103,12 @@ class Unit(UnitShape, UnitAccess):
 
 
 def bases_of(
-    names: Iterable[str], roots: frozenset[str], aliases: Mapping[str, frozenset[str]]
+    names: Iterable[str], own_bases: frozenset[str], aliases: Mapping[str, frozenset[str]]
 ) -> frozenset[str]:
-    """The roots (buffer variables and parameters) that a set of names may point into."""
+    """The bases (buffer variables and parameters) that a set of names may point into."""
     out: set[str] = set()
     for name in names:
-        if name in roots:
+        if name in own_bases:
             out.add(name)
         out |= aliases.get(name, frozenset())
     return frozenset(out)
@@ -140,13 +140,13 @@ class Function:
         return frozenset[str]().union(*self.aliases.values())
 
     @cached_property
-    def roots(self) -> frozenset[str]:
+    def own_bases(self) -> frozenset[str]:
         """Its buffer variables and parameters: what pointers of the function derive from."""
         return frozenset(self.buffers) | frozenset(self.params)
 
     def bases(self, names: Iterable[str]) -> frozenset[str]:
         """Buffer variables and parameters a set of names may point into."""
-        return bases_of(names, self.roots, self.aliases)
+        return bases_of(names, self.own_bases, self.aliases)
 
 
 @dataclass(frozen=True, eq=False)
