@@ -1,0 +1,359 @@
+"""The abstract values of the extent analysis: intervals, affine forms, pointers, byte runs.
+
+An integer is an `Affine` form `sum(coef * var) + [lo, hi]` over symbolic variables (one per
+loop: its iteration counter, with a range kept in the flow context). The form is exact when
+its constant part is one number, and only then can it prove that a store covers bytes; any
+operation the form cannot express (a product of two variables, a division that does not
+divide every coefficient, a bitwise or) falls back to an interval of the whole value under
+the current variable ranges. Every operation over-approximates the C result (wrapping
+arithmetic aside: TVM index arithmetic does not overflow, and a cast that could wrap gives
+the target type's whole range).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+Bound = int | None  # None: unbounded (below for `lo`, above for `hi`)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """Inclusive integer interval; `None` ends are infinite. Empty when lo > hi."""
+
+    lo: Bound
+    hi: Bound
+
+    @staticmethod
+    def exact(value: int) -> Interval:
+        return Interval(value, value)
+
+    @property
+    def is_exact(self) -> bool:
+        return self.lo is not None and self.lo == self.hi
+
+    @property
+    def bounded(self) -> bool:
+        return self.lo is not None and self.hi is not None
+
+    @property
+    def empty(self) -> bool:
+        return self.lo is not None and self.hi is not None and self.lo > self.hi
+
+    def __add__(self, other: Interval) -> Interval:
+        lo = None if self.lo is None or other.lo is None else self.lo + other.lo
+        hi = None if self.hi is None or other.hi is None else self.hi + other.hi
+        return Interval(lo, hi)
+
+    def __neg__(self) -> Interval:
+        return Interval(
+            None if self.hi is None else -self.hi, None if self.lo is None else -self.lo
+        )
+
+    def scale(self, c: int) -> Interval:
+        if c == 0:
+            return Interval(0, 0)
+        lo = None if self.lo is None else self.lo * c
+        hi = None if self.hi is None else self.hi * c
+        return Interval(lo, hi) if c > 0 else Interval(hi, lo)
+
+    def __mul__(self, other: Interval) -> Interval:
+        if self.is_exact:
+            return other.scale(self.lo)  # type: ignore[arg-type]
+        if other.is_exact:
+            return self.scale(other.lo)  # type: ignore[arg-type]
+        if not (self.bounded and other.bounded):
+            return TOP_INTERVAL
+        corners = [a * b for a in (self.lo, self.hi) for b in (other.lo, other.hi)]  # type: ignore[operator]
+        return Interval(min(corners), max(corners))
+
+    def join(self, other: Interval) -> Interval:
+        if self.empty:
+            return other
+        if other.empty:
+            return self
+        lo = None if self.lo is None or other.lo is None else min(self.lo, other.lo)
+        hi = None if self.hi is None or other.hi is None else max(self.hi, other.hi)
+        return Interval(lo, hi)
+
+    def meet(self, other: Interval) -> Interval:
+        lo = (
+            self.lo if other.lo is None else other.lo if self.lo is None else max(self.lo, other.lo)
+        )
+        hi = (
+            self.hi if other.hi is None else other.hi if self.hi is None else min(self.hi, other.hi)
+        )
+        return Interval(lo, hi)
+
+    def nonneg(self) -> bool:
+        return self.lo is not None and self.lo >= 0
+
+    def within(self, lo: int, hi: int) -> bool:
+        return self.lo is not None and self.hi is not None and lo <= self.lo and self.hi <= hi
+
+
+TOP_INTERVAL = Interval(None, None)
+
+
+def _floordiv_bound(b: Bound, d: int) -> Bound:
+    return None if b is None else b // d
+
+
+def _truncdiv(a: int, d: int) -> int:
+    q = abs(a) // abs(d)
+    return q if (a >= 0) == (d > 0) else -q
+
+
+def truncdiv_interval(value: Interval, divisor: Interval) -> Interval:
+    """C division (truncating) of an interval by an interval that excludes zero."""
+    if divisor.lo is None or divisor.hi is None or divisor.lo <= 0 <= divisor.hi:
+        return TOP_INTERVAL
+    if not value.bounded:
+        if divisor.is_exact and divisor.lo is not None and divisor.lo > 0:
+            d = divisor.lo
+            lo = None if value.lo is None else _truncdiv(value.lo, d)
+            hi = None if value.hi is None else _truncdiv(value.hi, d)
+            return Interval(lo, hi)
+        return TOP_INTERVAL
+    quotients = [
+        _truncdiv(a, d)
+        for a in (value.lo, value.hi)  # type: ignore[misc]
+        for d in (divisor.lo, divisor.hi)
+    ]
+    return Interval(min(quotients), max(quotients))
+
+
+Ranges = Mapping[int, Interval]  # loop counter id -> its range on the current path
+
+
+@dataclass(frozen=True)
+class Affine:
+    """`sum(coef * var) + const`: `terms` sorted by variable, coefficients never zero."""
+
+    terms: tuple[tuple[int, int], ...]
+    const: Interval
+
+    @staticmethod
+    def exact(value: int) -> Affine:
+        return Affine((), Interval(value, value))
+
+    @staticmethod
+    def of(interval: Interval) -> Affine:
+        return Affine((), interval)
+
+    @staticmethod
+    def var(var: int, coef: int = 1, offset: int = 0) -> Affine:
+        return Affine(((var, coef),) if coef else (), Interval(offset, offset))
+
+    @property
+    def is_exact(self) -> bool:
+        """Equal to its linear part plus one known number."""
+        return self.const.is_exact
+
+    @property
+    def constant(self) -> int | None:
+        """The value when it is one known number."""
+        return self.const.lo if not self.terms and self.const.is_exact else None
+
+    def interval(self, ranges: Ranges) -> Interval:
+        total = self.const
+        for var, coef in self.terms:
+            total = total + ranges.get(var, TOP_INTERVAL).scale(coef)
+        return total
+
+    def __add__(self, other: Affine) -> Affine:
+        terms = dict(self.terms)
+        for var, coef in other.terms:
+            terms[var] = terms.get(var, 0) + coef
+        return Affine(_norm(terms), self.const + other.const)
+
+    def __neg__(self) -> Affine:
+        return Affine(tuple((v, -c) for v, c in self.terms), -self.const)
+
+    def __sub__(self, other: Affine) -> Affine:
+        return self + (-other)
+
+    def scale(self, c: int) -> Affine:
+        if c == 0:
+            return Affine.exact(0)
+        return Affine(tuple((v, k * c) for v, k in self.terms), self.const.scale(c))
+
+    def add_const(self, c: int) -> Affine:
+        return Affine(self.terms, self.const + Interval(c, c))
+
+    def widen(self, noise: Interval) -> Affine:
+        """The same form with its constant part enlarged by `noise`."""
+        return Affine(self.terms, self.const + noise)
+
+    def mul(self, other: Affine, ranges: Ranges) -> Affine:
+        if other.constant is not None:
+            return self.scale(other.constant)
+        if self.constant is not None:
+            return other.scale(self.constant)
+        if not self.terms and not other.terms:
+            return Affine.of(self.const * other.const)
+        return Affine.of(self.interval(ranges) * other.interval(ranges))
+
+    def divide(self, d: int, ranges: Ranges, floor: bool) -> Affine:
+        """`self / d` (C truncation) or `self >> log2(d)` (floor) for a positive constant d."""
+        whole = self.interval(ranges)
+        if d == 1:
+            return self
+        if all(c % d == 0 for _, c in self.terms) and (floor or whole.nonneg()):
+            const = Interval(_floordiv_bound(self.const.lo, d), _floordiv_bound(self.const.hi, d))
+            return Affine(tuple((v, c // d) for v, c in self.terms), const)
+        if floor:
+            return Affine.of(Interval(_floordiv_bound(whole.lo, d), _floordiv_bound(whole.hi, d)))
+        return Affine.of(truncdiv_interval(whole, Interval(d, d)))
+
+    def modulo(self, d: int, ranges: Ranges) -> Affine:
+        """`self % d` (C remainder, sign of the dividend) for a positive constant d."""
+        whole = self.interval(ranges)
+        if whole.within(0, d - 1):
+            return self
+        if whole.nonneg() and all(c % d == 0 for _, c in self.terms):
+            r = self.const
+            if r.bounded and r.lo is not None and r.hi is not None:
+                q = r.lo // d
+                if r.hi < (q + 1) * d:
+                    return Affine.of(Interval(r.lo - q * d, r.hi - q * d))
+        if whole.nonneg():
+            return Affine.of(Interval(0, d - 1))
+        if whole.hi is not None and whole.hi <= 0:
+            return Affine.of(Interval(-(d - 1), 0))
+        return Affine.of(Interval(-(d - 1), d - 1))
+
+    def join(self, other: Affine, ranges: Ranges) -> Affine:
+        if self.terms == other.terms:
+            return Affine(self.terms, self.const.join(other.const))
+        return Affine.of(self.interval(ranges).join(other.interval(ranges)))
+
+    def uses(self) -> frozenset[int]:
+        return frozenset(v for v, _ in self.terms)
+
+    def substitute(self, var: int, value: Affine) -> Affine:
+        coef = dict(self.terms).pop(var, 0)
+        if not coef:
+            return self
+        rest = Affine(tuple((v, c) for v, c in self.terms if v != var), self.const)
+        return rest + value.scale(coef)
+
+
+TOP = Affine.of(TOP_INTERVAL)
+
+
+def _norm(terms: Mapping[int, int]) -> tuple[tuple[int, int], ...]:
+    return tuple(sorted((v, c) for v, c in terms.items() if c))
+
+
+# --------------------------------------------------------------------------- byte runs
+
+
+@dataclass(frozen=True)
+class Span:
+    """Half-open byte range `[lo, hi)` relative to a base; `None` ends are unbounded."""
+
+    lo: Bound
+    hi: Bound
+
+    @property
+    def bounded(self) -> bool:
+        return self.lo is not None and self.hi is not None
+
+    def join(self, other: Span) -> Span:
+        lo = None if self.lo is None or other.lo is None else min(self.lo, other.lo)
+        hi = None if self.hi is None or other.hi is None else max(self.hi, other.hi)
+        return Span(lo, hi)
+
+    def shift(self, offset: Interval) -> Span:
+        """Every position the span can take when moved by any amount in `offset`."""
+        lo = None if self.lo is None or offset.lo is None else self.lo + offset.lo
+        hi = None if self.hi is None or offset.hi is None else self.hi + offset.hi
+        return Span(lo, hi)
+
+    def covers(self, other: Span) -> bool:
+        """Every byte of `other` lies in this span."""
+        if other.lo is None or other.hi is None:
+            return False
+        lo_ok = self.lo is None or self.lo <= other.lo
+        hi_ok = self.hi is None or other.hi <= self.hi
+        return lo_ok and hi_ok
+
+    def __str__(self) -> str:
+        lo = "-inf" if self.lo is None else str(self.lo)
+        hi = "+inf" if self.hi is None else str(self.hi)
+        return f"[{lo}, {hi})"
+
+
+UNBOUNDED = Span(None, None)
+
+
+def join_spans(a: Span | None, b: Span | None) -> Span | None:
+    if a is None:
+        return b
+    if b is None:
+        return a
+    return a.join(b)
+
+
+Runs = tuple[tuple[int, int], ...]  # sorted, disjoint, non-adjacent half-open byte ranges
+
+
+def merge_runs(pieces: Iterable[tuple[int, int]]) -> Runs:
+    out: list[tuple[int, int]] = []
+    for lo, hi in sorted(p for p in pieces if p[0] < p[1]):
+        if out and lo <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], hi))
+        else:
+            out.append((lo, hi))
+    return tuple(out)
+
+
+def runs_cover(runs: Runs, lo: int, hi: int) -> bool:
+    """Whether the runs write every byte of `[lo, hi)` (an empty range is covered)."""
+    if lo >= hi:
+        return True
+    return any(a <= lo and hi <= b for a, b in runs)
+
+
+@dataclass(frozen=True)
+class Block:
+    """A store that certainly writes `width` bytes at `offset` for every value of the loop
+    counters in `offset` (each runs over its whole range `[0, count - 1]`)."""
+
+    base: str
+    terms: tuple[tuple[int, int], ...]
+    start: int
+    width: int
+
+
+def covered(blocks: Iterable[Block], counts: Mapping[int, int]) -> dict[str, Runs]:
+    """Bytes of each base that a set of certain stores writes, as runs.
+
+    Stores with the same loop counters and coefficients are first merged on their constant
+    offsets (unrolled stores side by side); each merged run then grows over the counters in
+    order of increasing stride while the stride does not exceed the length covered so far (a
+    dense affine map such as `((i*W + j)*C + c)` grows to the whole tensor). A counter whose
+    stride leaves a gap stops the growth: the run written at counter 0 is kept, which is
+    certainly written, only smaller than it could be.
+    """
+    groups: dict[tuple[str, tuple[tuple[int, int], ...]], list[tuple[int, int]]] = {}
+    for b in blocks:
+        groups.setdefault((b.base, b.terms), []).append((b.start, b.start + b.width))
+    out: dict[str, list[tuple[int, int]]] = {}
+    for (base, terms), pieces in groups.items():
+        order = sorted(terms, key=lambda t: abs(t[1]))
+        for lo, hi in merge_runs(pieces):
+            start, length = lo, hi - lo
+            for var, coef in order:
+                steps = counts[var] - 1
+                if steps <= 0:
+                    continue
+                if abs(coef) > length:
+                    break
+                if coef < 0:
+                    start += coef * steps
+                length += abs(coef) * steps
+            out.setdefault(base, []).append((start, start + length))
+    return {base: merge_runs(pieces) for base, pieces in out.items()}
