@@ -1,0 +1,284 @@
+"""Check the extent analysis against every byte a fixture really touches.
+
+Imported by tests; defines no tests. The fixture's model sources are copied with a marker call
+before each top-level statement of each function (`__xt_stmt(fid, index, bases...)`), compiled
+with gcc's thread-sanitizer instrumentation (a callback per load and store) and
+-finstrument-functions, and linked with ``tests/shim/extent_trace.c`` and a table of what the
+analysis claims. Running it prints, on stderr, every access no may-range explains, every
+must-write run with a byte left unwritten, and the observed hull per statement and base.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from pycparser import c_ast
+
+from crewrite.extents import FunctionExtents, analyse
+from crewrite.frontend import TranslationUnit
+from crewrite.pipeline import Options, parse_all
+from crewrite.project import load_project
+from host_build import CC, FAKE_INCLUDE, SHIM_DIR, SHIM_SOURCES, BuildError, cmake_workspace_size
+
+TRACE_SOURCE = SHIM_DIR / "extent_trace.c"
+INSTRUMENT = ("-fsanitize=thread", "-fno-builtin")
+WRAPS = "-Wl,--wrap=TVMBackendAllocWorkspace,--wrap=TVMBackendFreeWorkspace," + (
+    "--wrap=memcpy,--wrap=memmove,--wrap=memset"
+)
+# File-scope arrays registered as objects (the USMP pool, the application's tensors).
+_STATIC_ARRAY = re.compile(
+    r"^(?:__attribute__\(\([^\n]*?\)\)\s*)?static\s+(?:__attribute__\(\([^\n]*?\)\)\s*)?"
+    r"(u?int8_t|u?int16_t|u?int32_t|float)\s+(?:__attribute__\(\([^\n]*?\)\)\s*)?"
+    r"(\w+)\s*\[(\d+)\]",
+    re.M,
+)
+_SIZES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4}
+_SIZES |= {"uint32_t": 4, "float": 4}
+LLONG_MIN, LLONG_MAX = -(1 << 63), (1 << 63) - 1
+
+
+@dataclass
+class Trace:
+    """What one run of an instrumented fixture saw."""
+
+    functions: list[str]
+    bases: list[list[str]]
+    extents: dict[str, FunctionExtents]
+    summary: dict[str, int]
+    may_violations: list[str]
+    must_violations: list[str]
+    observed: dict[tuple[int, int, int], tuple[int, int, int, int]] = field(default_factory=dict)
+    unmarked: list[str] = field(default_factory=list)
+
+
+def _statement_insert(tu: TranslationUnit, func: c_ast.FuncDef, item: c_ast.Node) -> int | None:
+    """Offset where a marker can go right before a top-level statement: the start of its line
+    (above the `#pragma` lines that belong to it), or just after the body's `{` on its line."""
+    line = item.coord.line
+    begin = tu.line_starts[line - 1]
+    column = item.coord.column or 1
+    before = tu.text[begin : begin + column - 1]
+    if not any(c in before for c in ";{}"):  # a declaration's column is its name's
+        while line > 1:
+            above = tu.text[tu.line_starts[line - 2] : tu.line_starts[line - 1]].strip()
+            if not above.startswith("#pragma"):
+                break
+            line -= 1
+        return tu.line_starts[line - 1]
+    if before.rstrip().endswith("{") and func.body.block_items[0] is item:
+        return begin + before.rindex("{") + 1
+    return None
+
+
+def _marked_source(
+    tu: TranslationUnit, extents: dict[str, FunctionExtents], fids: dict[str, int]
+) -> tuple[str, list[str]]:
+    """The file's text with markers, and the functions that could not be marked."""
+    by_place = {(fx.file, fx.line): name for name, fx in extents.items()}
+    inserts: list[tuple[int, str]] = []
+    unmarked: list[str] = []
+    for ext in tu.ast.ext:
+        if not (isinstance(ext, c_ast.FuncDef) and tu.is_own(ext)):
+            continue
+        name = by_place.get((tu.rel, ext.coord.line))
+        if name is None:
+            continue
+        fx = extents[name]
+        items = ext.body.block_items or []
+        declared = {
+            item.name: index
+            for index, item in enumerate(items)
+            if isinstance(item, c_ast.Decl) and item.name in fx.bases
+        }
+        marks = []
+        for index, item in enumerate(items):
+            where = _statement_insert(tu, ext, item)
+            if where is None:
+                marks = []
+                unmarked.append(name)
+                break
+            args = []
+            for base in fx.bases:
+                known = fx.bases[base].kind == "param" or declared.get(base, index) < index
+                args.append(f"(void*)({base})" if known else "(void*)0")
+            call = ", ".join([str(fids[name]), str(index), *args])
+            marks.append((where, f"__xt_stmt({call}); "))
+        inserts += marks
+    text = tu.text
+    for where, mark in sorted(inserts, reverse=True):
+        text = text[:where] + mark + text[where:]
+    prototype = "void __xt_stmt(int, int, ...); void __xt_object(const void*, unsigned long); "
+    return prototype + text + _registrations(tu.text), unmarked
+
+
+def _registrations(text: str) -> str:
+    """A constructor registering the file's static arrays (USMP pools, application tensors)."""
+    calls = [
+        f"__xt_object({name}, {int(count) * _SIZES[ctype]}UL);"
+        for ctype, name, count in _STATIC_ARRAY.findall(text)
+    ]
+    if not calls:
+        return ""
+    return (
+        "\n__attribute__((constructor)) static void crewrite_xt_objects(void) {\n  "
+        + "\n  ".join(calls)
+        + "\n}\n"
+    )
+
+
+def _table(extents: dict[str, FunctionExtents], names: list[str]) -> str:
+    rows, musts, first = [], [], []
+    for name in names:
+        fx = extents[name]
+        first.append(len(rows))
+        for statement in fx.statements:
+            for base in fx.bases:
+                extent = statement.bases.get(base)
+                if extent is None:
+                    rows.append("{0, 0, 0, 0, 0, 0, 0}")
+                    continue
+                flags = (1 if extent.reads is not None else 0) | (2 if extent.writes else 0)
+                rlo, rhi = _ends(extent.reads)
+                wlo, whi = _ends(extent.writes)
+                rows.append(
+                    f"{{{flags}, {rlo}, {rhi}, {wlo}, {whi}, {len(musts)}, "
+                    f"{len(extent.must_write)}}}"
+                )
+                musts += [f"{{{lo}LL, {hi}LL}}" for lo, hi in extent.must_write]
+    nbases = [str(len(extents[n].bases)) for n in names]
+    nstmts = [str(len(extents[n].statements)) for n in names]
+    quoted = [f'"{n}"' for n in names]
+    return (
+        '#include "extent_trace.h"\n'
+        f"const int xt_nfuncs = {len(names)};\n"
+        f"const char* const xt_fname[] = {{{', '.join(quoted) or '0'}}};\n"
+        f"const int xt_nbases[] = {{{', '.join(nbases) or '0'}}};\n"
+        f"const int xt_nstmts[] = {{{', '.join(nstmts) or '0'}}};\n"
+        f"const int xt_first[] = {{{', '.join(map(str, first)) or '0'}}};\n"
+        f"const xt_ext_t xt_ext[] = {{{', '.join(rows) or '{0}'}}};\n"
+        f"const long long xt_must[][2] = {{{', '.join(musts) or '{0, 0}'}}};\n"
+    )
+
+
+def _ends(span) -> tuple[str, str]:
+    if span is None:
+        return "0", "0"
+    lo = f"{span.lo}LL" if span.lo is not None else "LLONG_MIN"
+    hi = f"{span.hi}LL" if span.hi is not None else "LLONG_MAX"
+    return lo, hi
+
+
+@dataclass
+class Instrumented:
+    exe: Path
+    names: list[str]
+    extents: dict[str, FunctionExtents]
+    unmarked: list[str]
+
+
+def build(
+    project_dir: Path,
+    out_dir: Path,
+    tamper: Callable[[dict[str, FunctionExtents]], dict[str, FunctionExtents]] | None = None,
+) -> Instrumented:
+    """Analyse a fixture, instrument its model and build it against the trace runtime;
+    `tamper` may change the claims first (to show the check catches a wrong one)."""
+    project_dir = Path(project_dir).resolve()
+    out_dir.mkdir(parents=True, exist_ok=True)
+    project = load_project([project_dir])
+    units = parse_all(project, Options())
+    extents = analyse(units)
+    if tamper is not None:
+        extents = tamper(extents)
+    names = sorted(extents)
+    fids = {name: i for i, name in enumerate(names)}
+    includes = [
+        "-I",
+        str(FAKE_INCLUDE / "tvm"),
+        "-I",
+        str(FAKE_INCLUDE / "cmsis"),
+        "-I",
+        str(SHIM_DIR / "include"),
+        "-I",
+        str(SHIM_DIR),
+        "-I",
+        str(project_dir / "model" / "codegen" / "host" / "include"),
+        "-I",
+        str(project_dir / "include"),
+    ]
+    base = [
+        CC,
+        "-std=gnu11",
+        "-w",
+        "-fno-strict-aliasing",
+        f"-DWORKSPACE_SIZE={cmake_workspace_size(project_dir)}",
+        *includes,
+    ]
+    objects: list[Path] = []
+    unmarked: list[str] = []
+
+    def compile_one(source: Path, extra: tuple[str, ...], name: str) -> None:
+        obj = out_dir / (name + ".o")
+        cmd = [*base, *extra, "-c", str(source), "-o", str(obj)]
+        proc = subprocess.run(cmd, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise BuildError(f"{' '.join(cmd)}\n{proc.stdout}{proc.stderr}")
+        objects.append(obj)
+
+    for i, rel in enumerate(project.sources):
+        text, missed = _marked_source(units[rel], extents, fids)
+        unmarked += missed
+        copy = out_dir / f"model{i}_{Path(rel).name}"
+        copy.write_text(text)
+        compile_one(copy, ("-O0", *INSTRUMENT, "-finstrument-functions"), f"model{i}")
+    for i, app in enumerate(sorted((project_dir / "src").glob("*.c"))):
+        copy = out_dir / f"app{i}_{app.name}"
+        copy.write_text(app.read_text() + _registrations(app.read_text()))
+        compile_one(copy, ("-O1",), f"app{i}")
+    for shim in SHIM_SOURCES:
+        instrumented = INSTRUMENT if shim.name == "cmsis_host.c" else ()
+        compile_one(shim, ("-O0", *instrumented), shim.stem)
+    table = out_dir / "xt_table.c"
+    table.write_text("#include <limits.h>\n" + _table(extents, names))
+    compile_one(table, ("-O0",), "xt_table")
+    compile_one(TRACE_SOURCE, ("-O1",), "extent_trace")
+    exe = out_dir / "traced"
+    cmd = [CC, *(str(o) for o in objects), WRAPS, "-o", str(exe), "-lm"]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        raise BuildError(f"{' '.join(cmd)}\n{proc.stdout}{proc.stderr}")
+    return Instrumented(exe, names, extents, unmarked)
+
+
+def run(built: Instrumented, seed: int = 1, fill_seed: int = 1, timeout: float = 600) -> Trace:
+    proc = subprocess.run(
+        [str(built.exe), str(seed)],
+        capture_output=True,
+        env={"CREWRITE_FILL_SEED": str(fill_seed)},
+        timeout=timeout,
+    )
+    err = proc.stderr.decode(errors="replace")
+    if proc.returncode != 0:
+        raise RuntimeError(f"{built.exe} exited {proc.returncode}:\n{err[-3000:]}")
+    summary_line = re.search(r"^XTSUM (.*)$", err, re.M)
+    if summary_line is None:
+        raise RuntimeError(f"no XTSUM line:\n{err[-3000:]}")
+    summary = {k: int(v) for k, v in re.findall(r"(\w+)=(\d+)", summary_line.group(1))}
+    observed = {}
+    for match in re.finditer(r"^XTOBS (-?\d+) (-?\d+) (-?\d+) (\S+) (\S+) (\S+) (\S+)$", err, re.M):
+        f, s, b, *hull = (int(x) for x in match.groups())
+        observed[(f, s, b)] = tuple(hull)
+    return Trace(
+        built.names,
+        [list(built.extents[n].bases) for n in built.names],
+        built.extents,
+        summary,
+        re.findall(r"^XTMAY .*$", err, re.M),
+        re.findall(r"^XTMUST .*$", err, re.M),
+        observed,  # type: ignore[arg-type]
+        built.unmarked,
+    )
