@@ -101,24 +101,32 @@ def _line(node: c_ast.Node | None, default: int) -> int:
     return node.coord.line if node is not None and node.coord is not None else default
 
 
-def _join_values(a: Value, b: Value, ranges: Mapping[int, Interval]) -> Value:
+def _join_values(
+    a: Value, b: Value, ranges: Mapping[int, Interval], other: Mapping[int, Interval] | None = None
+) -> Value:
+    """A value for both paths; `a` holds where `ranges` do, `b` where `other` (default: the
+    same) do: a branch narrowed by its condition keeps its narrower interval."""
     if a is b or a == b:
         return a
     if isinstance(a, Affine) and isinstance(b, Affine):
-        return a.join(b, ranges)
+        if a.terms == b.terms:
+            return Affine(a.terms, a.const.join(b.const))
+        return Affine.of(a.interval(ranges).join(b.interval(ranges if other is None else other)))
     if isinstance(a, Ptr) or isinstance(b, Ptr):
         pa = a if isinstance(a, Ptr) else NULL if _is_zero(a) else UNTRACKED
         pb = b if isinstance(b, Ptr) else NULL if _is_zero(b) else UNTRACKED
         targets = dict(pa.targets)
         for base, off in pb.targets:
-            targets[base] = targets[base].join(off, ranges) if base in targets else off
+            targets[base] = (
+                _join_values(targets[base], off, ranges, other) if base in targets else off
+            )  # type: ignore[assignment]
         return Ptr(tuple(sorted(targets.items())), pa.unknown or pb.unknown)
     if isinstance(a, Record) and isinstance(b, Record):
         names = dict(a.fields)
-        other = dict(b.fields)
+        others = dict(b.fields)
         return Record(
             tuple(
-                (n, _join_values(v, other[n], ranges) if n in other else _widen(v))
+                (n, _join_values(v, others[n], ranges, other) if n in others else _widen(v))
                 for n, v in names.items()
             )
         )
@@ -233,8 +241,9 @@ def _address_taken(body: c_ast.Node) -> set[str]:
     }
 
 
-def _jumps(body: c_ast.Node | None) -> tuple[bool, bool, bool]:
-    """(break, continue, return-or-goto) that leave a loop body, nested loops aside."""
+def _jumps(body: c_ast.Node | None, is_error) -> tuple[bool, bool, bool]:
+    """(break, continue, normal return or goto) that leave a loop body, nested loops aside;
+    `is_error(return_node)` tells an error exit, which does not count."""
     brk = cont = other = False
     if body is None:
         return brk, cont, other
@@ -245,7 +254,9 @@ def _jumps(body: c_ast.Node | None) -> tuple[bool, bool, bool]:
             brk = True
         elif isinstance(node, c_ast.Continue) and own_continue:
             cont = True
-        elif isinstance(node, c_ast.Return | c_ast.Goto | c_ast.Label):
+        elif isinstance(node, c_ast.Goto | c_ast.Label) or (
+            isinstance(node, c_ast.Return) and not is_error(node)
+        ):
             other = True
         loop = isinstance(node, c_ast.For | c_ast.While | c_ast.DoWhile)
         switch = isinstance(node, c_ast.Switch)
@@ -726,13 +737,21 @@ class _FunctionRun:
                 self.decl_types[name] = previous_type  # type: ignore[assignment]
 
     def _join_env(
-        self, a: dict[str, Value] | None, b: dict[str, Value] | None, ctx: Ctx
+        self,
+        a: dict[str, Value] | None,
+        b: dict[str, Value] | None,
+        ctx: Ctx,
+        a_ranges: Mapping[int, Interval] | None = None,
+        b_ranges: Mapping[int, Interval] | None = None,
     ) -> dict[str, Value] | None:
+        """Variables after two paths (`*_ranges`: the counter ranges each path ran under)."""
         if a is None:
             return b
         if b is None or a is b:
             return a
-        return {n: _join_values(a[n], b[n], ctx.ranges) for n in a.keys() & b.keys()}
+        ra = ctx.ranges if a_ranges is None else a_ranges
+        rb = ctx.ranges if b_ranges is None else b_ranges
+        return {n: _join_values(a[n], b[n], ra, rb) for n in a.keys() & b.keys()}
 
     def _havoc(self, env: dict[str, Value]) -> None:
         """At a label anything may have run: every variable holds any value, and every
@@ -853,7 +872,7 @@ class _FunctionRun:
         value, _ = self._eval(node.cond, env, replace(ctx, checked=checked))
         env = self.env
         truth = self._truth(value, ctx)
-        outs: list[Out] = []
+        outs: list[tuple[Out, Mapping[int, Interval]]] = []
         for branch, taken in ((node.iftrue, True), (node.iffalse, False)):
             if truth is not None and truth != taken:
                 continue
@@ -864,12 +883,15 @@ class _FunctionRun:
                 branch_ctx = Ctx(ranges, False, ctx.checked)
             else:
                 branch_ctx = ctx
-            outs.append(self._exec(branch, dict(env), branch_ctx))
+            outs.append((self._exec(branch, dict(env), branch_ctx), branch_ctx.ranges))
         if not outs:
             return Out(env)
         result = Out(None)
-        for out in outs:
-            result.env = self._join_env(result.env, out.env, ctx)
+        held: Mapping[int, Interval] = ctx.ranges
+        for out, ranges in outs:
+            if out.env is not None:
+                result.env = self._join_env(result.env, out.env, ctx, held, ranges)
+                held = ranges if result.env is out.env else ctx.ranges
             result.brk = self._join_env(result.brk, out.brk, ctx)
             result.cont |= out.cont
             result.ret |= out.ret
@@ -908,7 +930,10 @@ class _FunctionRun:
         start: int | None = None
         if known is not None:
             for index, item in enumerate(labels):
-                if isinstance(item, c_ast.Case) and fold_constant(item.expr) == known:
+                if not isinstance(item, c_ast.Case):
+                    continue
+                label = self._pure(item.expr, env, ctx.ranges)
+                if isinstance(label, Affine) and label.constant == known:
                     start = index
                     break
             else:
@@ -950,7 +975,7 @@ class _FunctionRun:
             init_out = self._exec(node.init, env, ctx)
             env = init_out.env if init_out.env is not None else env
         body, cond = node.stmt, node.cond
-        brk, cont, other = _jumps(body)
+        brk, cont, other = _jumps(body, self._is_error_exit)
         modified = _modified([body, step, cond]) & set(env)
         deltas = self._inductions(body, step, modified, env, ctx, cont or other)
         counter = next(self.an.counter)
@@ -1059,7 +1084,7 @@ class _FunctionRun:
         the body without recording until no new base appears."""
         for _ in range(4):
             saved = (self.recording, self.watch, self.rec, dict(self.escaped), self.trip)
-            self.recording, self.watch = False, {}
+            self.recording, self.watch, self.rec, self.trip = False, {}, _Recorder(), {}
             ranges = dict(ctx.ranges)
             ranges[counter] = Interval(0, None)
             probe_ctx = Ctx(ranges, False)
@@ -1124,7 +1149,7 @@ class _FunctionRun:
     def _pure(self, node: c_ast.Node, env, ranges) -> Value:
         """The value of an expression, without recording or changing anything."""
         saved = (self.recording, self.env, self.rec, self.watch)
-        self.recording, self.watch = False, None
+        self.recording, self.watch, self.rec = False, None, _Recorder()
         try:
             value, _ = self._eval(node, dict(env), Ctx(ranges, False))
         finally:
@@ -1199,7 +1224,7 @@ class _FunctionRun:
         """A value converted to a type: an integer that may not fit becomes the type's range
         (signed 32/64-bit arithmetic is taken not to overflow, as in TVM's index code)."""
         if ctype.is_pointer:
-            if isinstance(value, Ptr):
+            if isinstance(value, Ptr | Ref):
                 return value
             return NULL if _is_zero(value) else UNTRACKED
         if ctype.is_integer:
@@ -1262,7 +1287,7 @@ class _FunctionRun:
 
     def _type_only(self, node: c_ast.Node, env, ctx) -> CType:
         saved = (self.recording, self.env, self.rec)
-        self.recording = False
+        self.recording, self.rec = False, _Recorder()
         try:
             _, ctype = self._eval(node, dict(env), ctx)
         finally:
@@ -1323,6 +1348,7 @@ class _FunctionRun:
         truth = self._truth(cond, ctx)
         results: list[tuple[Value, CType]] = []
         envs: list[dict[str, Value]] = []
+        branch_ranges: list[Mapping[int, Interval]] = []
         for branch, taken in ((node.iftrue, True), (node.iffalse, False)):
             if truth is not None and truth != taken:
                 continue
@@ -1336,14 +1362,15 @@ class _FunctionRun:
             branch_env = dict(env) if truth is None else env
             results.append(self._eval(branch, branch_env, branch_ctx))
             envs.append(self.env)
+            branch_ranges.append(branch_ctx.ranges)
         if not results:
             self.env = env
             return TOP, UNKNOWN
         value, ctype = results[0]
         merged: dict[str, Value] | None = envs[0]
-        for other, other_env in zip(results[1:], envs[1:], strict=True):
-            value = _join_values(value, other[0], ctx.ranges)
-            merged = self._join_env(merged, other_env, ctx)
+        if len(results) == 2:
+            value = _join_values(value, results[1][0], branch_ranges[0], branch_ranges[1])
+            merged = self._join_env(merged, envs[1], ctx, branch_ranges[0], branch_ranges[1])
         self.env = merged if merged is not None else env
         return value, ctype
 
@@ -1602,11 +1629,14 @@ class _FunctionRun:
             if position >= len(params):
                 self._unbounded_args(value, line, f"variadic argument of '{name}'")
                 continue
-            param = params[position][0]
-            if isinstance(value, Ref):
+            param, ptype = params[position]
+            if isinstance(value, Ref | Record):
                 self._unbounded_args(value, line, f"a struct holding it is handed to '{name}'")
                 continue
             if not isinstance(value, Ptr):
+                continue
+            if not ptype.is_pointer:
+                self._unbounded_args(value, line, f"handed to '{name}' as a number")
                 continue
             if param in summary.escapes:
                 self._escape(value, line, f"escapes in '{name}' ({summary.escapes[param]})")
@@ -1644,11 +1674,7 @@ class _FunctionRun:
         """`count` bytes from a pointer: read or written (a write certainly, when exact)."""
         if not isinstance(value, Ptr):
             return
-        if count.hi is None:
-            extent = Extent(UNBOUNDED if "r" in kind else None, UNBOUNDED if "w" in kind else None)
-            self._apply(value, extent, ctx, line, f"{what} not bounded", False)
-            return
-        span = Span(0, max(count.hi, 0))
+        span = Span(0, None if count.hi is None else max(count.hi, 0))
         must: Runs = ((0, count.lo),) if "w" in kind and count.lo and count.is_exact else ()
         extent = Extent(span if "r" in kind else None, span if "w" in kind else None, must)
         self._apply(value, extent, ctx, line, f"{what} not bounded", True)
