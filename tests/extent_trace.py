@@ -16,15 +16,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pycparser import c_ast
+from pycparser import c_ast, c_generator
 
 from crewrite.extents import FunctionExtents, analyse
-from crewrite.frontend import TranslationUnit
+from crewrite.frontend import TranslationUnit, parse_source
 from crewrite.pipeline import Options, parse_all
 from crewrite.project import load_project
 from host_build import CC, FAKE_INCLUDE, SHIM_DIR, SHIM_SOURCES, BuildError, cmake_workspace_size
 
 TRACE_SOURCE = SHIM_DIR / "extent_trace.c"
+TRACE_HEADER = str(SHIM_DIR / "extent_trace.h")  # the marker's prototype, -include'd
 INSTRUMENT = ("-fsanitize=thread", "-fno-builtin")
 WRAPS = "-Wl,--wrap=TVMBackendAllocWorkspace,--wrap=TVMBackendFreeWorkspace," + (
     "--wrap=memcpy,--wrap=memmove,--wrap=memset"
@@ -38,7 +39,7 @@ _STATIC_ARRAY = re.compile(
 )
 _SIZES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4}
 _SIZES |= {"uint32_t": 4, "float": 4}
-LLONG_MIN, LLONG_MAX = -(1 << 63), (1 << 63) - 1
+_COMPILED: dict[tuple[str, ...], Path] = {}  # the runtime's objects, compiled once
 
 
 @dataclass
@@ -60,6 +61,10 @@ def _statement_insert(tu: TranslationUnit, func: c_ast.FuncDef, item: c_ast.Node
     (above the `#pragma` lines that belong to it), or just after the body's `{` on its line."""
     line = item.coord.line
     begin = tu.line_starts[line - 1]
+    if isinstance(item, c_ast.Label):  # after `name:`, where a jump lands
+        label = re.compile(rf"\b{re.escape(item.name)}\s*:")
+        found = label.search(tu.text, begin)
+        return found.end() if found is not None else None
     column = item.coord.column or 1
     before = tu.text[begin : begin + column - 1]
     if not any(c in before for c in ";{}"):  # a declaration's column is its name's
@@ -111,8 +116,7 @@ def _marked_source(
     text = tu.text
     for where, mark in sorted(inserts, reverse=True):
         text = text[:where] + mark + text[where:]
-    prototype = "void __xt_stmt(int, int, ...); void __xt_object(const void*, unsigned long); "
-    return prototype + text + _registrations(tu.text), unmarked
+    return text + _registrations(tu.text), unmarked
 
 
 def _registrations(text: str) -> str:
@@ -188,64 +192,112 @@ def build(
     """Analyse a fixture, instrument its model and build it against the trace runtime;
     `tamper` may change the claims first (to show the check catches a wrong one)."""
     project_dir = Path(project_dir).resolve()
-    out_dir.mkdir(parents=True, exist_ok=True)
     project = load_project([project_dir])
     units = parse_all(project, Options())
     extents = analyse(units)
     if tamper is not None:
         extents = tamper(extents)
+    apps = {
+        f"app{i}_{app.name}": app.read_text() + _registrations(app.read_text())
+        for i, app in enumerate(sorted((project_dir / "src").glob("*.c")))
+    }
+    includes = [
+        project_dir / "model" / "codegen" / "host" / "include",
+        project_dir / "include",
+    ]
+    define = f"-DWORKSPACE_SIZE={cmake_workspace_size(project_dir)}"
+    return _link(units, extents, apps, out_dir, includes, define)
+
+
+def build_snippet(source: str, prelude: str, out_dir: Path) -> Instrumented:
+    """Analyse one C file and build it with a driver that calls each of its non-static
+    functions once: every pointer parameter gets its own 64 KB window of one random-filled
+    1 MB array (an object: any access in it must be explained), every integer 3."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / "snippet.c"
+    path.write_text(source)
+    tu = parse_source("snippet.c", path, source, [], [])
+    units = {"snippet.c": tu}
+    prototypes, calls = [], []
+    generator = c_generator.CGenerator()
+    for ext in tu.ast.ext:
+        if not (isinstance(ext, c_ast.FuncDef) and tu.is_own(ext)):
+            continue
+        if "static" in (ext.decl.storage or []):
+            continue
+        params = ext.decl.type.args.params if ext.decl.type.args is not None else []
+        args = []
+        for i, param in enumerate(p for p in params if isinstance(p, c_ast.Decl)):
+            pointer = isinstance(param.type, c_ast.PtrDecl | c_ast.ArrayDecl)
+            args.append(f"(void*)(xt_mem + {(i + 1) * 65536})" if pointer else "3")
+        prototypes.append(generator.visit(ext.decl) + ";")
+        calls.append(f"  {ext.decl.name}({', '.join(args)});")
+    driver = (
+        prelude
+        + '#include <stdlib.h>\n#include "crewrite_shim.h"\n'
+        + "\n".join(prototypes)
+        + "\nstatic uint8_t xt_pool[1 << 18];\n"
+        + "static int8_t xt_mem[1048576] __attribute__((aligned(64)));\n"
+        + "int main(int argc, char** argv) {\n"
+        + "  uint32_t x = 2463534242u ^ (uint32_t)(argc > 1 ? atoi(argv[1]) : 0);\n"
+        + "  for (long i = 0; i < (long)sizeof xt_mem; ++i) {\n"
+        + "    x ^= x << 13; x ^= x >> 17; x ^= x << 5; xt_mem[i] = (int8_t)(x >> 24);\n  }\n"
+        + "  shim_workspace_init(xt_pool, sizeof xt_pool);\n"
+        + "\n".join(calls)
+        + "\n  return 0;\n}\n"
+    )
+    apps = {"driver.c": driver + _registrations(driver)}
+    return _link(units, analyse(units), apps, out_dir, [], "-DWORKSPACE_SIZE=0")
+
+
+def _link(
+    units: dict[str, TranslationUnit],
+    extents: dict[str, FunctionExtents],
+    apps: dict[str, str],
+    out_dir: Path,
+    include_dirs: list[Path],
+    define: str,
+) -> Instrumented:
+    out_dir.mkdir(parents=True, exist_ok=True)
     names = sorted(extents)
     fids = {name: i for i, name in enumerate(names)}
-    includes = [
-        "-I",
-        str(FAKE_INCLUDE / "tvm"),
-        "-I",
-        str(FAKE_INCLUDE / "cmsis"),
-        "-I",
-        str(SHIM_DIR / "include"),
-        "-I",
-        str(SHIM_DIR),
-        "-I",
-        str(project_dir / "model" / "codegen" / "host" / "include"),
-        "-I",
-        str(project_dir / "include"),
-    ]
-    base = [
-        CC,
-        "-std=gnu11",
-        "-w",
-        "-fno-strict-aliasing",
-        f"-DWORKSPACE_SIZE={cmake_workspace_size(project_dir)}",
-        *includes,
-    ]
+    includes = [FAKE_INCLUDE / "tvm", FAKE_INCLUDE / "cmsis", SHIM_DIR / "include", SHIM_DIR]
+    base = [CC, "-std=gnu11", "-w", "-fno-strict-aliasing", define]
+    base += [f"-I{d}" for d in [*includes, *include_dirs]]
     objects: list[Path] = []
     unmarked: list[str] = []
 
-    def compile_one(source: Path, extra: tuple[str, ...], name: str) -> None:
-        obj = out_dir / (name + ".o")
+    def compile_one(source: Path, extra: tuple[str, ...], shared: bool = False) -> None:
+        """Compile into out_dir; `shared` sources (the runtime) once per process."""
+        key = (str(source), *base, *extra)
+        if shared and key in _COMPILED and _COMPILED[key].exists():
+            objects.append(_COMPILED[key])
+            return
+        obj = out_dir / (source.stem + ".o")
         cmd = [*base, *extra, "-c", str(source), "-o", str(obj)]
         proc = subprocess.run(cmd, capture_output=True, text=True)
         if proc.returncode != 0:
             raise BuildError(f"{' '.join(cmd)}\n{proc.stdout}{proc.stderr}")
         objects.append(obj)
+        if shared:
+            _COMPILED[key] = obj
 
-    for i, rel in enumerate(project.sources):
-        text, missed = _marked_source(units[rel], extents, fids)
+    for i, (rel, tu) in enumerate(units.items()):
+        text, missed = _marked_source(tu, extents, fids)
         unmarked += missed
         copy = out_dir / f"model{i}_{Path(rel).name}"
         copy.write_text(text)
-        compile_one(copy, ("-O0", *INSTRUMENT, "-finstrument-functions"), f"model{i}")
-    for i, app in enumerate(sorted((project_dir / "src").glob("*.c"))):
-        copy = out_dir / f"app{i}_{app.name}"
-        copy.write_text(app.read_text() + _registrations(app.read_text()))
-        compile_one(copy, ("-O1",), f"app{i}")
+        compile_one(copy, ("-O0", *INSTRUMENT, "-finstrument-functions", "-include", TRACE_HEADER))
+    for name, text in apps.items():
+        (out_dir / name).write_text(text)
+        compile_one(out_dir / name, ("-O1",))
     for shim in SHIM_SOURCES:
         instrumented = INSTRUMENT if shim.name == "cmsis_host.c" else ()
-        compile_one(shim, ("-O0", *instrumented), shim.stem)
+        compile_one(shim, ("-O0", *instrumented), shared=True)
     table = out_dir / "xt_table.c"
     table.write_text("#include <limits.h>\n" + _table(extents, names))
-    compile_one(table, ("-O0",), "xt_table")
-    compile_one(TRACE_SOURCE, ("-O1",), "extent_trace")
+    compile_one(table, ("-O0",))
+    compile_one(TRACE_SOURCE, ("-O1",), shared=True)
     exe = out_dir / "traced"
     cmd = [CC, *(str(o) for o in objects), WRAPS, "-o", str(exe), "-lm"]
     proc = subprocess.run(cmd, capture_output=True, text=True)

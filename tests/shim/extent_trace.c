@@ -89,7 +89,7 @@ static void xt_forget(const void* start) {
 
 static void xt_object_of(uintptr_t p, uintptr_t* lo, uintptr_t* hi) {
   *lo = *hi = 0;
-  for (int i = 0; i < g_nobjects; ++i) {
+  for (int i = g_nobjects - 1; i >= 0; --i) { /* the latest: a buffer inside a pool */
     if (g_objects[i].lo <= p && p < g_objects[i].hi) {
       *lo = g_objects[i].lo;
       *hi = g_objects[i].hi;
