@@ -211,6 +211,20 @@ def test_descending_loop_and_while_loop_with_a_constant_bound(extents):
     assert span(at(fx, 3, "q"), "writes") == (12, 13)  # the counter's value after the loop
 
 
+def test_a_counter_also_moved_by_the_condition_is_no_induction(extents):
+    fx = extents("""
+        void f(int8_t* p) {
+          int32_t i = 0;
+          while (i++ < 10) {
+            p[i] = 0;
+            i++;
+          }
+        }
+    """)["f"]
+    assert at(fx, 1, "p").must_write == ()  # only every other byte is written
+    assert span(at(fx, 1, "p"), "writes") == (None, None)
+
+
 # ------------------------------------------------------------------ pointers moved in loops
 
 
@@ -237,6 +251,18 @@ def test_pointer_local_incremented_inside_an_intrinsic_loop(extents):
     assert span(at(extents_f := fx["f"], 0, "p0"), "reads") == (0, 64)
     assert at(extents_f, 0, "out").must_write == ((0, 16),)
     assert at(fx["g"], 1, "buf").must_write == ((0, 64),)
+
+
+def test_loop_bounded_by_a_pointer_comparison(extents):
+    fx = extents("""
+        void f(void* buf) {
+          int32_t* end = (int32_t*)buf + 16;
+          for (int32_t* q = (int32_t*)buf; q < end; ++q) {
+            *q = 0;
+          }
+        }
+    """)["f"]
+    assert at(fx, 1, "buf").must_write == ((0, 64),)
 
 
 def test_inlined_gemm_kernel_with_strides_as_integer_arguments(extents):

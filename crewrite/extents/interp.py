@@ -656,6 +656,26 @@ class _FunctionRun:
                 self.rec.untracked = True
         self._escape(value, line, why)
 
+    def _difference(self, left: Value, right: Value) -> Affine | None:
+        """`left - right` of two numbers, or of two pointers into one base (a slice counts
+        as its root plus its offset)."""
+        if isinstance(left, Affine) and isinstance(right, Affine):
+            return left - right
+        if not (isinstance(left, Ptr) and isinstance(right, Ptr)) or left.unknown or right.unknown:
+            return None
+        if len(left.targets) != 1 or len(right.targets) != 1:
+            return None
+        (a, off_a), (b, off_b) = left.targets[0], right.targets[0]
+        if a != b:
+            info_a, info_b = self.bases.get(a), self.bases.get(b)
+            root_a = info_a.root if info_a is not None and info_a.root else a
+            root_b = info_b.root if info_b is not None and info_b.root else b
+            if root_a != root_b:
+                return None
+            off_a = off_a.add_const(info_a.offset if info_a is not None else 0)
+            off_b = off_b.add_const(info_b.offset if info_b is not None else 0)
+        return off_a - off_b
+
     def _deref_record(self, value: Value | None) -> Value | None:
         if isinstance(value, Ref):
             return self.env.get(value.var)
@@ -977,7 +997,7 @@ class _FunctionRun:
         body, cond = node.stmt, node.cond
         brk, cont, other = _jumps(body, self._is_error_exit)
         modified = _modified([body, step, cond]) & set(env)
-        deltas = self._inductions(body, step, modified, env, ctx, cont or other)
+        deltas = self._inductions(body, step, cond, modified, env, ctx, cont or other)
         counter = next(self.an.counter)
         head = dict(env)
         for name in modified:
@@ -1031,9 +1051,10 @@ class _FunctionRun:
         self.env = post
         return Out(post, ret=ret)
 
-    def _inductions(self, body, step, modified, env, ctx: Ctx, skipped: bool) -> dict:
+    def _inductions(self, body, step, cond, modified, env, ctx: Ctx, skipped: bool) -> dict:
         """Per modified variable: bytes (pointers) or units it moves by on every iteration;
-        None when not a constant move made on every iteration."""
+        None when not a constant move made on every iteration (or moved by the condition,
+        which runs once more than the body)."""
 
         def constant(node: c_ast.Node) -> int | None:
             if _modified([node]) or any(
@@ -1053,8 +1074,11 @@ class _FunctionRun:
         if step is not None:
             finder.visit(step)
         out: dict[str, int | None] = {}
+        in_condition = _modified([cond])
         for name in modified:
             parts = [d[name] for d in (body_deltas, finder.deltas) if name in d]
+            if name in in_condition:
+                parts.append(None)
             if not parts or any(p is None for p in parts):
                 out[name] = None
                 continue
@@ -1122,8 +1146,9 @@ class _FunctionRun:
         if isinstance(cond, c_ast.BinaryOp) and cond.op in _COMPARE:
             left = self._pure(cond.left, head, ctx.ranges)
             right = self._pure(cond.right, head, ctx.ranges)
-            if isinstance(left, Affine) and isinstance(right, Affine):
-                exact = _exact_trips(left - right, cond.op, counter)
+            diff = self._difference(left, right)
+            if diff is not None:
+                exact = _exact_trips(diff, cond.op, counter)
         ranges = dict(ctx.ranges)
         ranges[counter] = Interval(0, None)
         narrowed = self._narrow(cond, head, ranges, True)
@@ -1169,12 +1194,11 @@ class _FunctionRun:
         if isinstance(cond, c_ast.Cast):
             return self._narrow(cond.expr, env, out, truth)
         if isinstance(cond, c_ast.BinaryOp) and cond.op in _COMPARE:
-            left = self._pure(cond.left, env, out)
-            right = self._pure(cond.right, env, out)
-            if not (isinstance(left, Affine) and isinstance(right, Affine)):
+            left, right = self._pure(cond.left, env, out), self._pure(cond.right, env, out)
+            diff = self._difference(left, right)
+            if diff is None:
                 return out
-            op = cond.op if truth else _NEGATE[cond.op]
-            return _solve(left - right, op, out)
+            return _solve(diff, cond.op if truth else _NEGATE[cond.op], out)
         value = self._pure(cond, env, out)
         if isinstance(value, Affine) and value.constant is not None:
             return out if (value.constant != 0) == truth else None
@@ -1315,9 +1339,8 @@ class _FunctionRun:
         right, rtype = self._eval(node.right, env, ctx)
         line = _line(node, self.line)
         if op in _COMPARE:
-            if isinstance(left, Affine) and isinstance(right, Affine):
-                return _compare(left - right, op, ctx.ranges), INT
-            return _BOOL, INT
+            diff = self._difference(left, right)
+            return (_BOOL if diff is None else _compare(diff, op, ctx.ranges)), INT
         if isinstance(left, Ptr) or isinstance(right, Ptr):
             return self._pointer_arith(op, left, ltype, right, rtype, line, ctx)
         if not (isinstance(left, Affine) and isinstance(right, Affine)):
