@@ -538,7 +538,11 @@ def test_loop_one_short_leaves_the_last_element_out(extents):
           }
         }
     """)["f"]
-    assert at(fx, 0, "out").must_write == ((0, 36),)
+    written = at(fx, 0, "out")
+    assert written.must_write == ((0, 36),)
+    # The test a live-range split makes: does the writer fill every byte its readers read?
+    assert written.writes_all(Span(4, 36)) and written.writes_all(None)
+    assert not written.writes_all(Span(0, 40)) and not written.writes_all(Span(0, None))
 
 
 @pytest.mark.parametrize(

@@ -77,10 +77,10 @@ def _align(ctype: CType) -> Size | None:
     if ctype.kind == "struct":
         if not ctype.fields:
             return None
-        aligns = [_align(t) for _, t in ctype.fields]
-        if any(a is None for a in aligns):
+        aligns = [a for a in (_align(t) for _, t in ctype.fields) if a is not None]
+        if len(aligns) != len(ctype.fields):
             return None
-        return (max(a[0] for a in aligns), max(a[1] for a in aligns))  # type: ignore[index]
+        return (max(a[0] for a in aligns), max(a[1] for a in aligns))
     return ctype.size
 
 
@@ -219,9 +219,6 @@ class TypeTable:
         layout = CType("struct", None, True, None, None, fields)
         size = _struct_size(layout)
         return CType("struct", size, True, None, None, fields)
-
-    def sizeof(self, ctype: CType) -> Size | None:
-        return ctype.size
 
 
 def _struct_size(ctype: CType) -> Size | None:

@@ -32,7 +32,6 @@ from crewrite.extents.values import (
     Runs,
     Span,
     covered,
-    join_spans,
     merge_runs,
 )
 from crewrite.extract import ALLOC, fold_constant
@@ -81,7 +80,6 @@ class Ref:
 Value = Affine | Ptr | Record | Ref
 UNTRACKED = Ptr((), True)  # loaded from memory, a global pointer: may reach an escaped base
 NULL = Ptr(())  # also a local or file-scope array: memory that is no base and holds none
-MISSING = object()
 _NO_RANGES: Mapping[int, Interval] = MappingProxyType({})
 _BOOL = Affine.of(Interval(0, 1))
 _GEN = c_generator.CGenerator()
@@ -109,17 +107,14 @@ def _join_values(
     if a is b or a == b:
         return a
     if isinstance(a, Affine) and isinstance(b, Affine):
-        if a.terms == b.terms:
-            return Affine(a.terms, a.const.join(b.const))
-        return Affine.of(a.interval(ranges).join(b.interval(ranges if other is None else other)))
+        return _join_offsets(a, b, ranges, other)
     if isinstance(a, Ptr) or isinstance(b, Ptr):
         pa = a if isinstance(a, Ptr) else NULL if _is_zero(a) else UNTRACKED
         pb = b if isinstance(b, Ptr) else NULL if _is_zero(b) else UNTRACKED
         targets = dict(pa.targets)
         for base, off in pb.targets:
-            targets[base] = (
-                _join_values(targets[base], off, ranges, other) if base in targets else off
-            )  # type: ignore[assignment]
+            mine = targets.get(base)
+            targets[base] = off if mine is None else _join_offsets(mine, off, ranges, other)
         return Ptr(tuple(sorted(targets.items())), pa.unknown or pb.unknown)
     if isinstance(a, Record) and isinstance(b, Record):
         names = dict(a.fields)
@@ -131,6 +126,19 @@ def _join_values(
             )
         )
     return TOP
+
+
+def _join_offsets(
+    a: Affine, b: Affine, ranges: Mapping[int, Interval], other: Mapping[int, Interval] | None
+) -> Affine:
+    if a.terms == b.terms:
+        return Affine(a.terms, a.const.join(b.const))
+    return Affine.of(a.interval(ranges).join(b.interval(ranges if other is None else other)))
+
+
+def _grow(spans: dict[str, Span], base: str, span: Span | None) -> None:
+    if span is not None:
+        spans[base] = span if base not in spans else spans[base].join(span)
 
 
 def _is_zero(value: Value) -> bool:
@@ -157,6 +165,9 @@ def _pointer_fields(value: Value | None) -> Iterable[Ptr]:
 
 
 # --------------------------------------------------------------------------- flow
+
+
+_Shadowed = tuple[str, "Value | None", "CType | None"]  # a declaration: what it hid
 
 
 @dataclass(frozen=True)
@@ -456,7 +467,7 @@ class _FunctionRun:
         self.bases: dict[str, Base] = {}
         self.env: dict[str, Value] = {}
         self.decl_types: dict[str, CType] = {}
-        self.scopes: list[list[tuple[str, object, object]]] = []
+        self.scopes: list[list[_Shadowed]] = []
         self.escaped: dict[str, tuple[int, str]] = {}
         self.trip: dict[int, int] = {}  # counters of loops that certainly run all iterations
         self.rec = _Recorder()
@@ -515,8 +526,8 @@ class _FunctionRun:
             for base, (where, reason) in sorted(self.rec.reasons.items()):
                 unbounded.append(Unbounded(base, index, where, reason))
             for base, extent in extents.items():
-                summary_reads[base] = join_spans(summary_reads.get(base), extent.reads)  # type: ignore[assignment]
-                summary_writes[base] = join_spans(summary_writes.get(base), extent.writes)  # type: ignore[assignment]
+                _grow(summary_reads, base, extent.reads)
+                _grow(summary_writes, base, extent.writes)
                 if reach_certain:
                     summary_must.setdefault(base, []).extend(extent.must_write)
                 if base in self.rec.reasons:
@@ -539,7 +550,7 @@ class _FunctionRun:
             self.untracked_any,
             self.error_exits,
         )
-        extents = FunctionExtents(
+        result = FunctionExtents(
             self.fn.identity,
             self.fn.tu.rel,
             self.line,
@@ -550,7 +561,7 @@ class _FunctionRun:
             summary.escapes,
             self.error_exits,
         )
-        return summary, extents
+        return summary, result
 
     def _give_up(self, reason: str, line: int) -> None:
         for base in self.bases:
@@ -594,9 +605,9 @@ class _FunctionRun:
         for name, offset in targets:
             moved = span.shift(Interval(offset, offset))
             if "r" in kind:
-                self.rec.reads[name] = join_spans(self.rec.reads.get(name), moved)  # type: ignore[assignment]
+                _grow(self.rec.reads, name, moved)
             if "w" in kind:
-                self.rec.writes[name] = join_spans(self.rec.writes.get(name), moved)  # type: ignore[assignment]
+                _grow(self.rec.writes, name, moved)
             if not moved.bounded and name not in self.rec.reasons:
                 self.rec.reasons[name] = (line, reason or "not bounded")
 
@@ -747,14 +758,15 @@ class _FunctionRun:
         result.env = current
         return result
 
-    def _unscope(self, env: dict[str, Value], scope: list[tuple[str, object, object]]) -> None:
+    def _unscope(self, env: dict[str, Value], scope: list[_Shadowed]) -> None:
+        """Leave a block: its declarations go, the variables they hid come back."""
         for name, previous, previous_type in reversed(scope):
-            if previous is MISSING:
+            if previous is None:
                 env.pop(name, None)
             else:
-                env[name] = previous  # type: ignore[assignment]
-            if previous_type is not MISSING:
-                self.decl_types[name] = previous_type  # type: ignore[assignment]
+                env[name] = previous
+            if previous_type is not None:
+                self.decl_types[name] = previous_type
 
     def _join_env(
         self,
@@ -790,14 +802,13 @@ class _FunctionRun:
         if "static" in storage or "extern" in storage:
             # A variable that outlives the call: to us, a global.
             if isinstance(node.init, c_ast.Node):
-                value, _ = self._eval(node.init, env, ctx)
-                self._escape(value, _line(node, self.line), f"stored in static '{node.name}'")
+                kept, _ = self._eval(node.init, env, ctx)
+                self._escape(kept, _line(node, self.line), f"stored in static '{node.name}'")
             self.globals = {**self.globals, node.name: ctype}
             return
         line = _line(node, self.line)
-        previous_type = self.decl_types.get(node.name, MISSING)
         if self.scopes:
-            self.scopes[-1].append((node.name, env.get(node.name, MISSING), previous_type))
+            self.scopes[-1].append((node.name, env.get(node.name), self.decl_types.get(node.name)))
         self.decl_types[node.name] = ctype
         init = node.init
         value: Value
@@ -908,10 +919,10 @@ class _FunctionRun:
             return Out(env)
         result = Out(None)
         held: Mapping[int, Interval] = ctx.ranges
-        for out, ranges in outs:
+        for out, ran_under in outs:
             if out.env is not None:
-                result.env = self._join_env(result.env, out.env, ctx, held, ranges)
-                held = ranges if result.env is out.env else ctx.ranges
+                result.env = self._join_env(result.env, out.env, ctx, held, ran_under)
+                held = ran_under if result.env is out.env else ctx.ranges
             result.brk = self._join_env(result.brk, out.brk, ctx)
             result.cont |= out.cont
             result.ret |= out.ret
@@ -1001,8 +1012,9 @@ class _FunctionRun:
         counter = next(self.an.counter)
         head = dict(env)
         for name in modified:
-            if deltas.get(name) is not None:
-                head[name] = self._advance(env[name], Affine.var(counter, deltas[name]))  # type: ignore[arg-type]
+            delta = deltas.get(name)
+            if delta is not None:
+                head[name] = self._advance(env[name], Affine.var(counter, delta))
             else:
                 head[name] = _widen(env[name], self.decl_types.get(name))
         pointers = [n for n in modified if deltas.get(n) is None and isinstance(head[n], Ptr)]
@@ -1023,8 +1035,8 @@ class _FunctionRun:
             loop_env = self.env
         if most != 0 or do_while:
             certain = ctx.certain and exhaustive and bool(exact)
-            if certain:
-                self.trip[counter] = exact  # type: ignore[assignment]
+            if certain and exact is not None:
+                self.trip[counter] = exact
             body_ctx = Ctx(ranges, certain, False)
             if cond is not None and not do_while:
                 narrowed = self._narrow(cond, loop_env, ranges, True)
@@ -1634,10 +1646,10 @@ class _FunctionRun:
         fn = self.an.functions[identity]
         params = _params(self.an, fn)
         ints = tuple(
-            _bounds(values[i].interval(ctx.ranges))
-            if i < len(values) and ctype.is_integer and isinstance(values[i], Affine)
+            _bounds(value.interval(ctx.ranges))
+            if ctype.is_integer and isinstance(value, Affine)
             else None
-            for i, (_, ctype) in enumerate(params)
+            for value, (_, ctype) in itertools.zip_longest(values[: len(params)], params)
         )
         summary = self.an.summary(identity, ints) if self.recording else None
         if summary is None:
@@ -1869,12 +1881,9 @@ def _and(a: Affine, b: Affine, ranges) -> Affine:
             return Affine.of(Interval(0, mask))
         if (-mask) & (-mask - 1) == 0:  # x & -2^k: x rounded down
             return x.widen(Interval(mask + 1, 0))
-    x, y = a.interval(ranges), b.interval(ranges)
-    if x.nonneg() and x.hi is not None:
-        return Affine.of(Interval(0, x.hi if not y.nonneg() or y.hi is None else min(x.hi, y.hi)))
-    if y.nonneg() and y.hi is not None:
-        return Affine.of(Interval(0, y.hi))
-    return TOP
+    left, right = a.interval(ranges), b.interval(ranges)
+    highs = [iv.hi for iv in (left, right) if iv.nonneg() and iv.hi is not None]
+    return Affine.of(Interval(0, min(highs))) if highs else TOP  # x & y <= either, if >= 0
 
 
 def _compare(diff: Affine, op: str, ranges) -> Affine:

@@ -59,13 +59,13 @@ class Interval:
         return Interval(lo, hi) if c > 0 else Interval(hi, lo)
 
     def __mul__(self, other: Interval) -> Interval:
-        if self.is_exact:
-            return other.scale(self.lo)  # type: ignore[arg-type]
-        if other.is_exact:
-            return self.scale(other.lo)  # type: ignore[arg-type]
-        if not (self.bounded and other.bounded):
+        if self.lo is not None and self.lo == self.hi:
+            return other.scale(self.lo)
+        if other.lo is not None and other.lo == other.hi:
+            return self.scale(other.lo)
+        if self.lo is None or self.hi is None or other.lo is None or other.hi is None:
             return TOP_INTERVAL
-        corners = [a * b for a in (self.lo, self.hi) for b in (other.lo, other.hi)]  # type: ignore[operator]
+        corners = [a * b for a in (self.lo, self.hi) for b in (other.lo, other.hi)]
         return Interval(min(corners), max(corners))
 
     def join(self, other: Interval) -> Interval:
@@ -109,18 +109,16 @@ def truncdiv_interval(value: Interval, divisor: Interval) -> Interval:
     """C division (truncating) of an interval by an interval that excludes zero."""
     if divisor.lo is None or divisor.hi is None or divisor.lo <= 0 <= divisor.hi:
         return TOP_INTERVAL
-    if not value.bounded:
-        if divisor.is_exact and divisor.lo is not None and divisor.lo > 0:
+    low, high = value.lo, value.hi
+    if low is None or high is None:
+        if divisor.lo == divisor.hi and divisor.lo > 0:  # monotone: ends map to ends
             d = divisor.lo
-            lo = None if value.lo is None else _truncdiv(value.lo, d)
-            hi = None if value.hi is None else _truncdiv(value.hi, d)
-            return Interval(lo, hi)
+            return Interval(
+                None if low is None else _truncdiv(low, d),
+                None if high is None else _truncdiv(high, d),
+            )
         return TOP_INTERVAL
-    quotients = [
-        _truncdiv(a, d)
-        for a in (value.lo, value.hi)  # type: ignore[misc]
-        for d in (divisor.lo, divisor.hi)
-    ]
+    quotients = [_truncdiv(a, d) for a in (low, high) for d in (divisor.lo, divisor.hi)]
     return Interval(min(quotients), max(quotients))
 
 
@@ -232,13 +230,6 @@ class Affine:
     def uses(self) -> frozenset[int]:
         return frozenset(v for v, _ in self.terms)
 
-    def substitute(self, var: int, value: Affine) -> Affine:
-        coef = dict(self.terms).pop(var, 0)
-        if not coef:
-            return self
-        rest = Affine(tuple((v, c) for v, c in self.terms if v != var), self.const)
-        return rest + value.scale(coef)
-
 
 TOP = Affine.of(TOP_INTERVAL)
 
@@ -272,14 +263,6 @@ class Span:
         hi = None if self.hi is None or offset.hi is None else self.hi + offset.hi
         return Span(lo, hi)
 
-    def covers(self, other: Span) -> bool:
-        """Every byte of `other` lies in this span."""
-        if other.lo is None or other.hi is None:
-            return False
-        lo_ok = self.lo is None or self.lo <= other.lo
-        hi_ok = self.hi is None or other.hi <= self.hi
-        return lo_ok and hi_ok
-
     def __str__(self) -> str:
         lo = "-inf" if self.lo is None else str(self.lo)
         hi = "+inf" if self.hi is None else str(self.hi)
@@ -287,14 +270,6 @@ class Span:
 
 
 UNBOUNDED = Span(None, None)
-
-
-def join_spans(a: Span | None, b: Span | None) -> Span | None:
-    if a is None:
-        return b
-    if b is None:
-        return a
-    return a.join(b)
 
 
 Runs = tuple[tuple[int, int], ...]  # sorted, disjoint, non-adjacent half-open byte ranges
@@ -310,11 +285,11 @@ def merge_runs(pieces: Iterable[tuple[int, int]]) -> Runs:
     return tuple(out)
 
 
-def runs_cover(runs: Runs, lo: int, hi: int) -> bool:
-    """Whether the runs write every byte of `[lo, hi)` (an empty range is covered)."""
-    if lo >= hi:
-        return True
-    return any(a <= lo and hi <= b for a, b in runs)
+def runs_cover(runs: Runs, span: Span) -> bool:
+    """Whether the runs hold every byte of `span` (an unbounded span: never)."""
+    if span.lo is None or span.hi is None:
+        return False
+    return span.lo >= span.hi or any(a <= span.lo and span.hi <= b for a, b in runs)
 
 
 @dataclass(frozen=True)
