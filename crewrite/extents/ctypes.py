@@ -1,4 +1,5 @@
-"""C types as the extent analysis needs them: element sizes, integer ranges, struct layouts.
+"""C types and literals as the extent analysis needs them: element sizes, integer ranges,
+struct layouts.
 
 Sizes are pairs `(smallest, largest)` over the targets crewrite meets (32-bit Cortex-M, and
 the 64-bit host the tests build on): `long`, `size_t` and pointers are 4 or 8 bytes, so a
@@ -249,10 +250,7 @@ def _walk(node: c_ast.Node):
 def _fold(node: c_ast.Node | None, enums: Mapping[str, int]) -> int | None:
     """An integer constant expression of a declaration (array length, enum value)."""
     if isinstance(node, c_ast.Constant) and node.type.endswith("int"):
-        try:
-            return int(node.value.rstrip("uUlL"), 0)
-        except ValueError:
-            return None
+        return int_value(node.value)
     if isinstance(node, c_ast.ID):
         return enums.get(node.name)
     if isinstance(node, c_ast.UnaryOp) and node.op == "-":
@@ -265,4 +263,26 @@ def _fold(node: c_ast.Node | None, enums: Mapping[str, int]) -> int | None:
         return a + b if node.op == "+" else a - b if node.op == "-" else a * b
     if isinstance(node, c_ast.Cast):
         return _fold(node.expr, enums)
+    return None
+
+
+def int_value(text: str) -> int | None:
+    """An integer literal's value (hex, octal, suffixes)."""
+    digits = text.rstrip("uUlL")
+    try:
+        if len(digits) > 1 and digits[0] == "0" and digits[1] not in "xXbB":
+            return int(digits, 8)
+        return int(digits, 0)
+    except ValueError:
+        return None
+
+
+def char_value(text: str) -> int | None:
+    """A character literal's value; None for escapes we do not spell out."""
+    body = text[1:-1] if len(text) >= 2 else text
+    escapes = {"\\n": 10, "\\t": 9, "\\0": 0, "\\\\": 92, "\\'": 39, '\\"': 34, "\\r": 13}
+    if body in escapes:
+        return escapes[body]
+    if len(body) == 1:
+        return ord(body)
     return None

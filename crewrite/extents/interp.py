@@ -20,9 +20,11 @@ from types import MappingProxyType
 from pycparser import c_ast, c_generator
 
 from crewrite.extents import library
-from crewrite.extents.ctypes import INT, UNKNOWN, VOID, CType, TypeTable
+from crewrite.extents.ctypes import INT, UNKNOWN, VOID, CType, TypeTable, char_value, int_value
 from crewrite.extents.records import Base, Extent, FunctionExtents, StatementExtents, Unbounded
+from crewrite.extents.scans import Increments, address_taken, assigned, jumps, walk
 from crewrite.extents.values import (
+    BOOL,
     TOP,
     TOP_INTERVAL,
     UNBOUNDED,
@@ -31,8 +33,12 @@ from crewrite.extents.values import (
     Interval,
     Runs,
     Span,
+    arith,
+    compare,
     covered,
+    exact_trips,
     merge_runs,
+    solve,
 )
 from crewrite.extract import ALLOC, fold_constant
 from crewrite.frontend import TranslationUnit
@@ -81,7 +87,6 @@ Value = Affine | Ptr | Record | Ref
 UNTRACKED = Ptr((), True)  # loaded from memory, a global pointer: may reach an escaped base
 NULL = Ptr(())  # also a local or file-scope array: memory that is no base and holds none
 _NO_RANGES: Mapping[int, Interval] = MappingProxyType({})
-_BOOL = Affine.of(Interval(0, 1))
 _GEN = c_generator.CGenerator()
 _COMPARE = {"<", "<=", ">", ">=", "==", "!="}
 _NEGATE = {"<": ">=", "<=": ">", ">": "<=", ">=": "<", "==": "!=", "!=": "=="}
@@ -214,151 +219,6 @@ class _Defined:
     node: c_ast.FuncDef
 
 
-# --------------------------------------------------------------------------- scans
-
-
-def _walk(node: c_ast.Node) -> Iterable[c_ast.Node]:
-    stack = [node]
-    while stack:
-        item = stack.pop()
-        yield item
-        stack.extend(child for _, child in item.children())
-
-
-def _modified(nodes: Iterable[c_ast.Node | None]) -> set[str]:
-    """Names assigned, incremented or whose address is taken anywhere in the nodes."""
-    out: set[str] = set()
-    for root in nodes:
-        if root is None:
-            continue
-        for node in _walk(root):
-            target = None
-            if isinstance(node, c_ast.Assignment):
-                target = node.lvalue
-            elif isinstance(node, c_ast.UnaryOp) and node.op in ("++", "--", "p++", "p--", "&"):
-                target = node.expr
-            while isinstance(target, c_ast.StructRef) and target.type == ".":
-                target = target.name  # a member of a local struct: the struct changes
-            if isinstance(target, c_ast.ID):
-                out.add(target.name)
-    return out
-
-
-def _address_taken(body: c_ast.Node) -> set[str]:
-    return {
-        n.expr.name
-        for n in _walk(body)
-        if isinstance(n, c_ast.UnaryOp) and n.op == "&" and isinstance(n.expr, c_ast.ID)
-    }
-
-
-def _jumps(body: c_ast.Node | None, is_error) -> tuple[bool, bool, bool]:
-    """(break, continue, normal return or goto) that leave a loop body, nested loops aside;
-    `is_error(return_node)` tells an error exit, which does not count."""
-    brk = cont = other = False
-    if body is None:
-        return brk, cont, other
-    stack: list[tuple[c_ast.Node, bool, bool]] = [(body, True, True)]
-    while stack:
-        node, own_break, own_continue = stack.pop()
-        if isinstance(node, c_ast.Break) and own_break:
-            brk = True
-        elif isinstance(node, c_ast.Continue) and own_continue:
-            cont = True
-        elif isinstance(node, c_ast.Goto | c_ast.Label) or (
-            isinstance(node, c_ast.Return) and not is_error(node)
-        ):
-            other = True
-        loop = isinstance(node, c_ast.For | c_ast.While | c_ast.DoWhile)
-        switch = isinstance(node, c_ast.Switch)
-        for _, child in node.children():
-            stack.append((child, own_break and not (loop or switch), own_continue and not loop))
-    return brk, cont, other
-
-
-class _Increments(c_ast.NodeVisitor):
-    """Per variable: constant increments made on every iteration, or None when some update
-    is anything else or may be skipped."""
-
-    def __init__(self, names: set[str], constant) -> None:
-        self.names = names
-        self.constant = constant  # node -> exact loop-invariant int, or None
-        self.deltas: dict[str, int | None] = {}
-        self.top = True
-
-    def _note(self, name: str, delta: int | None) -> None:
-        if name not in self.names:
-            return
-        if delta is None or not self.top:
-            self.deltas[name] = None
-        elif name not in self.deltas or self.deltas[name] is not None:
-            self.deltas[name] = (self.deltas.get(name) or 0) + delta
-
-    def _nested(self, *children: c_ast.Node | None) -> None:
-        saved, self.top = self.top, False
-        for child in children:
-            if child is not None:
-                self.visit(child)
-        self.top = saved
-
-    def visit_If(self, node: c_ast.If) -> None:
-        self.visit(node.cond)
-        self._nested(node.iftrue, node.iffalse)
-
-    def visit_TernaryOp(self, node: c_ast.TernaryOp) -> None:
-        self.visit(node.cond)
-        self._nested(node.iftrue, node.iffalse)
-
-    def visit_For(self, node: c_ast.For) -> None:
-        self._nested(node.init, node.cond, node.next, node.stmt)
-
-    def visit_While(self, node: c_ast.While) -> None:
-        self._nested(node.cond, node.stmt)
-
-    visit_DoWhile = visit_While
-
-    def visit_Switch(self, node: c_ast.Switch) -> None:
-        self.visit(node.cond)
-        self._nested(node.stmt)
-
-    def visit_Label(self, node: c_ast.Label) -> None:
-        self._nested(node.stmt)
-
-    def visit_BinaryOp(self, node: c_ast.BinaryOp) -> None:
-        self.visit(node.left)
-        if node.op in ("&&", "||"):
-            self._nested(node.right)
-        else:
-            self.visit(node.right)
-
-    def visit_UnaryOp(self, node: c_ast.UnaryOp) -> None:
-        if isinstance(node.expr, c_ast.ID) and node.op in ("++", "p++", "--", "p--"):
-            self._note(node.expr.name, 1 if "+" in node.op else -1)
-            return
-        self.generic_visit(node)
-
-    def visit_Assignment(self, node: c_ast.Assignment) -> None:
-        self.visit(node.rvalue)
-        if not isinstance(node.lvalue, c_ast.ID):
-            self.visit(node.lvalue)
-            return
-        name = node.lvalue.name
-        delta: int | None = None
-        if node.op in ("+=", "-="):
-            step = self.constant(node.rvalue)
-            if step is not None:
-                delta = step if node.op == "+=" else -step
-        elif node.op == "=" and isinstance(node.rvalue, c_ast.BinaryOp):
-            rv = node.rvalue
-            if rv.op in ("+", "-") and isinstance(rv.left, c_ast.ID) and rv.left.name == name:
-                step = self.constant(rv.right)
-                if step is not None:
-                    delta = step if rv.op == "+" else -step
-            elif rv.op == "+" and isinstance(rv.right, c_ast.ID) and rv.right.name == name:
-                delta = self.constant(rv.left)
-        self._note(name, delta)
-
-
 # --------------------------------------------------------------------------- analyser
 
 
@@ -478,9 +338,9 @@ class _FunctionRun:
         self.depth = 0  # 0: a top-level statement of the body is being executed
         self.error_exits = False
         self.untracked_any = False
-        self.reassigned = _modified([self.body])
-        self.addr_taken = _address_taken(self.body)
-        nodes = list(_walk(self.body))
+        self.reassigned = assigned([self.body])
+        self.addr_taken = address_taken(self.body)
+        nodes = list(walk(self.body))
         self.jumps = any(isinstance(n, c_ast.Goto | c_ast.Label) for n in nodes)
 
     # ----------------------------------------------------------------- driver
@@ -1006,8 +866,8 @@ class _FunctionRun:
             init_out = self._exec(node.init, env, ctx)
             env = init_out.env if init_out.env is not None else env
         body, cond = node.stmt, node.cond
-        brk, cont, other = _jumps(body, self._is_error_exit)
-        modified = _modified([body, step, cond]) & set(env)
+        brk, cont, other = jumps(body, self._is_error_exit)
+        modified = assigned([body, step, cond]) & set(env)
         deltas = self._inductions(body, step, cond, modified, env, ctx, cont or other)
         counter = next(self.an.counter)
         head = dict(env)
@@ -1069,14 +929,14 @@ class _FunctionRun:
         which runs once more than the body)."""
 
         def constant(node: c_ast.Node) -> int | None:
-            if _modified([node]) or any(
-                isinstance(n, c_ast.ID) and n.name in modified for n in _walk(node)
+            if assigned([node]) or any(
+                isinstance(n, c_ast.ID) and n.name in modified for n in walk(node)
             ):
                 return None
             value = self._pure(node, env, ctx.ranges)
             return value.constant if isinstance(value, Affine) else None
 
-        finder = _Increments(set(modified), constant)
+        finder = Increments(set(modified), constant)
         if body is not None:
             finder.visit(body)
             if skipped:  # a `continue` or `return` may skip the updates in the body
@@ -1086,7 +946,7 @@ class _FunctionRun:
         if step is not None:
             finder.visit(step)
         out: dict[str, int | None] = {}
-        in_condition = _modified([cond])
+        in_condition = assigned([cond])
         for name in modified:
             parts = [d[name] for d in (body_deltas, finder.deltas) if name in d]
             if name in in_condition:
@@ -1160,7 +1020,7 @@ class _FunctionRun:
             right = self._pure(cond.right, head, ctx.ranges)
             diff = self._difference(left, right)
             if diff is not None:
-                exact = _exact_trips(diff, cond.op, counter)
+                exact = exact_trips(diff, cond.op, counter)
         ranges = dict(ctx.ranges)
         ranges[counter] = Interval(0, None)
         narrowed = self._narrow(cond, head, ranges, True)
@@ -1210,7 +1070,7 @@ class _FunctionRun:
             diff = self._difference(left, right)
             if diff is None:
                 return out
-            return _solve(diff, cond.op if truth else _NEGATE[cond.op], out)
+            return solve(diff, cond.op if truth else _NEGATE[cond.op], out)
         value = self._pure(cond, env, out)
         if isinstance(value, Affine) and value.constant is not None:
             return out if (value.constant != 0) == truth else None
@@ -1229,10 +1089,10 @@ class _FunctionRun:
         if node.type == "string":
             return NULL, CType("ptr", (4, 8), False, CType("int", (1, 1)))
         if node.type == "char":
-            code = _char_value(node.value)
+            code = char_value(node.value)
             return (TOP if code is None else Affine.exact(code)), INT
         if "int" in node.type or node.type in ("long", "unsigned"):
-            value = _int_value(node.value)
+            value = int_value(node.value)
             return (TOP if value is None else Affine.exact(value)), INT
         return TOP, CType("float", (8, 8))
 
@@ -1318,7 +1178,7 @@ class _FunctionRun:
             return (-value).add_const(-1), ctype
         if op == "!":
             truth = self._truth(value, ctx)
-            return (Affine.exact(int(not truth)) if truth is not None else _BOOL), INT
+            return (Affine.exact(int(not truth)) if truth is not None else BOOL), INT
         return TOP, INT
 
     def _type_only(self, node: c_ast.Node, env, ctx) -> CType:
@@ -1346,18 +1206,18 @@ class _FunctionRun:
             second = self._truth(right, Ctx(ranges, False))
             if first is not None and second is not None:
                 return Affine.exact(int(second)), INT
-            return _BOOL, INT
+            return BOOL, INT
         left, ltype = self._eval(node.left, env, ctx)
         right, rtype = self._eval(node.right, env, ctx)
         line = _line(node, self.line)
         if op in _COMPARE:
             diff = self._difference(left, right)
-            return (_BOOL if diff is None else _compare(diff, op, ctx.ranges)), INT
+            return (BOOL if diff is None else compare(diff, op, ctx.ranges)), INT
         if isinstance(left, Ptr) or isinstance(right, Ptr):
             return self._pointer_arith(op, left, ltype, right, rtype, line, ctx)
         if not (isinstance(left, Affine) and isinstance(right, Affine)):
             return TOP, _arith_type(ltype, rtype)
-        return _arith(op, left, right, ctx.ranges), _arith_type(ltype, rtype)
+        return arith(op, left, right, ctx.ranges), _arith_type(ltype, rtype)
 
     def _pointer_arith(self, op, left, ltype, right, rtype, line, ctx) -> tuple[Value, CType]:
         if isinstance(left, Ptr) and isinstance(right, Affine) and op in ("+", "-"):
@@ -1587,7 +1447,7 @@ class _FunctionRun:
             if isinstance(old, Ptr) or isinstance(value, Ptr):
                 value, _ = self._pointer_arith(op, old, ctype, value, vtype, line, ctx)
             elif isinstance(old, Affine) and isinstance(value, Affine):
-                value = _arith(op, old, value, ctx.ranges)
+                value = arith(op, old, value, ctx.ranges)
             else:
                 value = TOP
         self._write(where, ctype, value, node.lvalue, env, ctx)
@@ -1775,6 +1635,14 @@ class _FunctionRun:
 # --------------------------------------------------------------------------- helpers
 
 
+def _arith_type(a: CType, b: CType) -> CType:
+    if a.kind == "float" or b.kind == "float":
+        return a if a.kind == "float" else b
+    if a.is_integer and b.is_integer and a.size and b.size:
+        return a if a.size[1] >= b.size[1] else b
+    return INT
+
+
 def _is_alloc(node: c_ast.Node) -> bool:
     while isinstance(node, c_ast.Cast):
         node = node.expr
@@ -1800,202 +1668,6 @@ def _scaled(value: Affine, size, ranges) -> Affine:
     if size[0] == size[1]:
         return value.scale(size[0])
     return Affine.of(value.interval(ranges) * Interval(size[0], size[1]))
-
-
-def _arith_type(a: CType, b: CType) -> CType:
-    if a.kind == "float" or b.kind == "float":
-        return a if a.kind == "float" else b
-    if a.is_integer and b.is_integer and a.size and b.size:
-        return a if a.size[1] >= b.size[1] else b
-    return INT
-
-
-def _arith(op: str, a: Affine, b: Affine, ranges: Mapping[int, Interval]) -> Affine:
-    if op == "+":
-        return a + b
-    if op == "-":
-        return a - b
-    if op == "*":
-        return a.mul(b, ranges)
-    d = b.constant
-    if op in ("/", "%"):
-        if d is not None and d > 0:
-            return a.divide(d, ranges, floor=False) if op == "/" else a.modulo(d, ranges)
-        if d is not None and d < 0:
-            return -a.divide(-d, ranges, floor=False) if op == "/" else a.modulo(-d, ranges)
-        if op == "/":
-            from crewrite.extents.values import truncdiv_interval
-
-            return Affine.of(truncdiv_interval(a.interval(ranges), b.interval(ranges)))
-        return _remainder_bound(a, b, ranges)
-    if op == ">>":
-        if d is not None and 0 <= d < 64:
-            return a.divide(1 << d, ranges, floor=True)
-        return _shift_bound(a, ranges)
-    if op == "<<":
-        if d is not None and 0 <= d < 64:
-            return a.scale(1 << d)
-        return TOP
-    if op == "&":
-        return _and(a, b, ranges)
-    if op in ("|", "^"):
-        x, y = a.interval(ranges), b.interval(ranges)
-        if x.nonneg() and y.nonneg() and x.hi is not None and y.hi is not None:
-            return Affine.of(Interval(0, (1 << max(x.hi, y.hi).bit_length()) - 1))
-        return TOP
-    return TOP
-
-
-def _remainder_bound(a: Affine, b: Affine, ranges) -> Affine:
-    divisor = b.interval(ranges)
-    if divisor.lo is None or divisor.hi is None:
-        return TOP
-    m = max(abs(divisor.lo), abs(divisor.hi)) - 1
-    value = a.interval(ranges)
-    if value.nonneg():
-        return Affine.of(Interval(0, m))
-    return Affine.of(Interval(-m, m))
-
-
-def _shift_bound(a: Affine, ranges) -> Affine:
-    value = a.interval(ranges)
-    if value.nonneg():
-        return Affine.of(Interval(0, value.hi))
-    if value.hi is not None and value.hi < 0:
-        return Affine.of(Interval(value.lo, -1))
-    return Affine.of(value)
-
-
-def _and(a: Affine, b: Affine, ranges) -> Affine:
-    for x, y in ((a, b), (b, a)):
-        mask = y.constant
-        if mask is None:
-            continue
-        if mask >= 0 and mask & (mask + 1) == 0:
-            return (
-                x.modulo(mask + 1, ranges)
-                if x.interval(ranges).nonneg()
-                else Affine.of(Interval(0, mask))
-            )
-        if mask >= 0:
-            return Affine.of(Interval(0, mask))
-        if (-mask) & (-mask - 1) == 0:  # x & -2^k: x rounded down
-            return x.widen(Interval(mask + 1, 0))
-    left, right = a.interval(ranges), b.interval(ranges)
-    highs = [iv.hi for iv in (left, right) if iv.nonneg() and iv.hi is not None]
-    return Affine.of(Interval(0, min(highs))) if highs else TOP  # x & y <= either, if >= 0
-
-
-def _compare(diff: Affine, op: str, ranges) -> Affine:
-    iv = diff.interval(ranges)
-    lo, hi = iv.lo, iv.hi
-    truth: bool | None = None
-    if op == "<":
-        truth = True if hi is not None and hi < 0 else False if lo is not None and lo >= 0 else None
-    elif op == "<=":
-        truth = True if hi is not None and hi <= 0 else False if lo is not None and lo > 0 else None
-    elif op == ">":
-        truth = True if lo is not None and lo > 0 else False if hi is not None and hi <= 0 else None
-    elif op == ">=":
-        truth = True if lo is not None and lo >= 0 else False if hi is not None and hi < 0 else None
-    elif op == "==":
-        truth = (
-            True
-            if iv.is_exact and lo == 0
-            else (False if (lo is not None and lo > 0) or (hi is not None and hi < 0) else None)
-        )
-    elif op == "!=":
-        truth = (
-            False
-            if iv.is_exact and lo == 0
-            else (True if (lo is not None and lo > 0) or (hi is not None and hi < 0) else None)
-        )
-    return _BOOL if truth is None else Affine.exact(int(truth))
-
-
-def _solve(diff: Affine, op: str, ranges: dict[int, Interval]) -> dict[int, Interval] | None:
-    """Narrow each counter of `diff op 0` by the others' ranges; None if it cannot hold."""
-    out = dict(ranges)
-    if _compare(diff, op, out).constant == 0:
-        return None
-    for var, coef in diff.terms:
-        rest = Affine(tuple((v, c) for v, c in diff.terms if v != var), diff.const)
-        r = rest.interval(out)
-        bound: Interval | None = None
-        # coef*var + r op 0, for some r in [r.lo, r.hi]
-        if op in ("<", "<="):
-            limit = None if r.lo is None else -r.lo - (1 if op == "<" else 0)  # coef*var <= limit
-            if limit is not None:
-                bound = _le(coef, limit)
-        elif op in (">", ">="):
-            limit = None if r.hi is None else -r.hi + (1 if op == ">" else 0)  # coef*var >= limit
-            if limit is not None:
-                bound = _ge(coef, limit)
-        elif op == "==":
-            up = None if r.lo is None else _le(coef, -r.lo)
-            down = None if r.hi is None else _ge(coef, -r.hi)
-            bound = (up or TOP_INTERVAL).meet(down or TOP_INTERVAL)
-        if bound is not None:
-            current = out.get(var, TOP_INTERVAL).meet(bound)
-            if current.empty:
-                return None
-            out[var] = current
-    return out
-
-
-def _le(coef: int, limit: int) -> Interval:
-    """Values v with coef*v <= limit."""
-    if coef > 0:
-        return Interval(None, limit // coef)
-    return Interval(-(limit // -coef), None)
-
-
-def _ge(coef: int, limit: int) -> Interval:
-    """Values v with coef*v >= limit."""
-    if coef > 0:
-        return Interval(-(-limit // coef), None)
-    return Interval(None, limit // coef)
-
-
-def _exact_trips(diff: Affine, op: str, counter: int) -> int | None:
-    """Iterations of `while (diff op 0)` when `diff` is `c*k + d` with d exact: the counter
-    runs from 0 while the condition holds, and holds on a prefix of the counter's values."""
-    if len(diff.terms) != 1 or diff.terms[0][0] != counter or not diff.const.is_exact:
-        return None
-    c, d = diff.terms[0][1], diff.const.lo
-    assert d is not None
-    if op in (">", ">="):
-        c, d, op = -c, -d, "<" if op == ">" else "<="
-    if op == "<=":
-        d, op = d - 1, "<"
-    if op == "<":
-        if c <= 0:
-            return None if d < 0 else 0  # true forever (overflow) or never
-        return max(0, -(d // c))  # number of k >= 0 with c*k + d < 0
-    if op == "!=" and abs(c) == 1:
-        root = -d * c
-        return root if root >= 0 else None
-    return None
-
-
-def _int_value(text: str) -> int | None:
-    digits = text.rstrip("uUlL")
-    try:
-        if len(digits) > 1 and digits[0] == "0" and digits[1] not in "xXbB":
-            return int(digits, 8)
-        return int(digits, 0)
-    except ValueError:
-        return None
-
-
-def _char_value(text: str) -> int | None:
-    body = text[1:-1] if len(text) >= 2 else text
-    escapes = {"\\n": 10, "\\t": 9, "\\0": 0, "\\\\": 92, "\\'": 39, '\\"': 34, "\\r": 13}
-    if body in escapes:
-        return escapes[body]
-    if len(body) == 1:
-        return ord(body)
-    return None
 
 
 def analyse(units: Mapping[str, TranslationUnit]) -> dict[str, FunctionExtents]:

@@ -332,3 +332,175 @@ def covered(blocks: Iterable[Block], counts: Mapping[int, int]) -> dict[str, Run
                 length += abs(coef) * steps
             out.setdefault(base, []).append((start, start + length))
     return {base: merge_runs(pieces) for base, pieces in out.items()}
+
+
+# --------------------------------------------------------------------------- C arithmetic
+# C operators on abstract integers, and what a comparison says about the loop counters in it.
+
+BOOL = Affine.of(Interval(0, 1))  # a truth value nobody could decide
+
+
+def arith(op: str, a: Affine, b: Affine, ranges: Mapping[int, Interval]) -> Affine:
+    if op == "+":
+        return a + b
+    if op == "-":
+        return a - b
+    if op == "*":
+        return a.mul(b, ranges)
+    d = b.constant
+    if op in ("/", "%"):
+        if d is not None and d > 0:
+            return a.divide(d, ranges, floor=False) if op == "/" else a.modulo(d, ranges)
+        if d is not None and d < 0:
+            return -a.divide(-d, ranges, floor=False) if op == "/" else a.modulo(-d, ranges)
+        if op == "/":
+            return Affine.of(truncdiv_interval(a.interval(ranges), b.interval(ranges)))
+        return _remainder_bound(a, b, ranges)
+    if op == ">>":
+        if d is not None and 0 <= d < 64:
+            return a.divide(1 << d, ranges, floor=True)
+        return _shift_bound(a, ranges)
+    if op == "<<":
+        if d is not None and 0 <= d < 64:
+            return a.scale(1 << d)
+        return TOP
+    if op == "&":
+        return _and(a, b, ranges)
+    if op in ("|", "^"):
+        x, y = a.interval(ranges), b.interval(ranges)
+        if x.nonneg() and y.nonneg() and x.hi is not None and y.hi is not None:
+            return Affine.of(Interval(0, (1 << max(x.hi, y.hi).bit_length()) - 1))
+        return TOP
+    return TOP
+
+
+def _remainder_bound(a: Affine, b: Affine, ranges) -> Affine:
+    divisor = b.interval(ranges)
+    if divisor.lo is None or divisor.hi is None:
+        return TOP
+    m = max(abs(divisor.lo), abs(divisor.hi)) - 1
+    value = a.interval(ranges)
+    if value.nonneg():
+        return Affine.of(Interval(0, m))
+    return Affine.of(Interval(-m, m))
+
+
+def _shift_bound(a: Affine, ranges) -> Affine:
+    value = a.interval(ranges)
+    if value.nonneg():
+        return Affine.of(Interval(0, value.hi))
+    if value.hi is not None and value.hi < 0:
+        return Affine.of(Interval(value.lo, -1))
+    return Affine.of(value)
+
+
+def _and(a: Affine, b: Affine, ranges) -> Affine:
+    for x, y in ((a, b), (b, a)):
+        mask = y.constant
+        if mask is None:
+            continue
+        if mask >= 0 and mask & (mask + 1) == 0:
+            return (
+                x.modulo(mask + 1, ranges)
+                if x.interval(ranges).nonneg()
+                else Affine.of(Interval(0, mask))
+            )
+        if mask >= 0:
+            return Affine.of(Interval(0, mask))
+        if (-mask) & (-mask - 1) == 0:  # x & -2^k: x rounded down
+            return x.widen(Interval(mask + 1, 0))
+    left, right = a.interval(ranges), b.interval(ranges)
+    highs = [iv.hi for iv in (left, right) if iv.nonneg() and iv.hi is not None]
+    return Affine.of(Interval(0, min(highs))) if highs else TOP  # x & y <= either, if >= 0
+
+
+def compare(diff: Affine, op: str, ranges) -> Affine:
+    iv = diff.interval(ranges)
+    lo, hi = iv.lo, iv.hi
+    truth: bool | None = None
+    if op == "<":
+        truth = True if hi is not None and hi < 0 else False if lo is not None and lo >= 0 else None
+    elif op == "<=":
+        truth = True if hi is not None and hi <= 0 else False if lo is not None and lo > 0 else None
+    elif op == ">":
+        truth = True if lo is not None and lo > 0 else False if hi is not None and hi <= 0 else None
+    elif op == ">=":
+        truth = True if lo is not None and lo >= 0 else False if hi is not None and hi < 0 else None
+    elif op == "==":
+        truth = (
+            True
+            if iv.is_exact and lo == 0
+            else (False if (lo is not None and lo > 0) or (hi is not None and hi < 0) else None)
+        )
+    elif op == "!=":
+        truth = (
+            False
+            if iv.is_exact and lo == 0
+            else (True if (lo is not None and lo > 0) or (hi is not None and hi < 0) else None)
+        )
+    return BOOL if truth is None else Affine.exact(int(truth))
+
+
+def solve(diff: Affine, op: str, ranges: dict[int, Interval]) -> dict[int, Interval] | None:
+    """Narrow each counter of `diff op 0` by the others' ranges; None if it cannot hold."""
+    out = dict(ranges)
+    if compare(diff, op, out).constant == 0:
+        return None
+    for var, coef in diff.terms:
+        rest = Affine(tuple((v, c) for v, c in diff.terms if v != var), diff.const)
+        r = rest.interval(out)
+        bound: Interval | None = None
+        # coef*var + r op 0, for some r in [r.lo, r.hi]
+        if op in ("<", "<="):
+            limit = None if r.lo is None else -r.lo - (1 if op == "<" else 0)  # coef*var <= limit
+            if limit is not None:
+                bound = _le(coef, limit)
+        elif op in (">", ">="):
+            limit = None if r.hi is None else -r.hi + (1 if op == ">" else 0)  # coef*var >= limit
+            if limit is not None:
+                bound = _ge(coef, limit)
+        elif op == "==":
+            up = None if r.lo is None else _le(coef, -r.lo)
+            down = None if r.hi is None else _ge(coef, -r.hi)
+            bound = (up or TOP_INTERVAL).meet(down or TOP_INTERVAL)
+        if bound is not None:
+            current = out.get(var, TOP_INTERVAL).meet(bound)
+            if current.empty:
+                return None
+            out[var] = current
+    return out
+
+
+def _le(coef: int, limit: int) -> Interval:
+    """Values v with coef*v <= limit."""
+    if coef > 0:
+        return Interval(None, limit // coef)
+    return Interval(-(limit // -coef), None)
+
+
+def _ge(coef: int, limit: int) -> Interval:
+    """Values v with coef*v >= limit."""
+    if coef > 0:
+        return Interval(-(-limit // coef), None)
+    return Interval(None, limit // coef)
+
+
+def exact_trips(diff: Affine, op: str, counter: int) -> int | None:
+    """Iterations of `while (diff op 0)` when `diff` is `c*k + d` with d exact: the counter
+    runs from 0 while the condition holds, and holds on a prefix of the counter's values."""
+    if len(diff.terms) != 1 or diff.terms[0][0] != counter or not diff.const.is_exact:
+        return None
+    c, d = diff.terms[0][1], diff.const.lo
+    assert d is not None
+    if op in (">", ">="):
+        c, d, op = -c, -d, "<" if op == ">" else "<="
+    if op == "<=":
+        d, op = d - 1, "<"
+    if op == "<":
+        if c <= 0:
+            return None if d < 0 else 0  # true forever (overflow) or never
+        return max(0, -(d // c))  # number of k >= 0 with c*k + d < 0
+    if op == "!=" and abs(c) == 1:
+        root = -d * c
+        return root if root >= 0 else None
+    return None
