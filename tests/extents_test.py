@@ -405,6 +405,7 @@ def test_cmsis_nn_sizes_come_from_the_dims_and_the_context(extents):
     assert call.bases["output_"].must_write == ((0, 8000),)
     assert call.bases["output_"].reads is None
     assert span(call.bases["context_buffer_0"], "writes") == (0, 80)
+    assert call.bases["context_buffer_0"].must_write == ()  # scratch: any part of it
     assert fx.summary["output_"].must_write == ((0, 8000),)
     assert not fx.unbounded
 
@@ -464,6 +465,24 @@ def test_pointer_stored_in_a_global_makes_later_reaches_unbounded(extents):
     assert fx.escapes["T_lut"].startswith("line ")
     assert "T_lut" not in fx.statements[4].bases  # no call, no unknown pointer: untouched
     assert fx.max_touched("T_lut") is None
+
+
+def test_pointers_inside_local_structs_are_followed_or_given_up(extents):
+    fx = extents(
+        """
+        extern void vendor(void* p);
+        void f(int8_t* a, int8_t* b) {
+          cmsis_nn_context c = {a, 16};
+          ((int8_t*)(&c)->buf)[3] = 1;
+          cmsis_nn_context d = {b, 16};
+          vendor(&d.size);
+        }
+    """,
+        truth=False,
+    )["f"]
+    assert span(at(fx, 1, "a"), "writes") == (3, 4)
+    assert span(at(fx, 3, "b"), "writes") == (None, None)
+    assert "vendor" in fx.escapes["b"]
 
 
 def test_data_dependent_index(extents):

@@ -161,14 +161,6 @@ def _widen(value: Value, ctype: CType | None = None) -> Value:
     return value
 
 
-def _pointer_fields(value: Value | None) -> Iterable[Ptr]:
-    if isinstance(value, Ptr):
-        yield value
-    elif isinstance(value, Record):
-        for _, member in value.fields:
-            yield from _pointer_fields(member)
-
-
 # --------------------------------------------------------------------------- flow
 
 
@@ -507,7 +499,7 @@ class _FunctionRun:
     def _escape(self, value: Value | None, line: int, why: str) -> None:
         if not self.recording:
             return
-        for ptr in _pointer_fields(self._deref_record(value)):
+        for ptr in self._pointers(value):
             for base in ptr.bases():
                 for related in self._related(base):
                     self.escaped.setdefault(related, (line, why))
@@ -520,7 +512,7 @@ class _FunctionRun:
 
     def _unbounded_args(self, value: Value | None, line: int, why: str) -> None:
         """A pointer handed where crewrite cannot see what happens to its bytes."""
-        for ptr in _pointer_fields(self._deref_record(value)):
+        for ptr in self._pointers(value):
             for base in ptr.bases():
                 self._note(base, "rw", UNBOUNDED, line, why)
             if ptr.unknown:
@@ -551,6 +543,21 @@ class _FunctionRun:
         if isinstance(value, Ref):
             return self.env.get(value.var)
         return value
+
+    def _pointers(self, value: Value | None) -> Iterable[Ptr]:
+        """Every pointer a value holds or reaches through local structs it points at."""
+        seen: set[str] = set()
+        stack = [value]
+        while stack:
+            item = stack.pop()
+            if isinstance(item, Ref):
+                if item.var not in seen:
+                    seen.add(item.var)
+                    stack.append(self.env.get(item.var))
+            elif isinstance(item, Ptr):
+                yield item
+            elif isinstance(item, Record):
+                stack.extend(member for _, member in item.fields)
 
     # ----------------------------------------------------------------- statements
 
@@ -643,7 +650,16 @@ class _FunctionRun:
             return a
         ra = ctx.ranges if a_ranges is None else a_ranges
         rb = ctx.ranges if b_ranges is None else b_ranges
-        return {n: _join_values(a[n], b[n], ra, rb) for n in a.keys() & b.keys()}
+        return {n: self._join(a[n], b[n], ra, rb) for n in a.keys() & b.keys()}
+
+    def _join(self, a: Value, b: Value, ra: Mapping[int, Interval], rb: Mapping[int, Interval]):
+        """`_join_values`, but a struct address that differs on the two paths is lost: the
+        pointers held in what it pointed at count as escaped."""
+        if (isinstance(a, Ref) or isinstance(b, Ref)) and a != b:
+            for side in (a, b):
+                self._escape(side, self.line, "address of a local struct merged with another")
+            return UNTRACKED
+        return _join_values(a, b, ra, rb)
 
     def _havoc(self, env: dict[str, Value]) -> None:
         """At a label anything may have run: every variable holds any value, and every
@@ -713,8 +729,9 @@ class _FunctionRun:
         assert isinstance(call, c_ast.FuncCall)
         args = call.args.exprs if call.args is not None else []
         size = fold_constant(args[2]) if len(args) == 5 else None
-        key = name if name not in self.bases else f"{name}@{line}"
-        self.bases[key] = Base(key, "workspace", line, size)
+        key = name if name not in self.bases or self.bases[name].line == line else f"{name}@{line}"
+        if self.recording:  # a probe run only looks for the bases a pointer may take
+            self.bases[key] = Base(key, "workspace", line, size)
         return Ptr(((key, Affine.exact(0)),))
 
     def _slice(self, name: str, value: Value, line: int) -> Value:
@@ -988,7 +1005,8 @@ class _FunctionRun:
             try:
                 if node.cond is not None:
                     self._eval(node.cond, loop_env, probe_ctx)
-                out = self._exec(node.stmt, self.env, probe_ctx)
+                    loop_env = self.env
+                out = self._exec(node.stmt, loop_env, probe_ctx)
                 step = node.next if isinstance(node, c_ast.For) else None
                 if step is not None:
                     self._eval(step, out.env if out.env is not None else loop_env, probe_ctx)
@@ -1215,6 +1233,9 @@ class _FunctionRun:
             return (BOOL if diff is None else compare(diff, op, ctx.ranges)), INT
         if isinstance(left, Ptr) or isinstance(right, Ptr):
             return self._pointer_arith(op, left, ltype, right, rtype, line, ctx)
+        for side in (left, right):
+            if isinstance(side, Ref | Record):
+                self._escape(side, line, f"a struct holding it used in '{op}'")
         if not (isinstance(left, Affine) and isinstance(right, Affine)):
             return TOP, _arith_type(ltype, rtype)
         return arith(op, left, right, ctx.ranges), _arith_type(ltype, rtype)
@@ -1264,7 +1285,7 @@ class _FunctionRun:
         value, ctype = results[0]
         merged: dict[str, Value] | None = envs[0]
         if len(results) == 2:
-            value = _join_values(value, results[1][0], branch_ranges[0], branch_ranges[1])
+            value = self._join(value, results[1][0], branch_ranges[0], branch_ranges[1])
             merged = self._join_env(merged, envs[1], ctx, branch_ranges[0], branch_ranges[1])
         self.env = merged if merged is not None else env
         return value, ctype
@@ -1326,6 +1347,8 @@ class _FunctionRun:
                     return self._member(where[1], stype, member)
                 return ("mem", UNTRACKED), stype.field(member)[1]
             pointer, ptype = self._eval(node.name, env, ctx)
+            if isinstance(pointer, Ref) and isinstance(env.get(pointer.var), Record):
+                return ("field", pointer.var, member), ptype.element().field(member)[1]
             if not isinstance(pointer, Ptr):
                 pointer = UNTRACKED
             return self._member(pointer, ptype.element(), member)
@@ -1408,7 +1431,11 @@ class _FunctionRun:
         if isinstance(node, c_ast.UnaryOp) and node.op == "*":
             return self._eval(node.expr, env, ctx)
         where, ctype = self._lvalue(node, env, ctx)
-        pointer = where[1] if where[0] == "mem" else NULL if where[0] == "field" else UNTRACKED
+        pointer: Value = UNTRACKED
+        if where[0] == "mem":
+            pointer = where[1]
+        elif where[0] == "field":  # into a local struct: whoever gets it reaches all of it
+            pointer = Ref(where[1])
         return pointer, CType("ptr", (4, 8), False, ctype)
 
     def _update(self, node: c_ast.UnaryOp, env, ctx) -> tuple[Value, CType]:
@@ -1566,11 +1593,12 @@ class _FunctionRun:
             self._bytes(values[position], count, kind, ctx, line, f"{name} size")
 
     def _bytes(self, value: Value, count: Interval, kind: str, ctx: Ctx, line: int, what: str):
-        """`count` bytes from a pointer: read or written (a write certainly, when exact)."""
+        """`count` bytes from a pointer, read ("r"), written ("w": certainly, when `count` is
+        exact) or used as scratch ("rw": any of them, none certainly)."""
         if not isinstance(value, Ptr):
             return
         span = Span(0, None if count.hi is None else max(count.hi, 0))
-        must: Runs = ((0, count.lo),) if "w" in kind and count.lo and count.is_exact else ()
+        must: Runs = ((0, count.lo),) if kind == "w" and count.lo and count.is_exact else ()
         extent = Extent(span if "r" in kind else None, span if "w" in kind else None, must)
         self._apply(value, extent, ctx, line, f"{what} not bounded", True)
 
@@ -1607,6 +1635,8 @@ class _FunctionRun:
                     value = record.get(member)
                     if value is not None:
                         self._bytes(value, channels.scale(4), "r", ctx, line, f"{name} channels")
+            else:
+                self._unbounded_args(values[kernel.quant[0]], line, f"{name} quant params")
         for position, value in enumerate(values):
             if position not in roles:  # scalar and parameter structs: no pointers in them
                 self._unbounded_args(value, line, f"argument {position} of '{name}'")
