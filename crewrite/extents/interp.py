@@ -779,18 +779,8 @@ class _FunctionRun:
         checked = self._is_error_exit(node.iftrue)
         value, _ = self._eval(node.cond, env, replace(ctx, checked=checked))
         env = self.env
-        truth = self._truth(value, ctx)
         outs: list[tuple[Out, Mapping[int, Interval]]] = []
-        for branch, taken in ((node.iftrue, True), (node.iffalse, False)):
-            if truth is not None and truth != taken:
-                continue
-            if truth is None:
-                ranges = self._narrow(node.cond, env, ctx.ranges, taken)
-                if ranges is None:
-                    continue
-                branch_ctx = Ctx(ranges, False, ctx.checked)
-            else:
-                branch_ctx = ctx
+        for branch, branch_ctx in self._branches(node, value, env, ctx):
             outs.append((self._exec(branch, dict(env), branch_ctx), branch_ctx.ranges))
         if not outs:
             return Out(env)
@@ -804,6 +794,20 @@ class _FunctionRun:
             result.cont |= out.cont
             result.ret |= out.ret
         return result
+
+    def _branches(self, node: c_ast.If | c_ast.TernaryOp, cond: Value, env, ctx: Ctx):
+        """The sides of an `if` or `?:` that may run, each with its context: a side decided
+        by the condition keeps the certainty of the whole; an undecided one is uncertain and
+        runs under the counter ranges its condition leaves (none: it never runs)."""
+        truth = self._truth(cond, ctx)
+        for branch, taken in ((node.iftrue, True), (node.iffalse, False)):
+            if truth is not None:
+                if truth == taken:
+                    yield branch, ctx
+                continue
+            ranges = self._narrow(node.cond, env, ctx.ranges, taken)
+            if ranges is not None:
+                yield branch, Ctx(ranges, False, ctx.checked)
 
     def _is_error_exit(self, node: c_ast.Node | None) -> bool:
         """`return -1;` or `{ return -1; }`: a failure leaves the function."""
@@ -1261,22 +1265,11 @@ class _FunctionRun:
     def _e_TernaryOp(self, node: c_ast.TernaryOp, env, ctx) -> tuple[Value, CType]:
         cond, _ = self._eval(node.cond, env, ctx)
         env = self.env
-        truth = self._truth(cond, ctx)
         results: list[tuple[Value, CType]] = []
         envs: list[dict[str, Value]] = []
         branch_ranges: list[Mapping[int, Interval]] = []
-        for branch, taken in ((node.iftrue, True), (node.iffalse, False)):
-            if truth is not None and truth != taken:
-                continue
-            if truth is None:
-                ranges = self._narrow(node.cond, env, ctx.ranges, taken)
-                if ranges is None:
-                    continue
-                branch_ctx = Ctx(ranges, False, ctx.checked)
-            else:
-                branch_ctx = ctx
-            branch_env = dict(env) if truth is None else env
-            results.append(self._eval(branch, branch_env, branch_ctx))
+        for branch, branch_ctx in self._branches(node, cond, env, ctx):
+            results.append(self._eval(branch, dict(env), branch_ctx))
             envs.append(self.env)
             branch_ranges.append(branch_ctx.ranges)
         if not results:
