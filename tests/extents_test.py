@@ -346,6 +346,29 @@ def test_switch_on_an_unknown_value_may_take_any_case(extents):
     assert at(fx, 0, "p").must_write == ()
 
 
+def test_packed_api_operator_with_union_arguments_and_do_while_zero(extents):
+    fx = extents(
+        """
+        int32_t op(void* args, int32_t* type_codes, int32_t num_args) {
+          void* arg0 = (((TVMValue*)args)[0].v_handle);
+          void* arg1 = (((TVMValue*)args)[1].v_handle);
+          int8_t* p0 = (int8_t*)(((DLTensor*)arg0)[0].data);
+          int32_t dev_id = (((DLTensor*)arg1)[0].device.device_id);
+          void* tmp = TVMBackendAllocWorkspace(1, dev_id, (uint64_t)64, 0, 8);
+          do {
+            for (int32_t i = 0; i < 64; ++i) { ((int8_t*)tmp)[i] = p0[i]; }
+          } while (0);
+          return 0;
+        }
+    """,
+        truth=False,  # its pointers come out of the arguments' memory
+    )["op"]
+    assert span(at(fx, 0, "args"), "reads") == (0, 8)  # TVMValue: a union of 8 bytes
+    assert span(at(fx, 1, "args"), "reads") == (8, 16)
+    assert at(fx, 5, "tmp").must_write == ((0, 64),)  # the body of `do ... while (0)` runs once
+    assert not fx.unbounded
+
+
 # ------------------------------------------------------------------ library calls
 
 

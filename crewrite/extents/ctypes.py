@@ -28,6 +28,7 @@ class CType:
     target: CType | None = None  # ptr: pointee; array: element; func: return type
     count: int | None = None  # array length
     fields: tuple[tuple[str, CType], ...] | None = None  # struct members, in order
+    union: bool = False  # a struct whose members all start at 0
 
     @property
     def is_pointer(self) -> bool:
@@ -56,6 +57,9 @@ class CType:
         """Offset (smallest, largest) and type of a struct member."""
         if self.fields is None:
             return None, UNKNOWN
+        if self.union:
+            members = dict(self.fields)
+            return ((0, 0), members[name]) if name in members else (None, UNKNOWN)
         lo = hi = 0
         for member, ctype in self.fields:
             size, align = ctype.size, _align(ctype)
@@ -139,7 +143,7 @@ class TypeTable:
 
     def __init__(self, asts: list[c_ast.FileAST]):
         self.typedefs: dict[str, c_ast.Node] = {}
-        self.structs: dict[str, c_ast.Struct] = {}
+        self.structs: dict[str, c_ast.Struct | c_ast.Union] = {}
         self.enums: dict[str, int] = {}
         self._memo: dict[int, CType] = {}
         for ast in asts:
@@ -150,7 +154,11 @@ class TypeTable:
         if isinstance(node, c_ast.Typedef):
             self.typedefs.setdefault(node.name, node.type)
         for child in _walk(node):
-            if isinstance(child, c_ast.Struct) and child.name and child.decls is not None:
+            if (
+                isinstance(child, c_ast.Struct | c_ast.Union)
+                and child.name
+                and child.decls is not None
+            ):
                 self.structs.setdefault(child.name, child)
             elif isinstance(child, c_ast.Enum) and child.values is not None:
                 value = -1
@@ -188,7 +196,7 @@ class TypeTable:
             return CType("func", None, True, self.of(node.type, depth + 1))
         if isinstance(node, c_ast.IdentifierType):
             return self._named(node.names, depth)
-        if isinstance(node, c_ast.Struct):
+        if isinstance(node, c_ast.Struct | c_ast.Union):
             return self._struct(node, depth)
         if isinstance(node, c_ast.Enum):
             return INT
@@ -210,16 +218,20 @@ class TypeTable:
             return self._named(words[:-1], depth)
         return UNKNOWN
 
-    def _struct(self, node: c_ast.Struct, depth: int) -> CType:
+    def _struct(self, node: c_ast.Struct | c_ast.Union, depth: int) -> CType:
+        """A struct or union; a bitfield member has no size we know (nor has what follows)."""
+        union = isinstance(node, c_ast.Union)
         decls = node.decls
         if decls is None and node.name in self.structs:
             decls = self.structs[node.name].decls
         if decls is None:
-            return CType("struct")
-        fields = tuple((d.name or "", self.of(d.type, depth + 1)) for d in decls)
-        layout = CType("struct", None, True, None, None, fields)
-        size = _struct_size(layout)
-        return CType("struct", size, True, None, None, fields)
+            return CType("struct", union=union)
+        fields = tuple(
+            (d.name or "", UNKNOWN if d.bitsize is not None else self.of(d.type, depth + 1))
+            for d in decls
+        )
+        layout = CType("struct", None, True, None, None, fields, union)
+        return CType("struct", _struct_size(layout), True, None, None, fields, union)
 
 
 def _struct_size(ctype: CType) -> Size | None:
@@ -230,7 +242,10 @@ def _struct_size(ctype: CType) -> Size | None:
         size, align = member.size, _align(member)
         if size is None or align is None:
             return None
-        lo, hi = _round(lo, align[0]) + size[0], _round(hi, align[1]) + size[1]
+        if ctype.union:
+            lo, hi = max(lo, size[0]), max(hi, size[1])
+        else:
+            lo, hi = _round(lo, align[0]) + size[0], _round(hi, align[1]) + size[1]
     align = _align(ctype)
     if align is None:
         return None

@@ -902,7 +902,11 @@ class _FunctionRun:
         if pointers:
             head = self._stabilise(head, pointers, node, counter, ctx)
         do_while = isinstance(node, c_ast.DoWhile)
-        exact, most = (None, None) if do_while else self._trip_count(cond, head, ctx, counter)
+        if do_while:  # runs once, and again only if the condition can hold afterwards
+            again = self._truth(self._pure(cond, head, ctx.ranges), ctx) if cond else None
+            exact, most = (1, 1) if again is False else (None, None)
+        else:
+            exact, most = self._trip_count(cond, head, ctx, counter)
         ranges = dict(ctx.ranges)
         ranges[counter] = Interval(0, None if most is None else most - 1)
         exhaustive = exact is not None and not (brk or cont or other)
