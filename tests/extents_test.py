@@ -182,6 +182,23 @@ def test_guarded_padding_read_narrows_the_loop_variables_through_cse_vars(extent
     assert at(fx, 0, "pad").must_write == ((0, 34 * 34 * 3),)
 
 
+def test_fused_loop_split_by_division_and_remainder_with_a_guard_on_the_remainder(extents):
+    fx = extents("""
+        void f(int8_t* p0, void* pad_temp) {
+          for (int32_t fused = 0; fused < 3136; ++fused) {
+            for (int32_t i3 = 0; i3 < 3; ++i3) {
+              int32_t cse_var_1 = (fused % 56);
+              ((int8_t*)pad_temp)[((fused * 3) + i3)] = (((((56 <= fused) && (fused < 3080))
+                  && (1 <= cse_var_1)) && (cse_var_1 < 55))
+                  ? p0[(((((fused / 56) * 162) + (cse_var_1 * 3)) + i3) - 165)] : (int8_t)0);
+            }
+          }
+        }
+    """)["f"]
+    assert span(at(fx, 0, "p0"), "reads") == (0, 54 * 162)  # exactly the 54x54x3 input
+    assert at(fx, 0, "pad_temp").must_write == ((0, 3136 * 3),)
+
+
 def test_dense_affine_map_over_nested_loops_is_one_must_run(extents):
     fx = extents("""
         void f(int8_t* out) {

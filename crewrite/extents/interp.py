@@ -13,6 +13,7 @@ over-approximation of every iteration. Conditions narrow counter ranges on their
 from __future__ import annotations
 
 import itertools
+from collections import ChainMap
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
@@ -322,6 +323,7 @@ class _FunctionRun:
         self.scopes: list[list[_Shadowed]] = []
         self.escaped: dict[str, tuple[int, str]] = {}
         self.trip: dict[int, int] = {}  # counters of loops that certainly run all iterations
+        self.fresh: dict[int, Interval] = {}  # variables standing for quotients, remainders
         self.rec = _Recorder()
         self.recording = True
         self.watch: dict[str, Value] | None = None
@@ -365,7 +367,7 @@ class _FunctionRun:
             line = _line(item, self.line)
             if failure is None:
                 try:
-                    out = self._exec(item, env, Ctx({}, not self.jumps))
+                    out = self._exec(item, env, Ctx(self._scope({}), not self.jumps))
                 except (RecursionError, ValueError, KeyError, AttributeError, TypeError) as exc:
                     failure = f"the analysis failed ({type(exc).__name__}: {exc})"
                     out = Out(None)
@@ -907,14 +909,14 @@ class _FunctionRun:
             exact, most = (1, 1) if again is False else (None, None)
         else:
             exact, most = self._trip_count(cond, head, ctx, counter)
-        ranges = dict(ctx.ranges)
+        ranges = self._scope(ctx.ranges)
         ranges[counter] = Interval(0, None if most is None else most - 1)
         exhaustive = exact is not None and not (brk or cont or other)
         post = dict(env)
         ret = False
         loop_env = dict(head)
         if cond is not None:  # checked once more than the body runs
-            check = dict(ctx.ranges)
+            check = self._scope(ctx.ranges)
             check[counter] = Interval(0, most)
             self._eval(cond, loop_env, Ctx(check, False))
             loop_env = self.env
@@ -1006,7 +1008,7 @@ class _FunctionRun:
         for _ in range(4):
             saved = (self.recording, self.watch, self.rec, dict(self.escaped), self.trip)
             self.recording, self.watch, self.rec, self.trip = False, {}, _Recorder(), {}
-            ranges = dict(ctx.ranges)
+            ranges = self._scope(ctx.ranges)
             ranges[counter] = Interval(0, None)
             probe_ctx = Ctx(ranges, False)
             loop_env = dict(head)
@@ -1047,7 +1049,7 @@ class _FunctionRun:
             diff = self._difference(left, right)
             if diff is not None:
                 exact = exact_trips(diff, cond.op, counter)
-        ranges = dict(ctx.ranges)
+        ranges = self._scope(ctx.ranges)
         ranges[counter] = Interval(0, None)
         narrowed = self._narrow(cond, head, ranges, True)
         if narrowed is None:
@@ -1079,9 +1081,25 @@ class _FunctionRun:
             self.recording, self.env, self.rec, self.watch = saved
         return value
 
-    def _narrow(self, cond, env, ranges, truth: bool) -> dict[int, Interval] | None:
+    def _scope(self, ranges: Mapping[int, Interval]) -> ChainMap[int, Interval]:
+        """Counter ranges to narrow or extend on a path: a copy of `ranges` that still sees
+        every variable made for a division or remainder later on."""
+        own = ranges.maps[0] if isinstance(ranges, ChainMap) else ranges
+        return ChainMap(dict(own), self.fresh)
+
+    def _fresh(self, value: Affine) -> Affine:
+        """A quotient, remainder, shift or mask that is no affine form: a variable of its own
+        (range: the value's interval), so that a guard on it (`1 <= cse_var_1`, where
+        `cse_var_1 = i % 56`) narrows it where an interval could not be."""
+        if value.terms or value.const.is_exact or not value.const.bounded:
+            return value
+        var = next(self.an.counter)
+        self.fresh[var] = value.const
+        return Affine.var(var)
+
+    def _narrow(self, cond, env, ranges, truth: bool) -> ChainMap[int, Interval] | None:
         """Counter ranges on the path where `cond` is `truth`; None: no such path."""
-        out = dict(ranges)
+        out = self._scope(ranges)
         if isinstance(cond, c_ast.UnaryOp) and cond.op == "!":
             return self._narrow(cond.expr, env, out, not truth)
         if isinstance(cond, c_ast.BinaryOp) and cond.op in ("&&", "||"):
@@ -1096,7 +1114,8 @@ class _FunctionRun:
             diff = self._difference(left, right)
             if diff is None:
                 return out
-            return solve(diff, cond.op if truth else _NEGATE[cond.op], out)
+            solved = solve(diff, cond.op if truth else _NEGATE[cond.op], out)
+            return None if solved is None else self._scope(solved)
         value = self._pure(cond, env, out)
         if isinstance(value, Affine) and value.constant is not None:
             return out if (value.constant != 0) == truth else None
@@ -1246,7 +1265,11 @@ class _FunctionRun:
                 self._escape(side, line, f"a struct holding it used in '{op}'")
         if not (isinstance(left, Affine) and isinstance(right, Affine)):
             return TOP, _arith_type(ltype, rtype)
-        return arith(op, left, right, ctx.ranges), _arith_type(ltype, rtype)
+        return self._arith(op, left, right, ctx), _arith_type(ltype, rtype)
+
+    def _arith(self, op: str, left: Affine, right: Affine, ctx: Ctx) -> Affine:
+        result = arith(op, left, right, ctx.ranges)
+        return self._fresh(result) if op in ("/", "%", ">>", "&") else result
 
     def _pointer_arith(self, op, left, ltype, right, rtype, line, ctx) -> tuple[Value, CType]:
         if isinstance(left, Ptr) and isinstance(right, Affine) and op in ("+", "-"):
@@ -1471,7 +1494,7 @@ class _FunctionRun:
             if isinstance(old, Ptr) or isinstance(value, Ptr):
                 value, _ = self._pointer_arith(op, old, ctype, value, vtype, line, ctx)
             elif isinstance(old, Affine) and isinstance(value, Affine):
-                value = arith(op, old, value, ctx.ranges)
+                value = self._arith(op, old, value, ctx)
             else:
                 value = TOP
         self._write(where, ctype, value, node.lvalue, env, ctx)

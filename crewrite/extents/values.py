@@ -441,7 +441,7 @@ def compare(diff: Affine, op: str, ranges) -> Affine:
     return BOOL if truth is None else Affine.exact(int(truth))
 
 
-def solve(diff: Affine, op: str, ranges: dict[int, Interval]) -> dict[int, Interval] | None:
+def solve(diff: Affine, op: str, ranges: Mapping[int, Interval]) -> dict[int, Interval] | None:
     """Narrow each counter of `diff op 0` by the others' ranges; None if it cannot hold."""
     out = dict(ranges)
     if compare(diff, op, out).constant == 0:
