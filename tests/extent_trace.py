@@ -20,8 +20,7 @@ from pycparser import c_ast, c_generator
 
 from crewrite.extents import FunctionExtents, analyse
 from crewrite.frontend import TranslationUnit, parse_source
-from crewrite.pipeline import Options, parse_all
-from crewrite.project import load_project
+from crewrite.project import Project, load_project
 from host_build import CC, FAKE_INCLUDE, SHIM_DIR, SHIM_SOURCES, BuildError, cmake_workspace_size
 
 TRACE_SOURCE = SHIM_DIR / "extent_trace.c"
@@ -54,6 +53,14 @@ class Trace:
     must_violations: list[str]
     observed: dict[tuple[int, int, int], tuple[int, int, int, int]] = field(default_factory=dict)
     unmarked: list[str] = field(default_factory=list)
+
+
+def parse_project(project: Project) -> dict[str, TranslationUnit]:
+    """Every source of a project, parsed as crewrite parses it."""
+    return {
+        rel: parse_source(rel, project.path(rel), project.texts[rel], project.include_dirs, [])
+        for rel in project.sources
+    }
 
 
 def _statement_insert(tu: TranslationUnit, func: c_ast.FuncDef, item: c_ast.Node) -> int | None:
@@ -193,7 +200,7 @@ def build(
     `tamper` may change the claims first (to show the check catches a wrong one)."""
     project_dir = Path(project_dir).resolve()
     project = load_project([project_dir])
-    units = parse_all(project, Options())
+    units = parse_project(project)
     extents = analyse(units)
     if tamper is not None:
         extents = tamper(extents)

@@ -20,7 +20,7 @@ import time
 from pathlib import Path
 
 from crewrite.extents import analyse
-from crewrite.pipeline import Options, parse_all
+from crewrite.frontend import parse_source
 from crewrite.project import load_project
 
 REPO = Path(__file__).resolve().parent.parent
@@ -45,7 +45,11 @@ def main(argv: list[str] | None = None) -> int:
     print("|" + "---|" * (header.count("|") - 1))
     failed = False
     for path in projects:
-        units = parse_all(load_project([path]), Options())
+        project = load_project([path])
+        units = {
+            rel: parse_source(rel, project.path(rel), project.texts[rel], project.include_dirs, [])
+            for rel in project.sources
+        }
         started = time.perf_counter()
         result = analyse(units)
         seconds = time.perf_counter() - started
