@@ -5,6 +5,7 @@ a model that reads memory it never wrote, --sanitize naming a planted out-of-bou
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 
 import pytest
@@ -230,6 +231,18 @@ def test_an_original_reading_unwritten_scratch_is_not_blamed_on_the_rewrite(tmp_
     assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
 
 
+def test_a_project_that_does_not_build_on_the_host_is_bad_input(tmp_path, capsys):
+    root = small_project(tmp_path / "p")
+    lib1 = root / "model" / "codegen" / "host" / "src" / "t_lib1.c"
+    lib1.write_text(
+        lib1.read_text().replace("T_copy[i] = p0[i];", "arm_vendor_copy_s8(p0, T_copy);")
+    )
+    assert main(["verify", str(root), str(root), "--runs", "1"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("crewrite: cannot build ")
+    assert "arm_vendor_copy_s8" in err and "--keep DIR" in err
+
+
 def test_sanitize_names_a_planted_out_of_bounds_read(tmp_path):
     root = small_project(tmp_path / "p", past=1)
     out = rewrite_copy(root, tmp_path / "out")
@@ -311,3 +324,111 @@ def test_second_look_requires_a_second_run_to_change_nothing(tmp_path, monkeypat
     expected = "would fail .*partly rewritten" if marked else "would still change .*tvmgen_t.h"
     with pytest.raises(CrewriteError, match=expected):
         pipeline.rewrite_project(load_project([small_project(tmp_path / "p")]))
+
+
+# -- projects that hand the model its memory ---------------------------------------------------
+
+POOL_HEADER = """\
+#ifndef TVMGEN_P_H_
+#define TVMGEN_P_H_
+#include <stdint.h>
+#define TVMGEN_P_X_SIZE 16
+#define TVMGEN_P_Y_SIZE 16
+struct tvmgen_p_inputs { void* x; };
+struct tvmgen_p_outputs { void* y; };
+struct tvmgen_p_workspace_pools { void* sram; };
+struct tvmgen_p_devices { void* npu; };
+%s
+#define TVMGEN_P_WORKSPACE_SIZE 0
+#define TVMGEN_P_SRAM_WORKSPACE_POOL_SIZE 64
+#endif
+"""
+POOL_RUN = (
+    "int32_t tvmgen_p_run(struct tvmgen_p_inputs* inputs, struct tvmgen_p_outputs* outputs,\n"
+    "  struct tvmgen_p_workspace_pools* workspace_pools, struct tvmgen_p_devices* devices);"
+)
+MAPPED_RUN = """\
+struct tvmgen_p_inputs tvmgen_p_map_inputs(struct tvmgen_p_workspace_pools* workspace_pools);
+struct tvmgen_p_outputs tvmgen_p_map_outputs(struct tvmgen_p_workspace_pools* workspace_pools);
+int32_t tvmgen_p_run(struct tvmgen_p_workspace_pools* workspace_pools);"""
+POOL_LIB0 = """\
+#include "tvm/runtime/c_runtime_api.h"
+#include <tvmgen_p.h>
+TVM_DLL int32_t tvmgen_p___tvm_main__(int8_t* x, int8_t* y, uint8_t* sram, void* npu);
+int32_t tvmgen_p_run(struct tvmgen_p_inputs* inputs, struct tvmgen_p_outputs* outputs,
+  struct tvmgen_p_workspace_pools* workspace_pools, struct tvmgen_p_devices* devices) {
+  return tvmgen_p___tvm_main__(inputs->x, outputs->y, workspace_pools->sram, devices->npu);
+}
+"""
+MAPPED_LIB0 = """\
+#include "tvm/runtime/c_runtime_api.h"
+#include <tvmgen_p.h>
+TVM_DLL int32_t tvmgen_p___tvm_main__(int8_t* x, int8_t* y, uint8_t* sram, void* npu);
+struct tvmgen_p_inputs tvmgen_p_map_inputs(struct tvmgen_p_workspace_pools* workspace_pools) {
+  struct tvmgen_p_inputs i = {&((uint8_t*)workspace_pools->sram)[0]};
+  return i;
+}
+struct tvmgen_p_outputs tvmgen_p_map_outputs(struct tvmgen_p_workspace_pools* workspace_pools) {
+  struct tvmgen_p_outputs o = {&((uint8_t*)workspace_pools->sram)[48]};
+  return o;
+}
+int32_t tvmgen_p_run(struct tvmgen_p_workspace_pools* workspace_pools) {
+  uint8_t* sram = (uint8_t*)workspace_pools->sram;
+  return tvmgen_p___tvm_main__((int8_t*)&sram[0], (int8_t*)&sram[48], sram, NULL);
+}
+"""
+POOL_LIB1 = """\
+#include "tvm/runtime/c_runtime_api.h"
+TVM_DLL int32_t tvmgen_p___tvm_main__(int8_t* x, int8_t* y, uint8_t* sram, void* npu) {
+  if (npu != NULL) {
+    return -1;
+  }
+  int8_t* tmp = (int8_t*)(&sram[16]);
+  for (int32_t i = 0; i < 16; ++i) {
+    tmp[i] = (int8_t)(x[i] + 1);
+  }
+  for (int32_t i = 0; i < 16; ++i) {
+    y[i] = (int8_t)(tmp[15 - i] + tmp[%d]);
+  }
+  return 0;
+}
+"""
+
+
+def pool_project(root: Path, mapped: bool, read: int = 0) -> Path:
+    """USMP with a pool the application provides (`workspace_pools`), devices, and, when
+    `mapped`, inputs and outputs that live in the pool; `read` >= 32 reads a pool byte that
+    nothing wrote."""
+    host = root / "model" / "codegen" / "host"
+    (host / "src").mkdir(parents=True)
+    (host / "include").mkdir()
+    header = POOL_HEADER % (MAPPED_RUN if mapped else POOL_RUN)
+    (host / "include" / "tvmgen_p.h").write_text(header)
+    (host / "src" / "p_lib0.c").write_text(MAPPED_LIB0 if mapped else POOL_LIB0)
+    (host / "src" / "p_lib1.c").write_text(POOL_LIB1 % read)
+    return root
+
+
+@pytest.mark.parametrize("mapped", [False, True])
+def test_workspace_pools_and_devices_the_application_provides(tmp_path, mapped):
+    root = pool_project(tmp_path / "p", mapped)
+    copy = tmp_path / "copy"
+    shutil.copytree(root, copy)
+    verdict = verify(root, copy, VerifyOptions(runs=2))
+    assert verdict.ok, verdict.text()
+    module = verdict.interface.modules[0]
+    assert module.maps_io == mapped
+    expected = (
+        ("workspace_pools",) if mapped else ("inputs", "outputs", "workspace_pools", "devices")
+    )
+    assert module.run_params == expected
+    assert [(t.kind, t.name, t.size) for t in module.tensors] == [
+        ("input", "x", 16),
+        ("output", "y", 16),
+        ("pool", "sram", 64),
+    ]
+    # the pool is filled differently for each run of the original: a read of a byte nothing
+    # wrote shows
+    unwritten = pool_project(tmp_path / "u", mapped, read=40)
+    verdict = verify(unwritten, unwritten, VerifyOptions(runs=1))
+    assert verdict.unstable is not None and not verdict.ok

@@ -247,15 +247,26 @@ def verify(
         tools = toolchain(options)
         with tempfile.TemporaryDirectory(prefix="crewrite-verify-") as scratch:
             work = options.keep or Path(scratch)
+            kept = options.keep is not None
             old = (
                 original_build.build
                 if original_build is not None
                 else host.build(
-                    before, interface, work / "original", tools, alignment=before.alloc_alignment
+                    before,
+                    interface,
+                    work / "original",
+                    tools,
+                    alignment=before.alloc_alignment,
+                    kept=kept,
                 )
             )
             new = host.build(
-                after, interface, work / "rewritten", tools, alignment=before.alloc_alignment
+                after,
+                interface,
+                work / "rewritten",
+                tools,
+                alignment=before.alloc_alignment,
+                kept=kept,
             )
             seeds = options.seeds
             failure = None
@@ -328,6 +339,7 @@ def _sanitized(
         tools,
         alignment=alignment or project.alloc_alignment,
         sanitize=True,
+        kept=options.keep is not None,
     )
     try:
         stderr = host.run(built, options.seeds, FILLS[0], options.timeout).stderr

@@ -181,7 +181,7 @@ def glue_source(interface: Interface) -> str:
     return "".join(out)
 
 
-def _compile(command: list[str], what: str, log: Path) -> None:
+def _compile(command: list[str], what: str, log: Path, kept: bool) -> None:
     with log.open("a", encoding="utf-8") as script:
         script.write(shlex.join(command) + "\n")
     try:
@@ -192,10 +192,10 @@ def _compile(command: list[str], what: str, log: Path) -> None:
         raise CrewriteError(f"building {what} took more than 600 s") from None
     if proc.returncode != 0:
         shown = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[:30])
-        raise CrewriteError(
-            f"cannot build {what} with {Path(command[0]).name} (the commands are in {log}):\n"
-            f"{shown}"
+        where = (
+            f"the commands are in {log}" if kept else "--keep DIR keeps the build and its commands"
         )
+        raise CrewriteError(f"cannot build {what} with {Path(command[0]).name} ({where}):\n{shown}")
 
 
 def build(
@@ -206,9 +206,10 @@ def build(
     *,
     alignment: int,
     sanitize: bool = False,
+    kept: bool = True,
 ) -> HostBuild:
     """Compile the project's model sources with the driver and the host runtime into
-    `out_dir`; the compiler commands are kept in `out_dir/build.sh`."""
+    `out_dir`; the compiler commands go to `out_dir/build.sh` (`kept`: it will stay)."""
     label = project.given or str(project.root)
     out_dir.mkdir(parents=True, exist_ok=True)
     log = out_dir / "build.sh"
@@ -245,6 +246,7 @@ def build(
             [toolchain.cc, *flags, *LIB_FLAGS, "-c", str(source), "-o", str(obj)],
             f"{source} (--lib-src)",
             log,
+            kept,
         )
         objects.append(obj)
     runtime = [HOSTRT / name for name in (*RUNTIME_SOURCES, DRIVER_SOURCE)]
@@ -266,6 +268,7 @@ def build(
         ],
         label,
         log,
+        kept,
     )
     return HostBuild(exe, interface, sanitize, label)
 
