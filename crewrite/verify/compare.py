@@ -17,6 +17,7 @@ import dataclasses
 import tempfile
 import time
 from collections.abc import Mapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path, PurePath
 
@@ -220,6 +221,44 @@ def _first_difference(left: host.RunOutput, right: host.RunOutput) -> tuple[Diff
     return first, sum(len(a) for a in left.outputs.values())
 
 
+@dataclass(frozen=True)
+class _Runs:
+    """What the runs of both builds showed."""
+
+    difference: Difference | None = None
+    unstable: Difference | None = None
+    compared: int = 0
+    calls: tuple[tuple[str, int, int], ...] = ()
+    peaks: tuple[tuple[str, int, int], ...] = ()
+    failure: str | None = None
+
+
+def _compare(
+    old: host.HostBuild, new: host.HostBuild, interface: Interface, options: VerifyOptions
+) -> _Runs:
+    """The original twice per seed (two workspace fills), the rewritten once."""
+    seeds = options.seeds
+    try:
+        first = host.run(old, seeds, FILLS[0], options.timeout)
+        second = host.run(old, seeds, FILLS[1], options.timeout)
+        result = host.run(new, seeds, FILLS[-1] + 1, options.timeout)
+    except host.RunFailed as exc:
+        return _Runs(failure=exc.reason)
+    unstable, _ = _first_difference(first, second)
+    difference, compared = _first_difference(first, result)
+    stats = [
+        (m.module, first.stats[(seeds[0], m.module)], result.stats[(seeds[0], m.module)])
+        for m in interface.modules
+    ]
+    return _Runs(
+        difference,
+        unstable,
+        compared,
+        tuple((m, a[1], b[1]) for m, a, b in stats),
+        tuple((m, a[0], b[0]) for m, a, b in stats),
+    )
+
+
 def verify(
     original: Path | Project,
     rewritten: Path | Project,
@@ -236,84 +275,69 @@ def verify(
     after = _load(rewritten, options)
     try:
         defines = list(options.defines)
-        if original_build is not None:
-            interface = original_build.build.interface
-            program = original_build.program
-        else:
-            interface = module_interfaces(before, defines, options.sizes)
-            program = parse_program(before, defines)
-        program_after = parse_program(after, defines)
-        layout = prove_layout(program, program_after, before.alloc_alignment)
         tools = toolchain(options)
-        with tempfile.TemporaryDirectory(prefix="crewrite-verify-") as scratch:
+        interface = (
+            original_build.build.interface
+            if original_build is not None
+            else module_interfaces(before, defines, options.sizes)
+        )
+        with (
+            tempfile.TemporaryDirectory(prefix="crewrite-verify-") as scratch,
+            ThreadPoolExecutor(max_workers=2) as pool,
+        ):
             work = options.keep or Path(scratch)
-            kept = options.keep is not None
-            old = (
-                original_build.build
-                if original_build is not None
-                else host.build(
-                    before,
+
+            def build(project: Project, name: str, sanitize: bool = False) -> host.HostBuild:
+                return host.build(
+                    project,
                     interface,
-                    work / "original",
+                    work / name,
                     tools,
                     alignment=before.alloc_alignment,
-                    kept=kept,
+                    sanitize=sanitize,
+                    kept=options.keep is not None,
                 )
-            )
-            new = host.build(
-                after,
-                interface,
-                work / "rewritten",
-                tools,
-                alignment=before.alloc_alignment,
-                kept=kept,
-            )
-            seeds = options.seeds
-            failure = None
-            difference = unstable = None
-            compared = 0
-            calls, peaks = [], []
-            try:
-                first = host.run(old, seeds, FILLS[0], options.timeout)
-                second = host.run(old, seeds, FILLS[1], options.timeout)
-                unstable, _ = _first_difference(first, second)
-                result = host.run(new, seeds, FILLS[-1] + 1, options.timeout)
-                difference, compared = _first_difference(first, result)
-                for m in interface.modules:
-                    a = first.stats[(seeds[0], m.module)]
-                    b = result.stats[(seeds[0], m.module)]
-                    calls.append((m.module, a[1], b[1]))
-                    peaks.append((m.module, a[0], b[0]))
-            except host.RunFailed as exc:
-                failure = exc.reason
+
+            # The compiler runs in the background while the layout is proven.
+            builds = {"rewritten": pool.submit(build, after, "rewritten")}
+            if original_build is None:
+                builds["original"] = pool.submit(build, before, "original")
+            if options.sanitize:
+                for name, project in (("original", before), ("rewritten", after)):
+                    builds[f"{name}-sanitized"] = pool.submit(
+                        build, project, f"{name}-sanitized", True
+                    )
+            if original_build is not None:
+                program = original_build.program
+            else:
+                program = parse_program(before, defines)
+            program_after = parse_program(after, defines)
+            layout = prove_layout(program, program_after, before.alloc_alignment)
+            old = builds["original"].result() if original_build is None else original_build.build
+            runs = _compare(old, builds["rewritten"].result(), interface, options)
             found: list[sanitize.Finding] = []
             if options.sanitize:
-                found += _sanitized(before, program, interface, tools, work, options, "original")
-                found += _sanitized(
-                    after,
-                    program_after,
-                    interface,
-                    tools,
-                    work,
-                    options,
-                    "rewritten",
-                    alignment=before.alloc_alignment,
-                )
+                for name, project, extracted in (
+                    ("original", before, program),
+                    ("rewritten", after, program_after),
+                ):
+                    built = builds[f"{name}-sanitized"].result()
+                    found += _sanitized(built, project, extracted, options, name)
         return Verdict(
             original=before.given or str(before.root),
             rewritten=after.given or str(after.root),
             compiler=tools.version,
             interface=interface,
             layout=layout,
-            seeds=tuple(seeds),
-            bytes_compared=compared,
-            difference=difference,
-            unstable=unstable,
-            failure=failure,
+            seeds=tuple(options.seeds),
+            bytes_compared=runs.compared,
+            difference=runs.difference,
+            unstable=runs.unstable,
+            failure=runs.failure,
             findings=tuple(found),
             sanitized=options.sanitize,
-            calls=tuple(calls),
-            peaks=tuple(peaks),
+            calls=runs.calls,
+            peaks=runs.peaks,
             seconds=time.perf_counter() - started,
         )
     finally:
@@ -323,24 +347,12 @@ def verify(
 
 
 def _sanitized(
+    built: host.HostBuild,
     project: Project,
     program: Program,
-    interface: Interface,
-    tools: host.Toolchain,
-    work: Path,
     options: VerifyOptions,
     which: str,
-    alignment: int | None = None,
 ) -> list[sanitize.Finding]:
-    built = host.build(
-        project,
-        interface,
-        work / f"{which}-sanitized",
-        tools,
-        alignment=alignment or project.alloc_alignment,
-        sanitize=True,
-        kept=options.keep is not None,
-    )
     try:
         stderr = host.run(built, options.seeds, FILLS[0], options.timeout).stderr
     except host.RunFailed as exc:
@@ -348,7 +360,7 @@ def _sanitized(
     files = {PurePath(rel).name for rel in project.sources}
     files |= {p.name for d in options.lib_src for p in Path(d).rglob("*.c")}
     by_size: dict[int, list[str]] = {}
-    for t in interface.tensors:
+    for t in built.interface.tensors:
         by_size.setdefault(t.size, []).append(f"{t.kind} '{t.label}'")
     found = sanitize.findings(stderr, program, files, by_size)
     return [dataclasses.replace(f, build=which) for f in found]
