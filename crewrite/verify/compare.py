@@ -86,7 +86,7 @@ class Verdict:
     bytes_compared: int
     difference: Difference | None
     unstable: Difference | None  # the original disagreeing with itself
-    failure: str | None  # a build that ran but did not finish
+    failure: str | None  # a program that did not finish its runs
     findings: tuple[sanitize.Finding, ...]
     sanitized: bool  # the builds also ran under the sanitizers
     calls: tuple[tuple[str, int, int], ...]  # (module, original calls, rewritten calls)
@@ -166,7 +166,6 @@ def parse_program(project: Project, defines: list[str]) -> Program:
 def toolchain(options: VerifyOptions) -> host.Toolchain:
     return host.Toolchain(
         host.find_compiler(options.cc),
-        tuple(options.include_dirs),
         tuple(options.defines),
         tuple(options.lib_src),
         tuple(options.lib_include),

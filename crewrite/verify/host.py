@@ -48,8 +48,7 @@ class Toolchain:
     """The host compiler and what the user adds to every build."""
 
     cc: str
-    include_dirs: tuple[Path, ...] = ()  # -I, searched after the project's own folders
-    defines: tuple[str, ...] = ()
+    defines: tuple[str, ...] = ()  # -D (the user's -I are among the project's folders)
     lib_src: tuple[Path, ...] = ()  # a kernel library to compile instead of ours
     lib_include: tuple[Path, ...] = ()
     cflags: tuple[str, ...] = ()
@@ -220,7 +219,6 @@ def build(
         HOSTRT_INCLUDE,
         *toolchain.lib_include,
         *project.include_dirs,
-        *toolchain.include_dirs,
         FAKE_LIBC / "cmsis",
         FAKE_LIBC / "tvm",
     ]

@@ -78,25 +78,6 @@ class _Function:
     stray: tuple[int, ...]  # lines using an arena in a form not recognised
 
 
-class _Names(c_ast.NodeVisitor):
-    def __init__(self) -> None:
-        self.names: set[str] = set()
-
-    def visit_ID(self, node: c_ast.ID) -> None:
-        self.names.add(node.name)
-
-    def visit_Decl(self, node: c_ast.Decl) -> None:
-        if node.name:
-            self.names.add(node.name)
-        self.generic_visit(node)
-
-
-def _names(node: c_ast.Node) -> set[str]:
-    visitor = _Names()
-    visitor.visit(node)
-    return visitor.names
-
-
 def arena_address(node: c_ast.Node | None, arenas: set[str]) -> tuple[str, int] | None:
     """(arena, offset) of `((void*)&arena[N])`, `&arena[N]`, `arena + N` or `arena`."""
     while isinstance(node, c_ast.Cast):
@@ -117,15 +98,19 @@ def arena_address(node: c_ast.Node | None, arenas: set[str]) -> tuple[str, int] 
 
 
 class _ArenaUses(c_ast.NodeVisitor):
-    """Variables pointed into an arena within one statement, and any other arena use."""
+    """Variables pointed into an arena within one statement, any other arena use, and the
+    names the statement mentions."""
 
     def __init__(self, arenas: set[str]):
         self.arenas = arenas
         self.settings: list[tuple[str, tuple[str, int]]] = []
         self.stray: list[int] = []
+        self.names: set[str] = set()
 
     def visit_Decl(self, node: c_ast.Decl) -> None:
         found = arena_address(node.init, self.arenas) if node.name else None
+        if node.name:
+            self.names.add(node.name)
         if found is None:
             self.generic_visit(node)
         else:
@@ -139,6 +124,7 @@ class _ArenaUses(c_ast.NodeVisitor):
             self.settings.append((node.lvalue.name, found))
 
     def visit_ID(self, node: c_ast.ID) -> None:
+        self.names.add(node.name)
         if node.name in self.arenas:
             self.stray.append(node.coord.line if node.coord else 0)
 
@@ -179,9 +165,8 @@ def _scan_function(body: c_ast.Compound, arenas: set[str], original: list[_State
         )
         for variable, (arena, offset) in uses.settings:
             settings.append(_Setting(variable, arena, offset, position, inserted))
-        names = _names(item)
         if inserted or (
-            not uses.settings and any(OWN in n or n.startswith("crewrite_") for n in names)
+            not uses.settings and any(OWN in n or n.startswith("crewrite_") for n in uses.names)
         ):
             continue  # crewrite's own statement (a later range, or a poison build's clock)
         position += 1
