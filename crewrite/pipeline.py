@@ -1,11 +1,14 @@
 """The pure core: project texts in, new texts and a report out. Nothing is written here.
 
 sources -> frontend -> extract -> liveness -> packing -> emit, then a second look at the
-result (re-parse, no workspace call left, plan re-checked) before anything is handed back.
+result before anything is handed back: re-parsed and re-extracted, no workspace call left,
+the layout proven from the rewritten C (crewrite.verify.layout), and a second run over it
+has nothing left to do.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -32,6 +35,7 @@ from crewrite.frontend import TranslationUnit, parse_source
 from crewrite.liveness import Liveness, analyse
 from crewrite.poison import poison_edits
 from crewrite.project import WORKSPACE_DEFINE, Project
+from crewrite.verify import Verdict, prove_layout
 
 
 class AlreadyRewritten(CrewriteError):
@@ -88,6 +92,7 @@ class Result:
     new_texts: dict[str, str] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    verdict: Verdict | None = None  # when the rewrite was verified on the host (--verify)
 
 
 def parse_all(project: Project, options: Options) -> dict[str, TranslationUnit]:
@@ -152,7 +157,18 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
     """Plan and compute every edit; raise CrewriteError before anything would be written."""
     started = time.perf_counter()
     units = parse_all(project, options)
-    program = extract(units, project.module_names())
+    result = _rewrite_program(project, units, extract(units, project.module_names()), options)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _rewrite_program(
+    project: Project,
+    units: dict[str, TranslationUnit],
+    program: Program,
+    options: Options,
+    look_again: bool = True,
+) -> Result:
     _check_not_rewritten(project, program)
     result = Result(project, "rewritten")
     if not program.allocs:
@@ -161,7 +177,6 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
             f"no {ALLOC} call in {len(project.sources)} source files: the "
             "project is already static (USMP?); nothing to rewrite"
         )
-        result.seconds = time.perf_counter() - started
         return result
 
     edits: dict[str, list[Edit]] = {}
@@ -249,8 +264,8 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
 
     for rel, file_edits in sorted(edits.items()):
         result.new_texts[rel] = apply_edits(project.texts[rel], file_edits)
-    _second_look(project, options, result)
-    result.seconds = time.perf_counter() - started
+    if look_again:
+        _second_look(project, options, result, units, program)
     return result
 
 
@@ -269,10 +284,18 @@ def _workspace_calls_and_arenas(tu: TranslationUnit) -> tuple[list[int], set[str
     return calls, declared
 
 
-def _second_look(project: Project, options: Options, result: Result) -> None:
-    """Re-parse what was produced: no workspace call may remain, and every file that uses an
-    arena must see its declaration. (Plans were checked by `packing.plan` already, and the
-    tests check the emitted offsets once more from the text.)"""
+def _second_look(
+    project: Project,
+    options: Options,
+    result: Result,
+    units: dict[str, TranslationUnit],
+    program: Program,
+) -> None:
+    """Read what was produced as a user's next run would: re-parse it (no workspace call may
+    remain, every file that uses an arena must see its declaration), re-extract it with the
+    same extraction, prove its layout against the original's live ranges, and run the
+    rewrite over it once more, which must find nothing to do."""
+    new_units = dict(units)
     for rel in project.sources:
         if rel not in result.new_texts:
             continue
@@ -296,3 +319,34 @@ def _second_look(project: Project, options: Options, result: Result) -> None:
                     "compiler here (conditional includes?); nothing was written",
                     rel,
                 )
+        new_units[rel] = tu
+    try:
+        rewritten = extract(new_units, project.module_names())
+    except CrewriteError as exc:
+        raise CrewriteError(
+            f"internal error: the rewritten C cannot be read back: {exc.reason}", exc.file, exc.line
+        ) from None
+    proof = prove_layout(program, rewritten, project.alloc_alignment)
+    if not proof.ok:
+        raise CrewriteError(
+            "internal error: the rewritten layout fails its proof, nothing was written: "
+            + "; ".join(proof.problems[:3])
+        )
+    again = dataclasses.replace(project, texts={**project.texts, **result.new_texts})
+    try:
+        second = _rewrite_program(again, new_units, rewritten, options, look_again=False)
+    except AlreadyRewritten:
+        return
+    except CrewriteError as exc:
+        raise CrewriteError(
+            f"internal error: a second run over the result would fail ({exc.reason}); "
+            "nothing was written",
+            exc.file,
+            exc.line,
+        ) from None
+    if second.new_texts:
+        raise CrewriteError(
+            "internal error: a second run would still change "
+            + ", ".join(sorted(second.new_texts))
+            + "; nothing was written"
+        )

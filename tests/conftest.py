@@ -1,4 +1,5 @@
-"""Shared helpers: tiny generated-project-shaped inputs written into tmp folders."""
+"""Shared helpers: tiny generated-project-shaped inputs written into tmp folders, and every
+fixture built once per session for the host."""
 
 from __future__ import annotations
 
@@ -53,3 +54,20 @@ def project(tmp_path: Path):
         return make_project(tmp_path / "proj", body, **kwargs)
 
     return build
+
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def original_builds(tmp_path_factory):
+    """Every fixture as generated, built once per session with `crewrite verify`'s host
+    build, for every test that runs or verifies against it."""
+    from crewrite.verify import VerifyOptions, build_original
+
+    out = tmp_path_factory.mktemp("original_builds")
+    return {
+        p.name: build_original(p, VerifyOptions(), out / p.name)
+        for p in sorted(FIXTURES.iterdir())
+        if p.is_dir()
+    }

@@ -3,13 +3,14 @@
 Imported by tests; defines no tests. The fixture's model sources are copied with a marker call
 before each top-level statement of each function (`__xt_stmt(fid, index, bases...)`), compiled
 with gcc's thread-sanitizer instrumentation (a callback per load and store) and
--finstrument-functions, and linked with ``tests/shim/extent_trace.c`` and a table of what the
+-finstrument-functions, and linked with ``tests/extent_trace_rt.c`` and a table of what the
 analysis claims. Running it prints, on stderr, every access no may-range explains, every
 must-write run with a byte left unwritten, and the observed hull per statement and base.
 """
 
 from __future__ import annotations
 
+import os
 import re
 import subprocess
 from collections.abc import Callable
@@ -19,12 +20,25 @@ from pathlib import Path
 from pycparser import c_ast, c_generator
 
 from crewrite.extents import FunctionExtents, analyse
-from crewrite.frontend import TranslationUnit, parse_source
+from crewrite.frontend import FAKE_LIBC, TranslationUnit, parse_source
 from crewrite.project import Project, load_project
-from host_build import CC, FAKE_INCLUDE, SHIM_DIR, SHIM_SOURCES, BuildError, cmake_workspace_size
+from crewrite.verify.host import CMSIS_NN_HOST, HOSTRT, HOSTRT_INCLUDE, RUNTIME_SOURCES
 
-TRACE_SOURCE = SHIM_DIR / "extent_trace.c"
-TRACE_HEADER = str(SHIM_DIR / "extent_trace.h")  # the marker's prototype, -include'd
+TESTS = Path(__file__).resolve().parent
+TRACE_SOURCE = TESTS / "extent_trace_rt.c"
+TRACE_HEADER = str(TESTS / "extent_trace.h")  # the marker's prototype, -include'd
+CC = os.environ.get("CC", "gcc")
+# crewrite's host runtime (see crewrite.verify.host): the allocator and the Arm intrinsics as
+# they are, the CMSIS-NN kernels traced like the model.
+RUNTIME = tuple(HOSTRT / name for name in RUNTIME_SOURCES)
+TRACED_RUNTIME = (HOSTRT / CMSIS_NN_HOST,)
+_WORKSPACE_SIZE = re.compile(r"-DWORKSPACE_SIZE=(\d+)")
+
+
+class BuildError(RuntimeError):
+    """gcc failed; the message carries the command and gcc's output."""
+
+
 INSTRUMENT = ("-fsanitize=thread", "-fno-builtin")
 WRAPS = "-Wl,--wrap=TVMBackendAllocWorkspace,--wrap=TVMBackendFreeWorkspace," + (
     "--wrap=memcpy,--wrap=memmove,--wrap=memset"
@@ -212,7 +226,8 @@ def build(
         project_dir / "model" / "codegen" / "host" / "include",
         project_dir / "include",
     ]
-    define = f"-DWORKSPACE_SIZE={cmake_workspace_size(project_dir)}"
+    found = _WORKSPACE_SIZE.findall((project_dir / "CMakeLists.txt").read_text())
+    define = f"-DWORKSPACE_SIZE={found[0] if found else 1 << 20}"
     return _link(units, extents, apps, out_dir, includes, define)
 
 
@@ -268,9 +283,10 @@ def _link(
     out_dir.mkdir(parents=True, exist_ok=True)
     names = sorted(extents)
     fids = {name: i for i, name in enumerate(names)}
-    includes = [FAKE_INCLUDE / "tvm", FAKE_INCLUDE / "cmsis", SHIM_DIR / "include", SHIM_DIR]
-    base = [CC, "-std=gnu11", "-w", "-fno-strict-aliasing", define]
-    base += [f"-I{d}" for d in [*includes, *include_dirs]]
+    includes = [HOSTRT_INCLUDE, *include_dirs, FAKE_LIBC / "cmsis", FAKE_LIBC / "tvm", TESTS]
+    base = [CC, "-std=gnu11", "-w", "-fno-strict-aliasing", "-fwrapv", define]
+    base += ["-include", "crewrite_arm.h"]
+    base += [f"-I{d}" for d in includes]
     objects: list[Path] = []
     unmarked: list[str] = []
 
@@ -298,9 +314,10 @@ def _link(
     for name, text in apps.items():
         (out_dir / name).write_text(text)
         compile_one(out_dir / name, ("-O1",))
-    for shim in SHIM_SOURCES:
-        instrumented = INSTRUMENT if shim.name == "cmsis_host.c" else ()
-        compile_one(shim, ("-O0", *instrumented), shared=True)
+    for source in RUNTIME:
+        compile_one(source, ("-O0",), shared=True)
+    for source in TRACED_RUNTIME:
+        compile_one(source, ("-O0", *INSTRUMENT), shared=True)
     table = out_dir / "xt_table.c"
     table.write_text("#include <limits.h>\n" + _table(extents, names))
     compile_one(table, ("-O0",))

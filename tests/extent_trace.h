@@ -1,4 +1,4 @@
-/* Shared by tests/shim/extent_trace.c and the table tests/extent_trace.py generates: what the
+/* Shared by tests/extent_trace_rt.c and the table tests/extent_trace.py generates: what the
    extent analysis claims, per function (fid), top-level statement and base. */
 #ifndef CREWRITE_EXTENT_TRACE_H
 #define CREWRITE_EXTENT_TRACE_H
