@@ -1,7 +1,9 @@
 """The pure core: project texts in, new texts and a report out. Nothing is written here.
 
 sources -> frontend -> extract -> liveness -> packing -> emit, then a second look at the
-result (re-parse, no workspace call left, plan re-checked) before anything is handed back.
+result before anything is handed back: re-parsed and re-extracted, no workspace call left,
+the layout proven from the rewritten C (crewrite.verify.layout), and a second run over it
+has nothing left to do.
 """
 
 from __future__ import annotations
@@ -28,11 +30,13 @@ from crewrite.emit import (
     module_edits,
 )
 from crewrite.errors import CrewriteError
-from crewrite.extract import ALLOC, FREE, Program, extract
+from crewrite.extract import ALLOC, FREE, Program, extract, workspace_call
+from crewrite.extract.textloc import line_of
 from crewrite.frontend import TranslationUnit, parse_source
 from crewrite.liveness import Liveness, analyse
 from crewrite.poison import poison_edits
 from crewrite.project import WORKSPACE_DEFINE, Project
+from crewrite.verify import Verdict, prove_layout
 
 
 class AlreadyRewritten(CrewriteError):
@@ -87,6 +91,7 @@ class Result:
     new_texts: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
     seconds: float = 0.0
+    verdict: Verdict | None = None  # when the rewrite was verified on the host (--verify)
 
 
 def parse_all(project: Project, options: Options) -> dict[str, TranslationUnit]:
@@ -152,13 +157,24 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
     started = time.perf_counter()
     translation_units = parse_all(project, options)
     program = extract(translation_units, project.module_names())
+    result = _rewrite_program(project, translation_units, program, options)
+    return replace(result, seconds=time.perf_counter() - started)
+
+
+def _rewrite_program(
+    project: Project,
+    translation_units: Mapping[str, TranslationUnit],
+    program: Program,
+    options: Options,
+    look_again: bool = True,
+) -> Result:
     _check_not_rewritten(project, program)
     if not program.allocs:
         note = (
             f"no {ALLOC} call in {len(project.sources)} source files: the "
             "project is already static (USMP?); nothing to rewrite"
         )
-        return Result(project, "static", notes=(note,), seconds=time.perf_counter() - started)
+        return Result(project, "static", notes=(note,))
 
     edits: dict[str, list[Edit]] = {}
     modules: list[ModuleResult] = []
@@ -245,8 +261,9 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
         for rel, file_edits in sorted(edits.items())
     }
     result = Result(project, "rewritten", tuple(modules), new_texts, tuple(notes))
-    _second_look(project, options, result)
-    return replace(result, seconds=time.perf_counter() - started)
+    if look_again:
+        _second_look(project, options, result, translation_units, program)
+    return result
 
 
 def _workspace_calls_and_arenas(tu: TranslationUnit) -> tuple[list[int], set[str]]:
@@ -255,8 +272,8 @@ def _workspace_calls_and_arenas(tu: TranslationUnit) -> tuple[list[int], set[str
 
     class Calls(c_ast.NodeVisitor):
         def visit_FuncCall(self, node: c_ast.FuncCall) -> None:
-            if isinstance(node.name, c_ast.ID) and node.name.name in (ALLOC, FREE):
-                calls.append(node.coord.line)
+            if workspace_call(node) is not None:
+                calls.append(line_of(node))
             self.generic_visit(node)
 
     Calls().visit(tu.ast)
@@ -264,10 +281,18 @@ def _workspace_calls_and_arenas(tu: TranslationUnit) -> tuple[list[int], set[str
     return calls, declared
 
 
-def _second_look(project: Project, options: Options, result: Result) -> None:
-    """Re-parse what was produced: no workspace call may remain, and every file that uses an
-    arena must see its declaration. (Plans were checked by `packing.plan` already, and the
-    tests check the emitted offsets once more from the text.)"""
+def _second_look(
+    project: Project,
+    options: Options,
+    result: Result,
+    translation_units: Mapping[str, TranslationUnit],
+    program: Program,
+) -> None:
+    """Read what was produced as a user's next run would: re-parse it (no workspace call may
+    remain, every file that uses an arena must see its declaration), re-extract it with the
+    same extraction, prove its layout against the original's live ranges, and run the
+    rewrite over it once more, which must find nothing to do."""
+    reread = dict(translation_units)
     for rel in project.sources:
         if rel not in result.new_texts:
             continue
@@ -291,3 +316,34 @@ def _second_look(project: Project, options: Options, result: Result) -> None:
                     "compiler here (conditional includes?); nothing was written",
                     rel,
                 )
+        reread[rel] = tu
+    try:
+        rewritten = extract(reread, project.module_names())
+    except CrewriteError as exc:
+        raise CrewriteError(
+            f"internal error: the rewritten C cannot be read back: {exc.reason}", exc.file, exc.line
+        ) from None
+    proof = prove_layout(program, rewritten, project.alloc_alignment)
+    if not proof.ok:
+        raise CrewriteError(
+            "internal error: the rewritten layout fails its proof, nothing was written: "
+            + "; ".join(proof.problems[:3])
+        )
+    again = replace(project, texts={**project.texts, **result.new_texts})
+    try:
+        second = _rewrite_program(again, reread, rewritten, options, look_again=False)
+    except AlreadyRewritten:
+        return
+    except CrewriteError as exc:
+        raise CrewriteError(
+            f"internal error: a second run over the result would fail ({exc.reason}); "
+            "nothing was written",
+            exc.file,
+            exc.line,
+        ) from None
+    if second.new_texts:
+        raise CrewriteError(
+            "internal error: a second run would still change "
+            + ", ".join(sorted(second.new_texts))
+            + "; nothing was written"
+        )

@@ -1,4 +1,5 @@
-"""Fixtures shared by the test modules; the helpers behind them live in tests/helpers/."""
+"""Fixtures shared by the test modules (the helpers behind them live in tests/helpers/), and
+every fixture built once per session for the host."""
 
 from __future__ import annotations
 
@@ -19,3 +20,20 @@ def project(tmp_path: Path) -> Callable[..., Path]:
         return make_project(tmp_path / "proj", body, **kwargs)
 
     return build
+
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def original_builds(tmp_path_factory):
+    """Every fixture as generated, built once per session with `crewrite verify`'s host
+    build, for every test that runs or verifies against it."""
+    from crewrite.verify import VerifyOptions, build_original
+
+    out = tmp_path_factory.mktemp("original_builds")
+    return {
+        p.name: build_original(p, VerifyOptions(), out / p.name)
+        for p in sorted(FIXTURES.iterdir())
+        if p.is_dir()
+    }

@@ -18,7 +18,7 @@ The modules, in the order they are best read:
 
 from crewrite.extract.cexpr import SCALAR_TYPES, fold_constant, pointer_ids
 from crewrite.extract.library import WRITE_ONLY_OUTPUTS
-from crewrite.extract.program import extract
+from crewrite.extract.program import extract, identities
 from crewrite.extract.records import Access, AllocSite, Call, FreeSite, Function, Program, Unit
 from crewrite.extract.tvm import ALLOC, ENTRY_SUFFIX, FREE, workspace_call
 
@@ -37,6 +37,7 @@ __all__ = [
     "Unit",
     "extract",
     "fold_constant",
+    "identities",
     "pointer_ids",
     "workspace_call",
 ]

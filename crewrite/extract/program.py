@@ -18,7 +18,7 @@ module beside access.py and one more phase here, reading the records of the phas
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 import networkx as nx
@@ -60,7 +60,7 @@ def extract(translation_units: Mapping[str, TranslationUnit], modules: Sequence[
     """Collect every fact later stages need, from all translation units at once. `modules`
     are the module names the headers give; none: read off the AOT entries' names."""
     defs = _definitions(translation_units)
-    visible = _identities(defs)
+    visible = identities(defs, translation_units)
     modules = list(modules) or modules_of_entries({f.decl.name for _, f in defs}) or ["default"]
     declared = _declare(defs, visible, modules)
     file_types = _file_types(translation_units)
@@ -78,6 +78,7 @@ def extract(translation_units: Mapping[str, TranslationUnit], modules: Sequence[
         for name, fn in declared.items()
     }
     return Program(
+        translation_units=translation_units,
         functions=functions,
         allocs=tuple(site for fn in declared.values() for site in fn.sites.allocs),
         frees=tuple(site for fn in declared.values() for site in fn.sites.frees),
@@ -98,9 +99,10 @@ def _definitions(translation_units: Mapping[str, TranslationUnit]) -> list[Defin
     ]
 
 
-def _identities(defs: list[Definition]) -> dict[str, dict[str, str]]:
-    """Per file: function name -> identity. A `static` function whose name another file also
-    defines is `name@file`; a call resolves to its own file's static function first."""
+def identities(defs: Sequence[Definition], files: Iterable[str]) -> dict[str, dict[str, str]]:
+    """Per file of `files`: the name of each defined function it sees -> its identity. A
+    `static` function whose name another file also defines is `name@file`; a name resolves to
+    its own file's static function first."""
     counts: dict[str, int] = {}
     for _, f in defs:
         counts[f.decl.name] = counts.get(f.decl.name, 0) + 1
@@ -112,7 +114,7 @@ def _identities(defs: list[Definition]) -> dict[str, dict[str, str]]:
             own.setdefault(tu.rel, {})[name] = f"{name}@{tu.rel}"
         else:
             shared.setdefault(name, name)
-    return {tu.rel: {**shared, **own.get(tu.rel, {})} for tu, _ in defs}
+    return {rel: {**shared, **own.get(rel, {})} for rel in files}
 
 
 def _param_names(func: c_ast.FuncDef) -> tuple[str, ...]:
@@ -257,7 +259,7 @@ def _listed(
     """Defined functions named in file-scope initialisers (tables of operators)."""
     listed: set[str] = set()
     for rel, tu in translation_units.items():
-        names = visible.get(rel, {})
+        names = visible[rel]
         for ext in tu.ast.ext:
             if isinstance(ext, c_ast.Decl) and isinstance(ext.init, c_ast.Node):
                 listed |= {names[n] for n in names_in(ext.init) if n in names}

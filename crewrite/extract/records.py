@@ -15,6 +15,7 @@ import networkx as nx
 from pycparser import c_ast
 
 from crewrite.extract.tvm import ENTRY_SUFFIX
+from crewrite.frontend import TranslationUnit
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,7 @@ class Function:
 class Program:
     """Every fact of a project's sources, across translation units."""
 
+    translation_units: Mapping[str, TranslationUnit]  # relative path -> parsed file
     functions: Mapping[str, Function]  # identity -> function
     allocs: tuple[AllocSite, ...]
     frees: tuple[FreeSite, ...]
