@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from crewrite.errors import CrewriteError
@@ -40,8 +41,8 @@ def rewrite(
     try:
         result = rewrite_project(project, options)
         if verify is not None and result.new_texts:
-            result.verdict = verify_rewrite(project, result.new_texts, verify)
-            if not result.verdict.ok:
+            result = replace(result, verdict=verify_rewrite(project, result.new_texts, verify))
+            if result.verdict is not None and not result.verdict.ok:
                 return result
         if not dry_run:
             if out is not None:

@@ -8,6 +8,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from crewrite import __version__, packing
@@ -19,7 +20,7 @@ from crewrite.pipeline import AlreadyRewritten, Options
 from crewrite.report import json_report, svg_report, text_report
 from crewrite.verify import cli as verify_cli
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_ALREADY = 0, 1, 2, 3
+EXIT_OK, EXIT_ERROR, EXIT_ALREADY = 0, 1, 3  # 2 (bad command line) comes from argparse
 SECTION_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 
 REWRITE_EPILOG = """\
@@ -62,7 +63,7 @@ exit codes:
 """
 
 
-def _rewrite_parser(sub: argparse._SubParsersAction) -> None:
+def _rewrite_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "rewrite",
         help="replace workspace calls by one static, lifetime-packed arena",
@@ -138,7 +139,9 @@ def _rewrite_parser(sub: argparse._SubParsersAction) -> None:
         help="draw the layout (buffers over program points and offsets) as SVG",
     )
     p.add_argument(
-        "--dry-run", action="store_true", help="plan and report, write nothing but --report-json"
+        "--dry-run",
+        action="store_true",
+        help="plan and report; write nothing but the reports (--report-json, --report-svg)",
     )
     p.add_argument(
         "--ok-if-rewritten",
@@ -223,7 +226,7 @@ def _run_rewrite(args: argparse.Namespace) -> int:
         print(result.verdict.text(), end="")
     if result.verdict is not None and not result.verdict.ok:
         raise CrewriteError("the rewrite could not be proven (see above); nothing was written")
-    reports = [
+    reports: list[tuple[Path | None, Callable[[], str]]] = [
         (args.report_json, lambda: json.dumps(json_report(result), indent=1) + "\n"),
         (args.report_svg, lambda: svg_report(result)),
     ]

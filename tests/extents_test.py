@@ -14,6 +14,7 @@ import pytest
 from crewrite.extents import Extent, FunctionExtents, Span, analyse
 from crewrite.frontend import parse_source
 
+pytestmark = pytest.mark.e2e  # every snippet is also compiled and run (extent_trace)
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 FIXTURE_NAMES = sorted(p.name for p in FIXTURES.iterdir() if (p / "model").is_dir())
 

@@ -7,9 +7,12 @@ import re
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from crewrite.frontend import FAKE_LIBC
 from crewrite.verify.host import HOSTRT, HOSTRT_INCLUDE, find_compiler
 
+pytestmark = pytest.mark.e2e  # every test compiles C
 TESTS = Path(__file__).resolve().parent
 UBSAN = ("-fsanitize=undefined", "-fno-sanitize-recover=undefined")
 

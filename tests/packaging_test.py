@@ -8,7 +8,10 @@ import sys
 import zipfile
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
+pytestmark = pytest.mark.e2e
 
 
 def test_wheel_ships_our_headers_and_rewrites_outside_the_checkout(tmp_path):

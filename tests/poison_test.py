@@ -14,6 +14,7 @@ from crewrite.project import load_project
 from crewrite.verify import VerifyOptions, verify
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+pytestmark = pytest.mark.e2e
 CHECKED = ["kws_native", "cmsis_kws", "two_modules", "vww_big"]
 OPTIONS = VerifyOptions(runs=1, first_seed=5)
 

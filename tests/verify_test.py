@@ -217,6 +217,7 @@ def test_a_header_without_a_run_function_is_refused(tmp_path):
 # -- what verify reports ------------------------------------------------------------------------
 
 
+@pytest.mark.e2e
 def test_an_original_reading_unwritten_scratch_is_not_blamed_on_the_rewrite(tmp_path, capsys):
     root = small_project(tmp_path / "p", written=15)
     out = rewrite_copy(root, tmp_path / "out")
@@ -231,6 +232,7 @@ def test_an_original_reading_unwritten_scratch_is_not_blamed_on_the_rewrite(tmp_
     assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
 
 
+@pytest.mark.e2e
 def test_a_project_that_does_not_build_on_the_host_is_bad_input(tmp_path, capsys):
     root = small_project(tmp_path / "p")
     lib1 = root / "model" / "codegen" / "host" / "src" / "t_lib1.c"
@@ -243,6 +245,7 @@ def test_a_project_that_does_not_build_on_the_host_is_bad_input(tmp_path, capsys
     assert "arm_vendor_copy_s8" in err and "--keep DIR" in err
 
 
+@pytest.mark.e2e
 def test_sanitize_names_a_planted_out_of_bounds_read(tmp_path):
     root = small_project(tmp_path / "p", past=1)
     out = rewrite_copy(root, tmp_path / "out")
@@ -260,6 +263,7 @@ def test_sanitize_names_a_planted_out_of_bounds_read(tmp_path):
     assert "results can change" in verdict.text()
 
 
+@pytest.mark.e2e
 def test_sanitize_finds_nothing_in_a_clean_model(tmp_path):
     root = small_project(tmp_path / "p")
     out = rewrite_copy(root, tmp_path / "out")
@@ -267,6 +271,7 @@ def test_sanitize_finds_nothing_in_a_clean_model(tmp_path):
     assert verdict.ok and verdict.findings == (), verdict.text()
 
 
+@pytest.mark.e2e
 def test_lib_src_compiles_the_users_kernel_library(tmp_path, original_builds):
     """CMSIS-NN from a copy the user names: compiled with the DSP code paths."""
     lib = tmp_path / "lib"
@@ -409,6 +414,7 @@ def pool_project(root: Path, mapped: bool, read: int = 0) -> Path:
     return root
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("mapped", [False, True])
 def test_workspace_pools_and_devices_the_application_provides(tmp_path, mapped):
     root = pool_project(tmp_path / "p", mapped)

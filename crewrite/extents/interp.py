@@ -41,7 +41,7 @@ from crewrite.extents.values import (
     merge_runs,
     solve,
 )
-from crewrite.extract import ALLOC, fold_constant
+from crewrite.extract import ALLOC, fold_constant, identities
 from crewrite.frontend import TranslationUnit
 
 # --------------------------------------------------------------------------- values
@@ -233,7 +233,7 @@ class Analyser:
                 if isinstance(ext, c_ast.FuncDef) and tu.is_own(ext):
                     defs.append((tu, ext))
             self.file_types[rel] = scope
-        self.visible = _identities(defs, list(units))
+        self.visible = identities(defs, units)
         for tu, f in defs:
             identity = self.visible[tu.rel][f.decl.name]
             self.functions.setdefault(identity, _Defined(identity, tu, f))
@@ -282,26 +282,6 @@ def _params(analyser: Analyser, fn: _Defined) -> list[tuple[str, CType]]:
                 ctype = CType("ptr", (4, 8), False, ctype.target)
             out.append((p.name, ctype))
     return out
-
-
-def _identities(
-    defs: list[tuple[TranslationUnit, c_ast.FuncDef]], files: list[str]
-) -> dict[str, dict[str, str]]:
-    """Per file: function name -> identity, `name@file` for a `static` function another file
-    also defines. The same rule as crewrite.extract (duplicated until the extractor's
-    refactor exposes it)."""
-    counts: dict[str, int] = {}
-    for _, f in defs:
-        counts[f.decl.name] = counts.get(f.decl.name, 0) + 1
-    shared: dict[str, str] = {}
-    own: dict[str, dict[str, str]] = {}
-    for tu, f in defs:
-        name = f.decl.name
-        if counts[name] > 1 and "static" in (f.decl.storage or []):
-            own.setdefault(tu.rel, {})[name] = f"{name}@{tu.rel}"
-        else:
-            shared.setdefault(name, name)
-    return {rel: {**shared, **own.get(rel, {})} for rel in files}
 
 
 class _FunctionRun:

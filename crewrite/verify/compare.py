@@ -365,7 +365,9 @@ def _sanitized(
     return [dataclasses.replace(f, build=which) for f in found]
 
 
-def verify_rewrite(project: Project, new_texts: dict[str, str], options: VerifyOptions) -> Verdict:
+def verify_rewrite(
+    project: Project, new_texts: Mapping[str, str], options: VerifyOptions
+) -> Verdict:
     """Verify a rewrite before anything is written: the new texts go to a scratch copy."""
     with tempfile.TemporaryDirectory(prefix="crewrite-rewritten-") as scratch:
         copy = Path(scratch) / "rewritten"

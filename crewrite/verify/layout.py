@@ -15,14 +15,15 @@ the runtime's alignment, and the call graph must be the original's.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 
 from pycparser import c_ast
 
 from crewrite.emit import arena_name
-from crewrite.extract import ALLOC, Program, fold_constant
-from crewrite.liveness import LiveBuffer, analyse, round_up
+from crewrite.extract import ALLOC, Program, fold_constant, workspace_call
+from crewrite.liveness import LiveBuffer, analyse
+from crewrite.measure import round_up
 
 OWN = "_crewrite_"  # crewrite's own functions and variables (arena, poison build runtime)
 
@@ -138,13 +139,13 @@ class _Statement:
 
 
 def _alloc_target(item: c_ast.Node) -> str | None:
-    if isinstance(item, c_ast.Assignment) and isinstance(item.lvalue, c_ast.ID):
-        value = item.rvalue
-        while isinstance(value, c_ast.Cast):
-            value = value.expr
-        if isinstance(value, c_ast.FuncCall) and isinstance(value.name, c_ast.ID):
-            if value.name.name == ALLOC:
-                return item.lvalue.name
+    if (
+        isinstance(item, c_ast.Assignment)
+        and isinstance(item.lvalue, c_ast.ID)
+        and workspace_call(item.rvalue) == ALLOC
+    ):
+        target: str = item.lvalue.name
+        return target
     return None
 
 
@@ -174,9 +175,9 @@ def _scan_function(body: c_ast.Compound, arenas: set[str], original: list[_State
 
 
 def _own_functions(program: Program) -> Iterator[tuple[tuple[str, str], c_ast.FuncDef]]:
-    for rel, unit in program.units.items():
-        for ext in unit.ast.ext:
-            if isinstance(ext, c_ast.FuncDef) and unit.is_own(ext) and OWN not in ext.decl.name:
+    for rel, tu in program.translation_units.items():
+        for ext in tu.ast.ext:
+            if isinstance(ext, c_ast.FuncDef) and tu.is_own(ext) and OWN not in ext.decl.name:
                 yield (rel, ext.decl.name), ext
 
 
@@ -201,8 +202,8 @@ def _functions(
 
 def _arena_sizes(program: Program, arenas: set[str]) -> dict[str, int]:
     sizes = {}
-    for unit in program.units.values():
-        for ext in unit.ast.ext:
+    for tu in program.translation_units.values():
+        for ext in tu.ast.ext:
             if isinstance(ext, c_ast.Decl) and ext.name in arenas:
                 if isinstance(ext.type, c_ast.ArrayDecl) and ext.type.dim is not None:
                     size = fold_constant(ext.type.dim)
@@ -266,9 +267,9 @@ def prove_layout(original: Program, rewritten: Program, alignment: int) -> Layou
     problems: list[str] = []
     notes: list[str] = []
     placements: list[Placement] = []
-    labels: dict[str, list[str]] = {}
+    labels: dict[str, Sequence[str]] = {}
     for module in original.modules:
-        sites = [s for s in original.allocs if original.functions[s.function].module == module]
+        sites = original.allocs_of(module)
         if not sites:
             continue
         live = analyse(original, module, "fine", alignment)
@@ -345,7 +346,7 @@ def _check_placements(
     placements: list[Placement],
     sizes: dict[str, int],
     alignment: int,
-    labels: dict[str, list[str]],
+    labels: Mapping[str, Sequence[str]],
 ) -> list[str]:
     problems = []
     for p in placements:
