@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from crewrite.errors import CrewriteError, InternalError
@@ -12,6 +13,7 @@ from crewrite.output import recover_interrupted_write, write_copy, write_in_plac
 from crewrite.packing import PlanError
 from crewrite.pipeline import AlreadyRewritten, Options, Result, rewrite_project
 from crewrite.project import load_project
+from crewrite.verify import VerifyOptions, verify_rewrite
 
 
 def rewrite(
@@ -21,12 +23,15 @@ def rewrite(
     header: str | Path | None = None,
     options: Options | None = None,
     dry_run: bool = False,
+    verify: VerifyOptions | None = None,
 ) -> Result:
     """Rewrite a project folder, MLF `.tar` or list of `.c` files; in place unless `out`.
 
     Raises `CrewriteError` (with file, line and reason) and writes nothing on bad input, and
     `AlreadyRewritten` when there is nothing left to do. An in-place rewrite that was killed
-    earlier is repaired first (the project is then as it was before that run).
+    earlier is repaired first (the project is then as it was before that run). With `verify`,
+    the rewrite is proven on the host first (crewrite.verify) and nothing is written unless
+    `result.verdict.ok`.
     """
     options = options or Options()
     paths = [Path(p) for p in ([path] if isinstance(path, (str, Path)) else path)]
@@ -42,7 +47,11 @@ def rewrite(
                 raise AlreadyRewritten(f"{exc.reason} ({repaired})", exc.file, exc.line) from None
             raise
         if repaired:
-            result.notes.insert(0, repaired)
+            result = replace(result, notes=(repaired, *result.notes))
+        if verify is not None and result.new_texts:
+            result = replace(result, verdict=verify_rewrite(project, result.new_texts, verify))
+            if result.verdict is not None and not result.verdict.ok:
+                return result
         if not dry_run:
             if out is not None:
                 write_copy(project, result.new_texts, Path(out))

@@ -1,4 +1,5 @@
-"""Command line: `crewrite rewrite` for generated projects, `crewrite pack` for the planner."""
+"""Command line: `crewrite rewrite` for generated projects, `crewrite verify` to prove a rewrite on
+the host, `crewrite pack` for the planner."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import os
 import re
 import sys
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 
 from crewrite import __version__, packing
@@ -17,6 +19,7 @@ from crewrite.liveness import MODELS
 from crewrite.packing import cli as pack_cli
 from crewrite.pipeline import AlreadyRewritten, Options
 from crewrite.report import json_report, svg_report, text_report
+from crewrite.verify import cli as verify_cli
 
 EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_ALREADY, EXIT_INTERNAL = 0, 1, 2, 3, 123
 SECTION_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
@@ -52,16 +55,23 @@ liveness:
   a call live for the whole call and never splits. --poison-dead builds a host diagnostic
   that overwrites every byte no live buffer owns after every statement.
 
+verification:
+  --verify proves the rewrite on this machine before anything is written (see crewrite
+  verify --help): the layout read back from the rewritten C, and every output byte of the
+  original and the rewritten project, built with the host compiler, compared on seeded
+  inputs. The flags under "host verification" tune it.
+
 exit codes:
   0  rewritten (or, with --dry-run, would be), or already static (no workspace calls)
   1  bad input or unsafe situation: one message with file, line and reason; nothing written
+     (with --verify: also a rewrite that could not be proven)
   2  bad command line (a value that cannot work, e.g. --time-limit -1, --header DIR)
   3  already rewritten by crewrite: nothing to do (0 with --ok-if-rewritten)
   123  internal error (a bug in crewrite: please report it; -v prints the traceback)
 """
 
 
-def _rewrite_parser(sub: argparse._SubParsersAction) -> None:
+def _rewrite_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "rewrite",
         help="replace workspace calls by one static, lifetime-packed arena",
@@ -137,7 +147,9 @@ def _rewrite_parser(sub: argparse._SubParsersAction) -> None:
         help="draw the layout (buffers over program points and offsets) as SVG",
     )
     p.add_argument(
-        "--dry-run", action="store_true", help="plan and report, write nothing but --report-json"
+        "--dry-run",
+        action="store_true",
+        help="plan and report; write nothing but the reports (--report-json, --report-svg)",
     )
     p.add_argument(
         "--ok-if-rewritten",
@@ -151,6 +163,12 @@ def _rewrite_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also list every buffer: offset, size, live windows, source line",
     )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="prove the rewrite on the host (layout, every output byte) before writing it",
+    )
+    verify_cli.add_flags(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -162,6 +180,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"crewrite {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _rewrite_parser(sub)
+    verify_cli.add_parser(sub)
     pack_cli.add_parser(sub)
     return parser
 
@@ -202,13 +221,22 @@ def _run_rewrite(args: argparse.Namespace) -> int:
     )
     try:
         result = rewrite(
-            args.paths, args.out, header=args.header, options=options, dry_run=args.dry_run
+            args.paths,
+            args.out,
+            header=args.header,
+            options=options,
+            dry_run=args.dry_run,
+            verify=verify_cli.options_from(args) if args.verify else None,
         )
     except AlreadyRewritten as exc:
         if not args.quiet:
             print(exc.format(), file=sys.stderr)
         return EXIT_OK if args.ok_if_rewritten else EXIT_ALREADY
-    reports = [
+    if result.verdict is not None and (not args.quiet or not result.verdict.ok):
+        print(result.verdict.text(), end="")
+    if result.verdict is not None and not result.verdict.ok:
+        raise CrewriteError("the rewrite could not be proven (see above); nothing was written")
+    reports: list[tuple[Path | None, Callable[[], str]]] = [
         (args.report_json, lambda: json.dumps(json_report(result), indent=1) + "\n"),
         (args.report_svg, lambda: svg_report(result)),
     ]
@@ -231,6 +259,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "rewrite":
             return _run_rewrite(args)
+        if args.command == "verify":
+            return verify_cli.run(args)
         return pack_cli.run(args)
     except UsageError as exc:
         print(f"crewrite: {exc.format()}", file=sys.stderr)

@@ -20,6 +20,7 @@ import signal
 import stat
 import tarfile
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from crewrite.errors import CrewriteError
@@ -153,7 +154,7 @@ def _stamp(path: Path) -> tuple[int, int]:
     return info.st_mtime_ns, info.st_size
 
 
-def write_in_place(project: Project, new_texts: dict[str, str]) -> None:
+def write_in_place(project: Project, new_texts: Mapping[str, str]) -> None:
     """Replace the changed files all or nothing, by the commit sequence of the module
     docstring."""
     if project.tar_path is not None:
@@ -226,7 +227,7 @@ def _shown(exc: OSError, staged: list[tuple[Path, Path]], root: Path) -> str | N
     return name
 
 
-def write_copy(project: Project, new_texts: dict[str, str], out_dir: Path) -> None:
+def write_copy(project: Project, new_texts: Mapping[str, str], out_dir: Path) -> None:
     """A complete copy of the project with the rewritten files, made beside `out_dir` and
     renamed into place so that a failure leaves no half-written folder."""
     out_dir = out_dir.resolve()
@@ -264,7 +265,7 @@ def write_copy(project: Project, new_texts: dict[str, str], out_dir: Path) -> No
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _write_tar(project: Project, new_texts: dict[str, str], tar_path: Path) -> None:
+def _write_tar(project: Project, new_texts: Mapping[str, str], tar_path: Path) -> None:
     """Rebuild the archive from the extracted tree and swap it in atomically."""
     for rel, text in new_texts.items():
         project.path(rel).write_bytes(encode_text(text))

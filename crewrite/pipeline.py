@@ -1,15 +1,16 @@
 """The pure core: project texts in, new texts and a report out. Nothing is written here.
 
 sources -> frontend -> extract -> liveness -> packing -> emit, then a second look at the
-result (re-parse, no workspace call left, plan re-checked) before anything is handed back.
+result before anything is handed back: re-parsed and re-extracted, no workspace call left,
+the layout proven from the rewritten C (crewrite.verify.layout), and a second run over it
+has nothing left to do.
 """
 
 from __future__ import annotations
 
-import re
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pycparser import c_ast
@@ -25,23 +26,21 @@ from crewrite.emit import (
     array_length_edits,
     build_edits,
     combine_inserts,
+    declaration_edits,
     header_edits,
     metadata_edits,
     module_edits,
     object_macros,
 )
 from crewrite.errors import CrewriteError, InternalError
-from crewrite.extract import ALLOC, FREE, AllocSite, FreeSite, Program, extract
-from crewrite.frontend import (
-    TranslationUnit,
-    code_only,
-    defined_functions,
-    parse_source,
-    workspace_call_lines,
-)
+from crewrite.extract import ALLOC, FREE, AllocSite, FreeSite, Program, extract, workspace_call
+from crewrite.extract.textloc import line_of
+from crewrite.frontend import TranslationUnit, parse_source, workspace_call_lines
 from crewrite.liveness import Liveness, analyse, is_entry
 from crewrite.poison import inserted_names, poison_edits, undeclared_uses
 from crewrite.project import Project, size_defines
+from crewrite.reading import read_program
+from crewrite.verify import Verdict, prove_layout
 
 
 class AlreadyRewritten(CrewriteError):
@@ -59,19 +58,14 @@ class Options:
     poison_shift: int | None = None  # diagnostic build: poison dead bytes (see poison.py)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModuleResult:
     module: str
     liveness: Liveness
     plan: packing.Plan
     original_bytes: int
     original_from: str  # where original_bytes comes from
-    files: list[str]
-
-    @property
-    def remaining_bytes(self) -> int:
-        """What the runtime allocator still needs for this module: every site is rewritten."""
-        return 0
+    files: tuple[str, ...]
 
     @property
     def offsets(self) -> Mapping[str, int]:  # LiveBuffer.id -> offset
@@ -90,82 +84,18 @@ class ModuleResult:
         return self.plan.arena_bytes
 
 
-@dataclass
+@dataclass(frozen=True)
 class Result:
+    """What a run found and would write. Every workspace site of a rewritten module is
+    rewritten, so the runtime allocator needs nothing more for it (reported as 0)."""
+
     project: Project
     status: str  # "rewritten" or "static" (no workspace calls: nothing to do)
-    modules: list[ModuleResult] = field(default_factory=list)
-    new_texts: dict[str, str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    modules: tuple[ModuleResult, ...] = ()
+    new_texts: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
     seconds: float = 0.0
-
-
-def parse_all(project: Project, options: Options) -> dict[str, TranslationUnit]:
-    """Every source, preprocessed with the project's include folders (which hold `-I`)."""
-    return {
-        rel: parse_source(
-            rel, project.path(rel), project.texts[rel], project.include_dirs, list(options.defines)
-        )
-        for rel in project.sources
-    }
-
-
-def parse_needed(
-    project: Project, options: Options, calls: dict[str, list[int]]
-) -> tuple[dict[str, TranslationUnit], dict[str, CrewriteError]]:
-    """Parse every source; one that does not parse is set aside unless it has workspace calls
-    (then its error is the answer). Whether crewrite needed it is decided once the others are
-    read (`_check_set_aside`)."""
-    units, failed = {}, {}
-    for rel in project.sources:
-        try:
-            units[rel] = parse_source(
-                rel,
-                project.path(rel),
-                project.texts[rel],
-                project.include_dirs,
-                list(options.defines),
-            )
-        except CrewriteError as exc:
-            if calls[rel]:
-                raise
-            failed[rel] = exc
-    return units, failed
-
-
-def _check_set_aside(
-    project: Project, program: Program, failed: dict[str, CrewriteError]
-) -> list[str]:
-    """A source that does not parse and has no workspace call may be left out, unless it
-    defines a function the parsed sources call, or names a function that crewrite follows
-    (any but an entry point, which runs whole from wherever it is called). Then its parse
-    error stands."""
-    if not failed:
-        return []
-    roots = {r for module in program.modules for r in program.roots(module)}
-    followed = {name.split("@")[0] for name in program.functions} - roots
-    called = set()
-    for tu in program.units.values():
-        called |= set(re.findall(r"\b([A-Za-z_]\w*)\s*\(", code_only(tu.text)))
-    notes = []
-    for rel, error in failed.items():
-        code = code_only(project.texts[rel])
-        needed = (defined_functions(project.texts[rel]) & called) | {
-            name for name in followed if re.search(rf"\b{re.escape(name)}\b", code)
-        }
-        if needed:
-            raise CrewriteError(
-                f"{error.reason} (crewrite must read this file: it defines or uses "
-                f"{', '.join(sorted(needed)[:3])})",
-                error.file,
-                error.line,
-            )
-        where = f"line {error.line}: " if error.line is not None else ""
-        notes.append(
-            f"{project.display(rel)}: left out: it does not parse ({where}{error.reason}), "
-            "and it has no workspace call and nothing crewrite follows"
-        )
-    return notes
+    verdict: Verdict | None = None  # when the rewrite was verified on the host (--verify)
 
 
 def _header_sizes(project: Project, module: str) -> tuple[int | None, list[str], list[str]]:
@@ -243,30 +173,49 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
     """Plan and compute every edit; raise CrewriteError before anything would be written."""
     started = time.perf_counter()
     calls = _scan(project)
-    result = Result(project, "rewritten")
     if not any(calls.values()):
-        result.status = "static"
-        result.notes.append(
-            f"no {ALLOC} call in {len(project.sources)} source files: the "
-            "project is already static (USMP?); nothing to rewrite"
+        return Result(
+            project,
+            "static",
+            notes=(_static_note(project),),
+            seconds=time.perf_counter() - started,
         )
-        result.seconds = time.perf_counter() - started
-        return result
-    units, failed = parse_needed(project, options, calls)
-    program = extract(units, project.module_names())
-    result.notes += _check_set_aside(project, program, failed)
+    reading = read_program(project, options.defines, calls)
+    result = _rewrite_program(project, reading.translation_units, reading.program, options)
+    return replace(
+        result, notes=(*reading.notes, *result.notes), seconds=time.perf_counter() - started
+    )
+
+
+def _static_note(project: Project) -> str:
+    return (
+        f"no {ALLOC} call in {len(project.sources)} source files: the "
+        "project is already static (USMP?); nothing to rewrite"
+    )
+
+
+def _rewrite_program(
+    project: Project,
+    translation_units: Mapping[str, TranslationUnit],
+    program: Program,
+    options: Options,
+    look_again: bool = True,
+) -> Result:
+    if not program.allocs:
+        return Result(project, "static", notes=(_static_note(project),))
 
     edits: dict[str, list[Edit]] = {}
+    modules: list[ModuleResult] = []
+    notes: list[str] = []
     moved: dict[str, MovedWorkspace] = {}
     header_values: dict[str, str] = {}
     for module in program.modules:
-        allocs = [s for s in program.allocs if program.functions[s.function].module == module]
+        allocs = program.allocs_of(module)
         if not allocs:
             continue
-        frees = [s for s in program.frees if program.functions[s.function].module == module]
         live, plan = _plan_module(program, module, options, project.alloc_alignment)
-        header_value, headers, notes = _header_sizes(project, module)
-        result.notes += notes
+        header_value, headers, header_notes = _header_sizes(project, module)
+        notes += header_notes
         original = header_value if header_value is not None else live.as_written_peak
         if plan.arena_bytes > max(original, live.as_written_peak):
             held = [  # the heaviest first: most bytes for most of the timeline
@@ -294,7 +243,7 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
         counts: dict[str, int] = {}
         for site in allocs:
             counts[site.file] = counts.get(site.file, 0) + 1
-        host = max(sorted(counts), key=lambda rel: counts[rel])
+        arena_file = max(sorted(counts), key=lambda rel: counts[rel])
         layout = ArenaLayout(
             module,
             plan.arena_bytes,
@@ -302,16 +251,11 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
             max(live.alignment, program.max_alignment),
             offsets,
             original,
-            host,
+            arena_file,
             options.section,
         )
-        code_edits = module_edits(layout, live.buffers, frees, project.texts)
+        code_edits = module_edits(layout, live.buffers, program.frees_of(module), project.texts)
         if options.poison_shift is not None:
-            declarations = {
-                e.file: e
-                for e in code_edits
-                if e.start == e.end and MARKER in e.text and arena_name(module) + "[" in e.text
-            }
             code_edits = combine_inserts(
                 code_edits
                 + poison_edits(
@@ -319,8 +263,8 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
                     live,
                     offsets,
                     plan.arena_bytes,
-                    host,
-                    declarations,
+                    arena_file,
+                    declaration_edits(layout, live.buffers, project.texts),
                     project.texts,
                     options.poison_shift,
                 )
@@ -331,13 +275,13 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
             for edit in header_edits(module, rel, project.texts[rel], plan.arena_bytes):
                 edits.setdefault(rel, []).append(edit)
         header_values[f"TVMGEN_{module.upper()}_WORKSPACE_SIZE"] = "0"
-        result.notes += _allocator_notes(allocs, frees)
+        notes += _allocator_notes(allocs, program.frees_of(module))
         moved[module] = MovedWorkspace(
             original,
             any(is_entry(root) for root in live.roots),
             frozenset(s.function.split("@")[0] for s in allocs),
         )
-        result.modules.append(
+        modules.append(
             ModuleResult(
                 module=module,
                 liveness=live,
@@ -348,35 +292,40 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
                     if header_value is not None
                     else "peak as written (no module header)"
                 ),
-                files=sorted(counts),
+                files=tuple(sorted(counts)),
             )
         )
 
+    # Every site is rewritten: the whole original workspace moved out of the runtime
+    # allocator (metadata_edits keeps what a graph executor still needs for its tensors).
     for rel in project.metadata:
-        meta, notes = metadata_edits(rel, project.texts[rel], moved)
-        result.notes += notes
+        meta, meta_notes = metadata_edits(rel, project.texts[rel], moved)
+        notes += meta_notes
         if meta:
             edits.setdefault(rel, []).extend(meta)
-    saved = sum(m.original_bytes - m.remaining_bytes for m in result.modules)
+    saved = sum(m.original_bytes for m in modules)
     macros = {  # the values after the rewrite: rewritten modules' header macros say 0
         **object_macros([project.texts[rel] for rel in project.build_files + project.headers]),
         **header_values,
     }
     for rel in project.build_files:
-        build, notes = build_edits(rel, project.texts[rel], saved)
+        build, build_notes = build_edits(rel, project.texts[rel], saved)
         arrays, array_notes = array_length_edits(rel, project.texts[rel], macros)
-        result.notes += notes + array_notes
+        notes += build_notes + array_notes
         if build or arrays:
             edits.setdefault(rel, []).extend(build + arrays)
 
-    for rel, file_edits in sorted(edits.items()):
-        result.new_texts[rel] = apply_edits(project.texts[rel], file_edits)
-    _second_look(project, options, result)
-    result.seconds = time.perf_counter() - started
+    new_texts = {
+        rel: apply_edits(project.texts[rel], file_edits)
+        for rel, file_edits in sorted(edits.items())
+    }
+    result = Result(project, "rewritten", tuple(modules), new_texts, tuple(notes))
+    if look_again:
+        _second_look(project, options, result, translation_units, program)
     return result
 
 
-def _allocator_notes(allocs: list[AllocSite], frees: list[FreeSite]) -> list[str]:
+def _allocator_notes(allocs: Sequence[AllocSite], frees: Sequence[FreeSite]) -> list[str]:
     """What the original asks of its allocator that the arena does not need, worth saying: a
     buffer never freed (the original leaks it on every call), frees out of LIFO order (TVM's
     stack allocator refuses them, so the original fails there)."""
@@ -406,20 +355,28 @@ def _workspace_calls(tu: TranslationUnit) -> list[int]:
 
     class Calls(c_ast.NodeVisitor):
         def visit_FuncCall(self, node: c_ast.FuncCall) -> None:
-            if isinstance(node.name, c_ast.ID) and node.name.name in (ALLOC, FREE):
-                calls.append(node.coord.line)
+            if workspace_call(node) is not None:
+                calls.append(line_of(node))
             self.generic_visit(node)
 
     Calls().visit(tu.ast)
     return calls
 
 
-def _second_look(project: Project, options: Options, result: Result) -> None:
-    """Re-parse what was produced: no workspace call may remain, and every name crewrite
-    inserted (arenas, the poison build's clock) must be declared before each use, as a
-    compiler would check. (Plans were checked by `packing.plan` already, and the tests check
-    the emitted offsets once more from the text.)"""
+def _second_look(
+    project: Project,
+    options: Options,
+    result: Result,
+    translation_units: Mapping[str, TranslationUnit],
+    program: Program,
+) -> None:
+    """Read what was produced as a user's next run would: re-parse it (no workspace call may
+    remain, and every name crewrite inserted (arenas, the poison build's clock) must be
+    declared before each use, as a compiler would check), re-extract it with the same
+    extraction, prove its layout against the original's live ranges, and run the rewrite
+    over it once more, which must find nothing to do."""
     names = {n for m in result.modules for n in inserted_names(m.module)}
+    reread = dict(translation_units)
     for rel in project.sources:
         if rel not in result.new_texts:
             continue
@@ -440,3 +397,34 @@ def _second_look(project: Project, options: Options, result: Result) -> None:
                 rel,
                 line,
             )
+        reread[rel] = tu
+    try:
+        rewritten = extract(reread, project.module_names())
+    except CrewriteError as exc:
+        raise InternalError(
+            f"the rewritten C cannot be read back: {exc.reason}", exc.file, exc.line
+        ) from None
+    proof = prove_layout(program, rewritten, project.alloc_alignment)
+    if not proof.ok:
+        raise InternalError(
+            "the rewritten layout fails its proof, nothing was written: "
+            + "; ".join(proof.problems[:3])
+        )
+    again = replace(project, texts={**project.texts, **result.new_texts})
+    try:
+        _scan(again)
+        second = _rewrite_program(again, reread, rewritten, options, look_again=False)
+    except AlreadyRewritten:
+        return
+    except CrewriteError as exc:
+        raise InternalError(
+            f"a second run over the result would fail ({exc.reason}); nothing was written",
+            exc.file,
+            exc.line,
+        ) from None
+    if second.new_texts:
+        raise InternalError(
+            "a second run would still change "
+            + ", ".join(sorted(second.new_texts))
+            + "; nothing was written"
+        )

@@ -24,6 +24,8 @@ re-parsed output, that every name crewrite inserts is declared before it is used
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from pycparser import c_ast
 
 from crewrite.emit import Edit, arena_name, declaration_point
@@ -112,7 +114,7 @@ def point_counts(program: Program) -> dict[str, list[int]]:
 
 
 def free_spans(
-    buffers: list[LiveBuffer],
+    buffers: Sequence[LiveBuffer],
     offsets: dict[str, int],
     alignment: int,
     arena: int,
@@ -223,7 +225,9 @@ def poison_edits(
     spans = free_spans(live.buffers, offsets, live.alignment, arena_bytes, len(live.labels), shift)
     for rel in sorted({fn.file for fn in functions} | {host_file}):
         text = texts[rel]
-        starts = [program.units[rel].offset(fn.line) for fn in functions if fn.file == rel]
+        starts = [
+            program.translation_units[rel].offset(fn.line) for fn in functions if fn.file == rel
+        ]
         at = declaration_point(text, min(starts, default=len(text)))
         edits.append(Edit(rel, at, at, _declarations(module)))
         if rel == host_file:

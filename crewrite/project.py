@@ -14,6 +14,7 @@ import os
 import re
 import tarfile
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -85,7 +86,7 @@ _C_CAST = re.compile(
 )
 _C_NUMBER = re.compile(r"\b(0[xX][0-9a-fA-F]+|\d+)[uUlL]*\b")
 _C_TOKEN = re.compile(r"\b[A-Za-z_]\w*")
-_BINARY = {
+_BINARY: dict[type[ast.operator], Callable[[int, int], int | None]] = {
     ast.Add: lambda a, b: a + b,
     ast.Sub: lambda a, b: a - b,
     ast.Mult: lambda a, b: a * b,
@@ -97,7 +98,11 @@ _BINARY = {
     ast.BitAnd: lambda a, b: a & b,
     ast.BitXor: lambda a, b: a ^ b,
 }
-_UNARY = {ast.USub: lambda a: -a, ast.UAdd: lambda a: a, ast.Invert: lambda a: ~a}
+_UNARY: dict[type[ast.unaryop], Callable[[int], int]] = {
+    ast.USub: lambda a: -a,
+    ast.UAdd: lambda a: a,
+    ast.Invert: lambda a: ~a,
+}
 
 
 def _evaluate(node: ast.AST) -> int | None:
@@ -166,7 +171,7 @@ class Project:
     tar_path: Path | None = None
     tar_stamp: tuple[int, int] | None = None  # (mtime, size) of the archive when read
     given: str = ""  # the input as the user named it, for messages
-    _tmp: tempfile.TemporaryDirectory | None = None  # keeps an extracted tar alive
+    _tmp: tempfile.TemporaryDirectory[str] | None = None  # keeps an extracted tar alive
 
     def path(self, rel: str) -> Path:
         return self.root / rel
@@ -194,8 +199,8 @@ class Project:
 
     def module_names(self) -> list[str]:
         """Modules named by their headers (`tvmgen_<mod>.h`), in a stable order."""
-        names = {HEADER_NAME.match(Path(h).name).group(1) for h in self.headers}
-        return sorted(names)
+        matches = [HEADER_NAME.match(Path(h).name) for h in self.headers]
+        return sorted({m.group(1) for m in matches if m is not None})
 
     def close(self) -> None:
         if self._tmp is not None:

@@ -37,7 +37,6 @@ def main(argv: list[str] | None = None) -> int:
     ]
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="crewrite-fuzz-") as work:
-        mutants.Builder(Path(work) / "shim")
         with get_context("fork").Pool(args.jobs) as pool:
             results = pool.map(mutants.judge, [(*c, work) for c in cases], chunksize=4)
     outcomes = [*mutants.GOOD, *mutants.BAD, "not-applicable"]

@@ -1,5 +1,6 @@
 /* Arm DSP intrinsics used by native Arm schedules and CMSIS-NN, declared for crewrite as plain
-   functions (the tests define the ones the fixtures call). */
+   functions, with the types of crewrite's host runtime (crewrite/hostrt/include/crewrite_arm.h
+   defines them for host builds, which never read this file). */
 #ifndef CREWRITE_ARM_ACLE_H
 #define CREWRITE_ARM_ACLE_H
 #include <stdint.h>
@@ -13,9 +14,9 @@ int32_t __smuadx(int32_t x, int32_t y);
 int64_t __smlald(int32_t x, int32_t y, int64_t acc);
 int32_t __smlabb(int32_t x, int32_t y, int32_t acc);
 int32_t __smlatt(int32_t x, int32_t y, int32_t acc);
-int32_t __sxtab16(int32_t x, int32_t y);
-int32_t __pkhbt(int32_t x, int32_t y, uint32_t shift);
-int32_t __pkhtb(int32_t x, int32_t y, uint32_t shift);
+int32_t __sxtab16(int32_t acc, int32_t x);
+uint32_t __pkhbt(uint32_t a, uint32_t b, uint32_t shift);
+uint32_t __pkhtb(uint32_t a, uint32_t b, uint32_t shift);
 int32_t __qadd(int32_t x, int32_t y);
 int32_t __qsub(int32_t x, int32_t y);
 int32_t __qadd16(int32_t x, int32_t y);

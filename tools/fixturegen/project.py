@@ -112,6 +112,7 @@ SPECS: dict[str, dict] = {
         "modules": {
             "kws": {
                 "seed": 41,
+                "size_defines": True,
                 "inputs": [("audio", (49, 10, 1))],
                 "outputs": ["scores"],
                 "layers": _kws_layers(32, 3)
@@ -123,6 +124,7 @@ SPECS: dict[str, dict] = {
             },
             "ad": {
                 "seed": 43,
+                "size_defines": True,
                 "inputs": [("input_1", (320,))],
                 "outputs": ["output"],
                 "layers": [
@@ -392,10 +394,26 @@ def _operator_entries(m: ModuleResult) -> list:
     ]
 
 
+_DTYPES = {
+    "int8_t": ("int8", 1),
+    "uint8_t": ("uint8", 1),
+    "int32_t": ("int32", 4),
+    "float": ("float32", 4),
+}
+
+
+def _tensors(tensors: list) -> dict:
+    """TVM's description of the entry's tensors: dtype and size in bytes."""
+    return {n: {"dtype": _DTYPES[t][0], "size": c * _DTYPES[t][1]} for (n, t, c) in tensors}
+
+
 def _metadata(name: str, mods: list[ModuleResult], spec: dict) -> str:
+    """metadata.json as TVM 0.10+ writes it (format version 7): the run function's tensors
+    under memory.functions.main; or as TVM 0.8 wrote it (version 5: one module, at the top
+    level). The graph executor's operators list their own workspace."""
     usmp, specs = spec.get("usmp", False), spec["modules"]
     graph = {m.mod: specs[m.mod].get("executor") == "graph" for m in mods}
-    if spec.get("metadata_version") == 5:  # TVM 0.8: one module, at the top level
+    if spec.get("metadata_version") == 5:
         (m,) = mods
         md5 = {
             "version": 5,
@@ -430,13 +448,17 @@ def _metadata(name: str, mods: list[ModuleResult], spec: dict) -> str:
         ),
     }
     for m in mods:
+        inputs, outputs = _tensors(m.inputs), _tensors(m.outputs)
+        io = sum(t["size"] for t in (*inputs.values(), *outputs.values()))
         functions: dict = {
             "main": [
                 {
                     "device": 1,
                     "workspace_size_bytes": m.workspace_size,
                     "constants_size_bytes": 0,
-                    "io_size_bytes": 0,
+                    "io_size_bytes": io,
+                    "inputs": inputs,
+                    "outputs": outputs,
                 }
             ],
         }
@@ -447,11 +469,6 @@ def _metadata(name: str, mods: list[ModuleResult], spec: dict) -> str:
             "style": "full-model",
             "target": [specs[m.mod].get("target", "c -keys=arm_cpu,cpu -mcpu=cortex-m7")],
             "memory": {"functions": functions},
-            "inputs": {n: {"dtype": t.replace("_t", "")[:5], "size": c} for (n, t, c) in m.inputs},
-            "outputs": {
-                n: {"dtype": "float32" if t == "float" else t.replace("_t", ""), "size": c}
-                for (n, t, c) in m.outputs
-            },
         }
     return json.dumps(md, indent=2, sort_keys=True) + "\n"
 
