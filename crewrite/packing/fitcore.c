@@ -519,10 +519,13 @@ static int sky_search(Sky *s, int lo, int hi) {
     int64_t level = s->h[k];
     int end = k + 1;
     while (end < hi && s->rem[end] && !s->deferred[end] && s->h[end] == level) end++;
-    /* 1. a buffer starting at column k covers the cell */
+    /* 1. a buffer starting at column k covers the cell; those spanning the whole run of
+     * columns at this level first (they keep the skyline flat) */
+    for (int pass = 0; pass < 2; pass++)
     for (int t = s->start_at[k]; t < s->start_at[k + 1]; t++) {
         int i = s->by_start[t];
         if (s->placed[i] || p->col_b[i] > end || level + p->size[i] > s->cap) continue;
+        if ((p->col_b[i] == end) != (pass == 0)) continue;
         if (level % p->align[i]) continue;
         size_t mark = s->log.len;
         int a = p->col_a[i], b = p->col_b[i], split = 0;
