@@ -119,7 +119,7 @@ class _Native:
 
     def __init__(self, tl: Timeline) -> None:
         def flat(rows: Sequence[Sequence[int]]) -> tuple[list[int], list[int]]:
-            start, items = [0], []
+            start, items = [0], list[int]()
             for row in rows:
                 items.extend(row)
                 start.append(len(items))
