@@ -385,44 +385,9 @@ typedef struct {
     int32_t *by_start; /* buffers grouped by first column, each group in rank order */
     int32_t *start_at; /* m + 1 group bounds */
     int32_t *first, *last;
-    int32_t *cover_at; /* m + 1 bounds into cover: the buffers covering each column */
-    int32_t *cover;
-    int64_t *peak;     /* scratch: highest column under each unplaced buffer */
     int64_t *sol;
     Log log;
 } Sky;
-
-/* A column with no slack left must be filled exactly: the buffer that will cover its lowest
- * free cell sits right there, so no column under that buffer may be higher already. Returns
- * 1 if some such column in [lo, hi) has no unplaced buffer that can still do it. */
-static int sky_dead(Sky *s, int lo, int hi) {
-    const Problem *p = s->p;
-    for (int k = lo; k < hi; k++) {
-        if (s->rem[k] == 0 || s->slack[k] > 0) continue;
-        for (int t = s->cover_at[k]; t < s->cover_at[k + 1]; t++) {
-            int i = s->cover[t];
-            if (s->placed[i] || p->col_a[i] != k) continue;
-            int64_t top = 0;
-            for (int c = p->col_a[i]; c < p->col_b[i]; c++)
-                if (s->h[c] > top) top = s->h[c];
-            s->peak[i] = top;
-        }
-    }
-    for (int k = lo; k < hi; k++) {
-        if (s->rem[k] == 0 || s->slack[k] > 0) continue;
-        int ok = 0;
-        for (int t = s->cover_at[k]; t < s->cover_at[k + 1] && !ok; t++) {
-            int i = s->cover[t];
-            if (s->placed[i]) continue;
-            int64_t top = 0;
-            for (int c = p->col_a[i]; c < p->col_b[i]; c++)
-                if (s->h[c] > top) top = s->h[c];
-            if (top <= s->h[k]) ok = 1;
-        }
-        if (!ok) return 1;
-    }
-    return 0;
-}
 
 /* Height a deferred run sees on one side: a wall (no unplaced buffer can span into it). */
 static int64_t sky_side(const Sky *s, int k, int lo, int hi) {
@@ -584,13 +549,7 @@ int crw_skyline(const Problem *p, int64_t cap, const int32_t *rank, int64_t limi
     s.first = malloc((size_t)(n + 1) * sizeof(int32_t));
     s.last = malloc((size_t)(n + 1) * sizeof(int32_t));
     Cand *order = malloc((size_t)(n + 1) * sizeof(Cand));
-    s.cover_at = calloc(cols + 1, sizeof(int32_t));
-    s.peak = calloc((size_t)n + 1, sizeof(int64_t));
     int status = NOMEM;
-    int64_t spans = 0;
-    for (int i = 0; i < n; i++) spans += p->col_b[i] - p->col_a[i];
-    s.cover = malloc((size_t)(spans + 1) * sizeof(int32_t));
-    if (!s.cover_at || !s.peak || !s.cover) goto done;
     if (!s.h || !s.slack || !s.rem || !s.starts || !s.deferred || !s.cuts || !s.placed ||
         !s.by_start || !s.start_at || !s.first || !s.last || !order)
         goto done;
@@ -620,22 +579,6 @@ int crw_skyline(const Problem *p, int64_t cap, const int32_t *rank, int64_t limi
         s.start_at[order[i].off + 1]++;
     }
     for (int c = 0; c < m; c++) s.start_at[c + 1] += s.start_at[c];
-    for (int i = 0; i < n; i++)
-        for (int c = p->col_a[i]; c < p->col_b[i]; c++) s.cover_at[c + 1]++;
-    for (int c = 0; c < m; c++) s.cover_at[c + 1] += s.cover_at[c];
-    {
-        int32_t *fill = malloc(cols * sizeof(int32_t));
-        if (!fill) {
-            status = NOMEM;
-            goto done;
-        }
-        memcpy(fill, s.cover_at, (size_t)m * sizeof(int32_t));
-        for (int t = 0; t < n; t++) {
-            int i = s.by_start[t];
-            for (int c = p->col_a[i]; c < p->col_b[i]; c++) s.cover[fill[c]++] = i;
-        }
-        free(fill);
-    }
     status = p->split ? sky_split(&s, 0, m) : sky_search(&s, 0, m);
 done:
     *nodes = s.nodes;
@@ -652,9 +595,6 @@ done:
     free(s.last);
     free(s.log.items);
     free(order);
-    free(s.cover_at);
-    free(s.cover);
-    free(s.peak);
     return status;
 }
 
@@ -675,7 +615,6 @@ typedef struct {
     int m, unit, words;   /* sums are kept as bitsets over multiples of `unit` */
     uint64_t *sums;       /* per column: subset sums of the sizes starting there */
     int32_t *start_at, *by_start;
-    int32_t *end_at, *by_end;
     int32_t *lay;         /* layout stack: per depth, buffers ordered by offset */
     int32_t *lay_len;
     int32_t maxlive;
@@ -684,8 +623,13 @@ typedef struct {
     uint64_t *scratch;
     uint64_t *grow;       /* per column e: subset sums of the buffers ending at e */
     int t;                /* column being tiled */
+    uint32_t **memo;      /* per column: per set of used newcomers, visit << 1 | fillable */
+    uint32_t *visit;      /* per column: visits so far (memo entries of older ones are stale) */
     int64_t *sol;
 } Sweep;
+
+#define MEMO_MAX_NEW 22                    /* newcomers per column memoised up to this */
+#define MEMO_MAX_BYTES ((size_t)256 << 20) /* and up to this in all */
 
 static int64_t gcd64(int64_t a, int64_t b) {
     while (b) {
@@ -771,12 +715,46 @@ static int sweep_fillable(Sweep *w, int t, int64_t room) {
     return (int)((bits[q >> 6] >> (q & 63)) & 1);
 }
 
+/* 1 if the newcomers of column t not in `mask` can fill what is left of the holes exactly,
+ * the holes being filled in order (so the bytes used by `mask` say where the filling is).
+ * Ignores the order inside holes: a necessary condition, memoised per mask. */
+static int sweep_completable(Sweep *w, int t, int depth, int nholes, uint32_t mask) {
+    const Problem *p = w->p;
+    uint32_t *memo = w->memo[t];
+    if (!memo) return 1;
+    if (memo[mask] >> 1 == w->visit[t]) return (int)(memo[mask] & 1);
+    int first = w->start_at[t], k = w->start_at[t + 1] - first;
+    const int64_t *lo = w->hole_lo + (size_t)depth * w->maxlive;
+    const int64_t *hi = w->hole_hi + (size_t)depth * w->maxlive;
+    int64_t used = 0;
+    for (int x = 0; x < k; x++)
+        if (mask >> x & 1) used += p->size[w->by_start[first + x]];
+    int h = 0;
+    while (h < nholes && used >= hi[h] - lo[h]) used -= hi[h] - lo[h], h++;
+    int ok = 0;
+    if (h == nholes) {
+        ok = used == 0;
+    } else {
+        int64_t room = hi[h] - lo[h] - used, last = -1;
+        for (int x = 0; x < k && !ok; x++) {
+            int64_t size = p->size[w->by_start[first + x]];
+            if (mask >> x & 1 || size > room || size == last) continue;
+            last = size; /* equal sizes lead to equal answers: try one */
+            ok = sweep_completable(w, t, depth, nholes, mask | 1u << x);
+        }
+    }
+    memo[mask] = w->visit[t] << 1 | (uint32_t)ok;
+    return ok;
+}
+
 static int sweep_column(Sweep *w, int t, int depth);
 
 /* Fill holes[h..] from byte `pos` of hole h with the unused buffers starting at t, building
  * the next layout in `nxt` (n entries so far; survivors of the old layout from index a). */
-static int sweep_tile(Sweep *w, int t, int depth, int nholes, int h, int64_t pos, int n, int a) {
+static int sweep_tile(Sweep *w, int t, int depth, int nholes, int h, int64_t pos, int n, int a,
+                      uint32_t mask) {
     const Problem *p = w->p;
+    if (!sweep_completable(w, t, depth, nholes, mask)) return EXHAUSTED;
     const int32_t *old = w->lay + (size_t)depth * w->maxlive;
     int32_t *nxt = w->lay + (size_t)(depth + 1) * w->maxlive;
     const int64_t *lo = w->hole_lo + (size_t)depth * w->maxlive;
@@ -819,7 +797,9 @@ static int sweep_tile(Sweep *w, int t, int depth, int nholes, int h, int64_t pos
         if (!sweep_closes(w, nxt, n + 1, 0)) continue; /* the run below i is a dead hole */
         w->used[i] = 1;
         w->sol[i] = pos;
-        int st = sweep_tile(w, t, depth, nholes, h, pos + p->size[i], n + 1, a);
+        /* (bit positions past 31 only occur where the memo is off) */
+        uint32_t bit = q - w->start_at[t] < 32 ? (uint32_t)1 << (q - w->start_at[t]) : 0;
+        int st = sweep_tile(w, t, depth, nholes, h, pos + p->size[i], n + 1, a, mask | bit);
         w->used[i] = 0;
         if (st != EXHAUSTED) return st;
     }
@@ -862,7 +842,8 @@ static int sweep_column(Sweep *w, int t, int depth) {
         nxt[count++] = i;
         if (!sweep_closes(w, nxt, count, 0)) return EXHAUSTED;
     }
-    return sweep_tile(w, t, depth, nholes, 0, nholes ? lo[0] : 0, count, a);
+    w->visit[t]++; /* a new layout below: earlier fillability answers no longer hold */
+    return sweep_tile(w, t, depth, nholes, 0, nholes ? lo[0] : 0, count, a, 0);
 }
 
 int crw_sweep(const Problem *p, int64_t cap, const int32_t *rank, int64_t limit,
@@ -890,13 +871,11 @@ int crw_sweep(const Problem *p, int64_t cap, const int32_t *rank, int64_t limit,
     size_t cols = (size_t)m + 2;
     w.sums = calloc(cols * (size_t)w.words, sizeof(uint64_t));
     w.start_at = calloc(cols + 1, sizeof(int32_t));
-    w.end_at = calloc(cols + 1, sizeof(int32_t));
     w.by_start = malloc((size_t)(n + 1) * sizeof(int32_t));
-    w.by_end = malloc((size_t)(n + 1) * sizeof(int32_t));
     w.used = calloc((size_t)n + 1, sizeof(int64_t));
     Cand *order = malloc((size_t)(n + 1) * sizeof(Cand));
     int64_t *load = calloc(cols, sizeof(int64_t));
-    if (!w.sums || !w.start_at || !w.end_at || !w.by_start || !w.by_end || !w.used || !order ||
+    if (!w.sums || !w.start_at || !w.by_start || !w.used || !order ||
         !load)
         goto done;
     for (int i = 0; i < n; i++)
@@ -907,21 +886,22 @@ int crw_sweep(const Problem *p, int64_t cap, const int32_t *rank, int64_t limit,
     status = LIMIT; /* not applicable: some column has slack */
     for (int c = 0; c < m; c++)
         if (load[c] != cap) goto done;
-    int live = 0, maxlive = 1;
+    int maxlive = 1;
     for (int c = 0; c < m; c++) {
         int here = 0;
         for (int i = 0; i < n; i++)
             if (p->col_a[i] <= c && c < p->col_b[i]) here++;
         if (here > maxlive) maxlive = here;
     }
-    (void)live;
     w.maxlive = maxlive + 1;
     w.lay = calloc((cols + 1) * (size_t)w.maxlive, sizeof(int32_t));
     w.lay_len = calloc(cols + 1, sizeof(int32_t));
     w.hole_lo = calloc((cols + 1) * (size_t)w.maxlive, sizeof(int64_t));
     w.hole_hi = calloc((cols + 1) * (size_t)w.maxlive, sizeof(int64_t));
     w.scratch = calloc((size_t)w.words, sizeof(uint64_t));
-    if (!w.lay || !w.lay_len || !w.hole_lo || !w.hole_hi || !w.scratch) {
+    w.memo = calloc(cols + 1, sizeof(uint32_t *));
+    w.visit = calloc(cols + 1, sizeof(uint32_t));
+    if (!w.lay || !w.lay_len || !w.hole_lo || !w.hole_hi || !w.scratch || !w.memo || !w.visit) {
         status = NOMEM;
         goto done;
     }
@@ -969,15 +949,25 @@ int crw_sweep(const Problem *p, int64_t cap, const int32_t *rank, int64_t limit,
             acc[y] |= v;
         }
     }
+    size_t memo_bytes = 0;
+    for (int c = 0; c < m; c++) {
+        int k = w.start_at[c + 1] - w.start_at[c];
+        size_t bytes = ((size_t)1 << (k < MEMO_MAX_NEW ? k : MEMO_MAX_NEW)) * sizeof(uint32_t);
+        if (k > MEMO_MAX_NEW || memo_bytes + bytes > MEMO_MAX_BYTES) continue;
+        w.memo[c] = calloc((size_t)1 << k, sizeof(uint32_t));
+        if (!w.memo[c]) {
+            status = NOMEM;
+            goto done;
+        }
+        memo_bytes += bytes;
+    }
     w.lay_len[0] = 0;
     status = sweep_column(&w, 0, 0);
 done:
     *nodes = w.nodes;
     free(w.sums);
     free(w.start_at);
-    free(w.end_at);
     free(w.by_start);
-    free(w.by_end);
     free(w.used);
     free(w.lay);
     free(w.lay_len);
@@ -985,6 +975,10 @@ done:
     free(w.hole_hi);
     free(w.scratch);
     free(w.grow);
+    if (w.memo)
+        for (size_t d = 0; d <= cols; d++) free(w.memo[d]);
+    free(w.memo);
+    free(w.visit);
     free(order);
     free(load);
     return status;
