@@ -15,6 +15,8 @@ from crewrite.packing import Buffer, Problem, lower_bound, plan
 from crewrite.packing import native as native_module
 from crewrite.packing.bnb import EXHAUSTED, FOUND, canonical
 from crewrite.packing.decide import (
+    PREORDERS,
+    Job,
     _Native,
     _run_native,
     decide,
@@ -78,10 +80,12 @@ def check(tl: Timeline, capacity: int, offsets: list[int]) -> None:
             assert offsets[i] + tl.size[i] <= offsets[j] or offsets[j] + tl.size[j] <= offsets[i]
 
 
-def run_c(lib: ctypes.CDLL, tl: Timeline, method: str, capacity: int, order: str = "WAT"):
+def run_c(
+    lib: ctypes.CDLL, tl: Timeline, method: str, capacity: int, order: str = "WAT"
+) -> tuple[int, list[int]]:
     data = {"forward": _Native(tl), "reversed": _Native(reversed_in_time(tl))}
-    job = type("J", (), {"method": method, "rank": orders(tl)[order], "nodes": 1 << 40})
-    return _run_native(lib, data, tl.n, job, capacity, ctypes.c_int32(0))  # type: ignore[arg-type]
+    job = Job(method, order, orders(tl)[order], 1 << 40)
+    return _run_native(lib, data, tl.n, job, capacity, ctypes.c_int32(0))
 
 
 def test_the_reference_agrees_with_the_canonical_search() -> None:
@@ -118,8 +122,9 @@ def test_c_and_python_canonical_searches_agree(lib: ctypes.CDLL) -> None:
             )
         tl = build_timeline(build(problem))
         for capacity in (lower_bound(problem), lower_bound(problem) + 32):
-            for order in ("WAT", "TAW", "TWA"):
-                py = canonical(tl, capacity, orders(tl)[order], 1 << 40, FAR)
+            for order in (*PREORDERS, "Z"):  # re-ranked per sub-problem, and fixed
+                heuristic = PREORDERS.index(order) if order in PREORDERS else -1
+                py = canonical(tl, capacity, orders(tl)[order], 1 << 40, FAR, heuristic)
                 c = run_c(lib, tl, "canonical", capacity, order)
                 assert c[0] == py[0]
                 if c[0] == FOUND:

@@ -17,15 +17,17 @@ BIG = 1 << 62
 
 class _Canonical:
     def __init__(
-        self, tl: Timeline, capacity: int, rank: tuple[int, ...], limit: int, deadline: float
+        self,
+        tl: Timeline,
+        capacity: int,
+        rank: tuple[int, ...],
+        limit: int,
+        deadline: float,
+        heuristic: int,
     ) -> None:
-        self.tl, self.cap, self.rank, self.limit, self.deadline = (
-            tl,
-            capacity,
-            rank,
-            limit,
-            deadline,
-        )
+        self.tl, self.cap, self.limit, self.deadline = tl, capacity, limit, deadline
+        self.rank = list(rank)
+        self.heuristic = heuristic
         n, nsec = tl.n, len(tl.sections)
         self.nodes = 0
         self.off = [-1] * n
@@ -52,6 +54,22 @@ class _Canonical:
             array, index, old = self.log.pop()
             array[index] = old
 
+    def rerank(self, group: list[int]) -> None:
+        """MiniMalloc's preorder of this (sub-)problem: W = lifetime, A = area, T = most bytes
+        still unplaced in one of its sections; all descending, ties by index."""
+        if self.heuristic < 0:
+            return
+        tl = self.tl
+
+        def key(i: int) -> tuple[int, ...]:
+            w, a = tl.width[i], tl.size[i] * tl.width[i]
+            t = max((self.total[s] for s in tl.buffer_sections[i]), default=0)
+            keys = ((w, a, t), (t, a, w), (t, w, a))[self.heuristic]
+            return (-keys[0], -keys[1], -keys[2], i)
+
+        for position, i in enumerate(sorted(group, key=key)):
+            self.set(self.rank, i, position)
+
     def split(self, part: list[int], slo: int, shi: int) -> int:
         bufs = [i for i in part if self.off[i] < 0]
         group_of, g = {}, 0
@@ -67,6 +85,7 @@ class _Canonical:
                 continue
             glo = min(self.first[i] for i in group)
             ghi = max(self.last[i] for i in group) + 1
+            self.rerank(group)
             status = self.search(group, glo, ghi, 0, -1)
             if status != FOUND:
                 return status
@@ -152,15 +171,22 @@ class _Canonical:
 
 
 def canonical(
-    tl: Timeline, capacity: int, rank: tuple[int, ...], limit: int, deadline: float
+    tl: Timeline,
+    capacity: int,
+    rank: tuple[int, ...],
+    limit: int,
+    deadline: float,
+    heuristic: int = -1,
 ) -> tuple[int, list[int]]:
-    """(status, offsets by timeline index) like crw_canonical in fitcore.c."""
-    search = _Canonical(tl, capacity, rank, limit, deadline)
+    """(status, offsets by timeline index) like crw_canonical in fitcore.c; `heuristic`
+    0/1/2 re-ranks each sub-problem by WAT/TAW/TWA, -1 keeps `rank`."""
+    search = _Canonical(tl, capacity, rank, limit, deadline, heuristic)
     if any(s > capacity for s in tl.size) or any(t > capacity for t in search.total):
         return EXHAUSTED, search.sol
     every = list(range(tl.n))
     if tl.split:
         status = search.split(every, 0, len(tl.sections))
     else:
+        search.rerank(every)
         status = search.search(every, 0, len(tl.sections), 0, -1)
     return status, search.sol

@@ -44,10 +44,18 @@ class Decision:
 
 @dataclass(frozen=True)
 class Job:
-    method: str  # canonical | skyline | sweep
+    method: str  # canonical | skyline | skyline-reversed | sweep
     order: str
     rank: tuple[int, ...]
     nodes: int
+
+    @property
+    def heuristic(self) -> int:
+        """Canonical jobs re-rank every sub-problem by MiniMalloc's preorder of that name."""
+        return PREORDERS.index(self.order) if self.order in PREORDERS else -1
+
+
+PREORDERS = ("WAT", "TAW", "TWA")
 
 
 def _ranks(n: int, key: Callable[[int], tuple[int, ...]]) -> tuple[int, ...]:
@@ -88,7 +96,7 @@ def exactly_full(tl: Timeline, capacity: int) -> bool:
 def schedule(tl: Timeline, capacity: int, seed: int, native: bool) -> list[Job]:
     """The first rounds of the restart schedule (callers stop early)."""
     ords = orders(tl)
-    methods: list[tuple[str, list[str], int]] = [("canonical", ["WAT", "TAW", "TWA"], 1)]
+    methods: list[tuple[str, list[str], int]] = [("canonical", list(PREORDERS), 1)]
     if native and tl.columns is not None:
         if exactly_full(tl, capacity):
             methods.append(("sweep", ["Z", "W", "A"], CHEAP_NODES))
@@ -140,11 +148,12 @@ class _Native:
             self._arr(ctypes.c_int32, bs),
             self._arr(ctypes.c_int32, [a for a, _ in cols]),
             self._arr(ctypes.c_int32, [b for _, b in cols]),
+            self._arr(ctypes.c_int64, tl.width),
         ]
         a = self.arrays
         self.struct = ProblemStruct(
             tl.n, a[0], a[1], a[2], a[3], len(tl.sections), a[4], a[5], a[6], a[7],
-            int(tl.split), tl.ncol, a[8], a[9],
+            int(tl.split), tl.ncol, a[8], a[9], a[10],
         )  # fmt: skip
 
     @staticmethod
@@ -175,11 +184,13 @@ def _run_native(
         "sweep": lib.crw_sweep,
     }
     layout = data["reversed" if job.method == "skyline-reversed" else "forward"]
-    status = fn[job.method](
-        ctypes.byref(layout.struct), capacity, rank, job.nodes, ctypes.byref(stop), out,
-        ctypes.byref(nodes),
-    )  # fmt: skip
-    return status, list(out[:n])
+    head = (ctypes.byref(layout.struct), capacity, rank)
+    tail = (job.nodes, ctypes.byref(stop), out, ctypes.byref(nodes))
+    if job.method == "canonical":
+        status = fn[job.method](*head, job.heuristic, *tail)
+    else:
+        status = fn[job.method](*head, *tail)
+    return int(status), list(out[:n])
 
 
 def decide(graph: Graph, capacity: int, deadline: float, seed: int = 0) -> Decision:
@@ -207,7 +218,9 @@ def decide(graph: Graph, capacity: int, deadline: float, seed: int = 0) -> Decis
         for index, job in enumerate(jobs):
             if time.monotonic() >= deadline:
                 break
-            status, offsets = bnb.canonical(tl, capacity, job.rank, job.nodes, deadline)
+            status, offsets = bnb.canonical(
+                tl, capacity, job.rank, job.nodes, deadline, job.heuristic
+            )
             if status in (FOUND, EXHAUSTED):
                 return result(index, status, offsets)
         return Decision("unknown", None, "", len(jobs))

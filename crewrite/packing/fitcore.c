@@ -54,6 +54,7 @@ typedef struct {
     int32_t ncol;              /* skyline only: time columns */
     const int32_t *col_a;      /* first column of each buffer */
     const int32_t *col_b;      /* one past its last column */
+    const int64_t *width;      /* program points live (canonical re-ranking) */
 } Problem;
 
 /* ---- undo log shared by both searches ------------------------------------------------ */
@@ -125,7 +126,8 @@ static int split_groups(const int32_t *bufs, int nb, const int64_t *cuts, int lo
 typedef struct {
     const Problem *p;
     int64_t cap;
-    const int32_t *rank;
+    int64_t *rank;         /* current order; re-ranked per sub-problem by `heuristic` */
+    int32_t heuristic;     /* 0 WAT, 1 TAW, 2 TWA (MiniMalloc's preorders), -1 fixed */
     int64_t nodes, limit;
     volatile int32_t *stop;
     int64_t *off, *minoff, *floor_, *total, *cuts;
@@ -139,18 +141,53 @@ typedef struct {
 
 typedef struct {
     int64_t off;
-    int32_t rank;
+    int64_t rank;
     int32_t buf;
 } Cand;
 
 static int cand_cmp(const void *x, const void *y) {
     const Cand *a = x, *b = y;
     if (a->off != b->off) return a->off < b->off ? -1 : 1;
-    return a->rank - b->rank;
+    return a->rank < b->rank ? -1 : a->rank > b->rank;
 }
 
 static int canon_search(Canon *c, const int32_t *part, int np, int slo, int shi, int64_t lo_off,
                         int32_t lo_rank);
+
+typedef struct {
+    int64_t key[3];
+    int32_t buf;
+} Ranked;
+
+static int ranked_cmp(const void *x, const void *y) {
+    const Ranked *a = x, *b = y;
+    for (int k = 0; k < 3; k++)
+        if (a->key[k] != b->key[k]) return a->key[k] > b->key[k] ? -1 : 1;
+    return a->buf - b->buf;
+}
+
+/* MiniMalloc's preorders, computed when a (sub-)problem starts: W = lifetime, A = area,
+ * T = the most bytes still unplaced in any of the buffer's sections; all descending. */
+static int canon_rank(Canon *c, const int32_t *group, int count) {
+    const Problem *p = c->p;
+    if (c->heuristic < 0) return 1;
+    Ranked *r = malloc((size_t)(count + 1) * sizeof(Ranked));
+    if (!r) return 0;
+    for (int t = 0; t < count; t++) {
+        int i = group[t];
+        int64_t w = p->width[i], a = p->size[i] * p->width[i], tot = 0;
+        for (int u = p->bsec_start[i]; u < p->bsec_start[i + 1]; u++)
+            if (c->total[p->bsec[u]] > tot) tot = c->total[p->bsec[u]];
+        int64_t wat[3] = {w, a, tot}, taw[3] = {tot, a, w}, twa[3] = {tot, w, a};
+        const int64_t *key = c->heuristic == 0 ? wat : c->heuristic == 1 ? taw : twa;
+        memcpy(r[t].key, key, sizeof r[t].key);
+        r[t].buf = i;
+    }
+    qsort(r, (size_t)count, sizeof(Ranked), ranked_cmp);
+    for (int t = 0; t < count; t++) log_set(&c->log, &c->rank[r[t].buf], t);
+    free(r);
+    return !c->log.failed;
+}
 
 static int canon_split(Canon *c, const int32_t *part, int np, int slo, int shi) {
     const Problem *p = c->p;
@@ -180,7 +217,8 @@ static int canon_split(Canon *c, const int32_t *part, int np, int slo, int shi) 
             if (c->first[group[t]] < glo) glo = c->first[group[t]];
             if (c->last[group[t]] + 1 > ghi) ghi = c->last[group[t]] + 1;
         }
-        status = canon_search(c, group, count, glo, ghi, 0, -1);
+        status = canon_rank(c, group, count) ? canon_search(c, group, count, glo, ghi, 0, -1)
+                                              : NOMEM;
     }
 done:
     free(bufs);
@@ -294,7 +332,7 @@ static int canon_search(Canon *c, const int32_t *part, int np, int slo, int shi,
         int st = EXHAUSTED;
         if (canon_place(c, i, o, slo, shi, &split, &hatless))
             st = split ? canon_split(c, part, np, slo, shi)
-                       : canon_search(c, part, np, slo, shi, o, cand[t].rank);
+                       : canon_search(c, part, np, slo, shi, o, (int32_t)cand[t].rank);
         if (c->log.failed) st = NOMEM;
         log_undo(&c->log, mark);
         if (st != EXHAUSTED) {
@@ -308,14 +346,14 @@ static int canon_search(Canon *c, const int32_t *part, int np, int slo, int shi,
     return status;
 }
 
-int crw_canonical(const Problem *p, int64_t cap, const int32_t *rank, int64_t limit,
-                  volatile int32_t *stop, int64_t *out, int64_t *nodes) {
+int crw_canonical(const Problem *p, int64_t cap, const int32_t *rank, int32_t heuristic,
+                  int64_t limit, volatile int32_t *stop, int64_t *out, int64_t *nodes) {
     int n = p->n;
     Canon c;
     memset(&c, 0, sizeof c);
     c.p = p;
     c.cap = cap;
-    c.rank = rank;
+    c.heuristic = heuristic;
     c.limit = limit;
     c.stop = stop;
     int nsec = p->nsec > 0 ? p->nsec : 1;
@@ -329,7 +367,10 @@ int crw_canonical(const Problem *p, int64_t cap, const int32_t *rank, int64_t li
     c.stamp = calloc((size_t)nsec, sizeof(int32_t));
     c.affected = malloc((size_t)nsec * sizeof(int32_t));
     int32_t *all = malloc((size_t)(n + 1) * sizeof(int32_t));
+    c.rank = malloc((size_t)(n + 1) * sizeof(int64_t));
     int status = NOMEM;
+    if (!c.rank) goto done;
+    for (int i = 0; i < n; i++) c.rank[i] = rank[i];
     if (!c.off || !c.minoff || !c.floor_ || !c.total || !c.cuts || !c.first || !c.last ||
         !c.stamp || !c.affected || !all)
         goto done;
@@ -349,7 +390,7 @@ int crw_canonical(const Problem *p, int64_t cap, const int32_t *rank, int64_t li
     if (p->split) {
         status = canon_split(&c, all, n, 0, p->nsec);
     } else {
-        status = canon_search(&c, all, n, 0, p->nsec, 0, -1);
+        status = canon_rank(&c, all, n) ? canon_search(&c, all, n, 0, p->nsec, 0, -1) : NOMEM;
     }
 done:
     *nodes = c.nodes;
@@ -364,6 +405,7 @@ done:
     free(c.affected);
     free(c.log.items);
     free(all);
+    free(c.rank);
     return status;
 }
 

@@ -19,6 +19,7 @@ import sys
 import tempfile
 from functools import cache
 from pathlib import Path
+from typing import Any
 
 SOURCE = Path(__file__).with_name("fitcore.c")
 COMPILE_SECONDS = 120
@@ -42,6 +43,7 @@ class ProblemStruct(ctypes.Structure):
         ("ncol", ctypes.c_int32),
         ("col_a", ctypes.POINTER(ctypes.c_int32)),
         ("col_b", ctypes.POINTER(ctypes.c_int32)),
+        ("width", ctypes.POINTER(ctypes.c_int64)),
     ]
 
 
@@ -91,18 +93,23 @@ def _bind(path: Path) -> ctypes.CDLL | None:
         lib = ctypes.CDLL(str(path))
     except OSError:
         return None
+    tail: list[Any] = [
+        ctypes.c_int64,  # node limit
+        ctypes.POINTER(ctypes.c_int32),  # stop flag
+        ctypes.POINTER(ctypes.c_int64),  # offsets out
+        ctypes.POINTER(ctypes.c_int64),  # nodes used out
+    ]
+    head: list[Any] = [
+        ctypes.POINTER(ProblemStruct),
+        ctypes.c_int64,  # capacity
+        ctypes.POINTER(ctypes.c_int32),  # rank
+    ]
+    lib.crw_canonical.argtypes = [*head, ctypes.c_int32, *tail]  # + preorder heuristic
     for name in ("crw_canonical", "crw_skyline", "crw_sweep"):
         fn = getattr(lib, name)
         fn.restype = ctypes.c_int
-        fn.argtypes = [
-            ctypes.POINTER(ProblemStruct),
-            ctypes.c_int64,
-            ctypes.POINTER(ctypes.c_int32),
-            ctypes.c_int64,
-            ctypes.POINTER(ctypes.c_int32),
-            ctypes.POINTER(ctypes.c_int64),
-            ctypes.POINTER(ctypes.c_int64),
-        ]
+        if name != "crw_canonical":
+            fn.argtypes = [*head, *tail]
     return lib
 
 
