@@ -100,9 +100,11 @@ static int64_t align_up(int64_t value, int64_t step) {
 
 /* Splits `bufs` (the still unplaced ones) into groups separated by zero-count boundaries
  * in [lo, hi - 1); `first`/`last` give each buffer's range. Writes group bounds into
- * `bounds` (ngroups + 1 entries) and the buffers, grouped, into `out`. */
+ * `bounds` (ngroups + 1 entries), the buffers, grouped, into `out`, and the range each
+ * group spans into `span` (2 entries per group: first, one past the last). */
 static int split_groups(const int32_t *bufs, int nb, const int64_t *cuts, int lo, int hi,
-                        const int32_t *first, int32_t *out, int32_t *bounds, int32_t *gstart) {
+                        const int32_t *first, const int32_t *last, int32_t *out,
+                        int32_t *bounds, int32_t *gstart, int32_t *span) {
     /* gstart[k - lo] = group index of position k */
     int g = 0;
     for (int k = lo; k < hi; k++) {
@@ -118,6 +120,14 @@ static int split_groups(const int32_t *bufs, int nb, const int64_t *cuts, int lo
     memcpy(fill, bounds, (size_t)ng * sizeof(int32_t));
     for (int t = 0; t < nb; t++) out[fill[gstart[first[bufs[t]] - lo]]++] = bufs[t];
     free(fill);
+    for (int q = 0; q < ng; q++) {
+        span[2 * q] = hi;
+        span[2 * q + 1] = lo;
+        for (int t = bounds[q]; t < bounds[q + 1]; t++) {
+            if (first[out[t]] < span[2 * q]) span[2 * q] = first[out[t]];
+            if (last[out[t]] + 1 > span[2 * q + 1]) span[2 * q + 1] = last[out[t]] + 1;
+        }
+    }
     return ng;
 }
 
@@ -195,15 +205,17 @@ static int canon_split(Canon *c, const int32_t *part, int np, int slo, int shi) 
     int32_t *out = malloc((size_t)(np + 1) * sizeof(int32_t));
     int32_t *bounds = malloc((size_t)(shi - slo + 2) * sizeof(int32_t));
     int32_t *gstart = malloc((size_t)(shi - slo + 1) * sizeof(int32_t));
+    int32_t *span = malloc((size_t)(shi - slo + 1) * 2 * sizeof(int32_t));
     int status = FOUND;
-    if (!bufs || !out || !bounds || !gstart) {
+    if (!bufs || !out || !bounds || !gstart || !span) {
         status = NOMEM;
         goto done;
     }
     int nb = 0;
     for (int t = 0; t < np; t++)
         if (c->off[part[t]] < 0) bufs[nb++] = part[t];
-    int ng = split_groups(bufs, nb, c->cuts, slo, shi, c->first, out, bounds, gstart);
+    int ng = split_groups(bufs, nb, c->cuts, slo, shi, c->first, c->last, out, bounds, gstart,
+                          span);
     if (ng < 0) {
         status = NOMEM;
         goto done;
@@ -212,19 +224,16 @@ static int canon_split(Canon *c, const int32_t *part, int np, int slo, int shi) 
         int count = bounds[g + 1] - bounds[g];
         if (!count) continue;
         const int32_t *group = out + bounds[g];
-        int glo = shi, ghi = slo;
-        for (int t = 0; t < count; t++) {
-            if (c->first[group[t]] < glo) glo = c->first[group[t]];
-            if (c->last[group[t]] + 1 > ghi) ghi = c->last[group[t]] + 1;
-        }
-        status = canon_rank(c, group, count) ? canon_search(c, group, count, glo, ghi, 0, -1)
-                                              : NOMEM;
+        status = canon_rank(c, group, count)
+                     ? canon_search(c, group, count, span[2 * g], span[2 * g + 1], 0, -1)
+                     : NOMEM;
     }
 done:
     free(bufs);
     free(out);
     free(bounds);
     free(gstart);
+    free(span);
     (void)p;
     return status;
 }
@@ -468,8 +477,9 @@ static int sky_split(Sky *s, int lo, int hi) {
     int32_t *out = malloc((size_t)(cnt + 1) * sizeof(int32_t));
     int32_t *bounds = malloc((size_t)(hi - lo + 2) * sizeof(int32_t));
     int32_t *gstart = malloc((size_t)(hi - lo + 1) * sizeof(int32_t));
+    int32_t *span = malloc((size_t)(hi - lo + 1) * 2 * sizeof(int32_t));
     int status = FOUND;
-    if (!bufs || !out || !bounds || !gstart) {
+    if (!bufs || !out || !bounds || !gstart || !span) {
         status = NOMEM;
         goto done;
     }
@@ -477,20 +487,15 @@ static int sky_split(Sky *s, int lo, int hi) {
     for (int k = lo; k < hi; k++)
         for (int t = s->start_at[k]; t < s->start_at[k + 1]; t++)
             if (!s->placed[s->by_start[t]]) bufs[nb++] = s->by_start[t];
-    int ng = split_groups(bufs, nb, s->cuts, lo, hi, s->first, out, bounds, gstart);
+    int ng = split_groups(bufs, nb, s->cuts, lo, hi, s->first, s->last, out, bounds, gstart,
+                          span);
     if (ng < 0) {
         status = NOMEM;
         goto done;
     }
     for (int g = 0; g < ng && status == FOUND; g++) {
-        int count = bounds[g + 1] - bounds[g];
-        if (!count) continue;
-        const int32_t *group = out + bounds[g];
-        int glo = hi, ghi = lo;
-        for (int t = 0; t < count; t++) {
-            if (s->first[group[t]] < glo) glo = s->first[group[t]];
-            if (s->last[group[t]] + 1 > ghi) ghi = s->last[group[t]] + 1;
-        }
+        if (bounds[g + 1] == bounds[g]) continue;
+        int glo = span[2 * g], ghi = span[2 * g + 1];
         /* The new walls may let deferred runs at the edges settle. */
         size_t mark = s->log.len;
         if (sky_settle(s, glo, glo, ghi) && sky_settle(s, ghi - 1, glo, ghi))
@@ -505,6 +510,7 @@ done:
     free(out);
     free(bounds);
     free(gstart);
+    free(span);
     return status;
 }
 
