@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from crewrite.errors import CrewriteError
@@ -11,6 +12,7 @@ from crewrite.output import check_no_interrupted_write, write_copy, write_in_pla
 from crewrite.packing import PlanError
 from crewrite.pipeline import Options, Result, rewrite_project
 from crewrite.project import load_project
+from crewrite.verify import VerifyOptions, verify_rewrite
 
 
 def rewrite(
@@ -20,11 +22,13 @@ def rewrite(
     header: str | Path | None = None,
     options: Options | None = None,
     dry_run: bool = False,
+    verify: VerifyOptions | None = None,
 ) -> Result:
     """Rewrite a project folder, MLF `.tar` or list of `.c` files; in place unless `out`.
 
     Raises `CrewriteError` (with file, line and reason) and writes nothing on bad input, and
-    `AlreadyRewritten` when there is nothing left to do.
+    `AlreadyRewritten` when there is nothing left to do. With `verify`, the rewrite is proven
+    on the host first (crewrite.verify) and nothing is written unless `result.verdict.ok`.
     """
     options = options or Options()
     paths = [Path(p) for p in ([path] if isinstance(path, (str, Path)) else path)]
@@ -36,6 +40,10 @@ def rewrite(
     )
     try:
         result = rewrite_project(project, options)
+        if verify is not None and result.new_texts:
+            result = replace(result, verdict=verify_rewrite(project, result.new_texts, verify))
+            if result.verdict is not None and not result.verdict.ok:
+                return result
         if not dry_run:
             if out is not None:
                 write_copy(project, result.new_texts, Path(out))

@@ -1,4 +1,5 @@
-"""Command line: `crewrite rewrite` for generated projects, `crewrite pack` for the planner."""
+"""Command line: `crewrite rewrite` for generated projects, `crewrite verify` to prove a rewrite on
+the host, `crewrite pack` for the planner."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from crewrite import __version__, packing
@@ -16,8 +18,9 @@ from crewrite.liveness import MODELS
 from crewrite.packing import cli as pack_cli
 from crewrite.pipeline import AlreadyRewritten, Options
 from crewrite.report import json_report, svg_report, text_report
+from crewrite.verify import cli as verify_cli
 
-EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_ALREADY = 0, 1, 2, 3
+EXIT_OK, EXIT_ERROR, EXIT_ALREADY = 0, 1, 3  # 2 (bad command line) comes from argparse
 SECTION_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 
 REWRITE_EPILOG = """\
@@ -45,15 +48,22 @@ liveness:
   a call live for the whole call and never splits. --poison-dead builds a host diagnostic
   that overwrites every byte no live buffer owns after every statement.
 
+verification:
+  --verify proves the rewrite on this machine before anything is written (see crewrite
+  verify --help): the layout read back from the rewritten C, and every output byte of the
+  original and the rewritten project, built with the host compiler, compared on seeded
+  inputs. The flags under "host verification" tune it.
+
 exit codes:
   0  rewritten (or, with --dry-run, would be), or already static (no workspace calls)
   1  bad input or unsafe situation: one message with file, line and reason; nothing written
+     (with --verify: also a rewrite that could not be proven)
   2  bad command line
   3  already rewritten by crewrite: nothing to do (0 with --ok-if-rewritten)
 """
 
 
-def _rewrite_parser(sub: argparse._SubParsersAction) -> None:
+def _rewrite_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = sub.add_parser(
         "rewrite",
         help="replace workspace calls by one static, lifetime-packed arena",
@@ -129,7 +139,9 @@ def _rewrite_parser(sub: argparse._SubParsersAction) -> None:
         help="draw the layout (buffers over program points and offsets) as SVG",
     )
     p.add_argument(
-        "--dry-run", action="store_true", help="plan and report, write nothing but --report-json"
+        "--dry-run",
+        action="store_true",
+        help="plan and report; write nothing but the reports (--report-json, --report-svg)",
     )
     p.add_argument(
         "--ok-if-rewritten",
@@ -143,6 +155,12 @@ def _rewrite_parser(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help="also list every buffer: offset, size, live windows, source line",
     )
+    p.add_argument(
+        "--verify",
+        action="store_true",
+        help="prove the rewrite on the host (layout, every output byte) before writing it",
+    )
+    verify_cli.add_flags(p)
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -154,6 +172,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"crewrite {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     _rewrite_parser(sub)
+    verify_cli.add_parser(sub)
     pack_cli.add_parser(sub)
     return parser
 
@@ -192,13 +211,22 @@ def _run_rewrite(args: argparse.Namespace) -> int:
     )
     try:
         result = rewrite(
-            args.paths, args.out, header=args.header, options=options, dry_run=args.dry_run
+            args.paths,
+            args.out,
+            header=args.header,
+            options=options,
+            dry_run=args.dry_run,
+            verify=verify_cli.options_from(args) if args.verify else None,
         )
     except AlreadyRewritten as exc:
         if not args.quiet:
             print(exc.format(), file=sys.stderr)
         return EXIT_OK if args.ok_if_rewritten else EXIT_ALREADY
-    reports = [
+    if result.verdict is not None and (not args.quiet or not result.verdict.ok):
+        print(result.verdict.text(), end="")
+    if result.verdict is not None and not result.verdict.ok:
+        raise CrewriteError("the rewrite could not be proven (see above); nothing was written")
+    reports: list[tuple[Path | None, Callable[[], str]]] = [
         (args.report_json, lambda: json.dumps(json_report(result), indent=1) + "\n"),
         (args.report_svg, lambda: svg_report(result)),
     ]
@@ -221,6 +249,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "rewrite":
             return _run_rewrite(args)
+        if args.command == "verify":
+            return verify_cli.run(args)
         return pack_cli.run(args)
     except CrewriteError as exc:
         print(f"crewrite: {exc.format()}", file=sys.stderr)

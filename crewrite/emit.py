@@ -1,15 +1,18 @@
 """Edits on the original text: allocs become arena addresses, frees become 0, one arena per
 module, headers and build files lowered to what the runtime allocator still needs.
 
-An edit is (file, start, end, text); each is checked against the text it replaces, edits of a
-file may not overlap, and they are applied right to left so offsets stay valid.
+An edit is (file, start, end, text) with start and end string indices into the original
+text; each is checked against the text it replaces, edits of a file may not overlap, and the
+new text is joined in one pass from left to right, so no edit moves another's indices.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from crewrite.errors import CrewriteError
 from crewrite.extract import ALLOC, FREE, FreeSite
@@ -109,7 +112,7 @@ class ArenaLayout:
     base_alignment: int  # of the arena itself: also the largest `aligned(N)` the code asks for
     offsets: dict[str, int]  # LiveBuffer.id -> offset
     original_bytes: int
-    host_file: str  # where the arena is defined
+    arena_file: str  # where the arena is defined (the module's file with the most sites)
     section: str | None = None
 
 
@@ -120,14 +123,14 @@ def _indent_at(text: str, offset: int) -> str:
 
 def module_edits(
     layout: ArenaLayout,
-    buffers: list[LiveBuffer],
-    frees: list[FreeSite],
-    texts: dict[str, str],
+    buffers: Sequence[LiveBuffer],
+    frees: Sequence[FreeSite],
+    texts: Mapping[str, str],
 ) -> list[Edit]:
-    """Edits in the C sources of one module."""
+    """Edits in the C sources of one module: sites, new ranges, and the arena declarations
+    (`declaration_edits`)."""
     name = arena_name(layout.module)
     edits: list[Edit] = []
-    first_site: dict[str, int] = {}
     new_ranges: dict[tuple[str, int], list[str]] = {}
     for buf in buffers:
         site, offset = buf.site, layout.offsets[buf.id]
@@ -135,7 +138,6 @@ def module_edits(
             edits.append(
                 Edit(site.file, site.start, site.end, f"((void*)&{name}[{offset}])", expect=ALLOC)
             )
-            first_site[site.file] = min(first_site.get(site.file, site.start), site.start)
         else:
             # A new tensor in a reused variable: point the variable at its own place.
             if buf.start_offset is None:
@@ -152,11 +154,24 @@ def module_edits(
             )
     for (rel, at), lines in sorted(new_ranges.items()):
         edits.append(Edit(rel, at, at, "".join(lines)))
-    for site in frees:
-        edits.append(Edit(site.file, site.start, site.end, "0", expect=FREE))
+    for free in frees:
+        edits.append(Edit(free.file, free.start, free.end, "0", expect=FREE))
+    return edits + list(declaration_edits(layout, buffers, texts).values())
 
-    files = sorted(first_site)
-    shared = len(files) > 1  # the host file always has sites: it has the most
+
+def declaration_edits(
+    layout: ArenaLayout, buffers: Sequence[LiveBuffer], texts: Mapping[str, str]
+) -> dict[str, Edit]:
+    """Per file with alloc sites of the module: the insertion that declares the arena there,
+    after the includes ahead of its first site. The arena file defines it (`static` when no
+    other file needs it), the others declare it `extern`."""
+    name = arena_name(layout.module)
+    first_site: dict[str, int] = {}
+    for buf in buffers:
+        if buf.range == 0:
+            site = buf.site
+            first_site[site.file] = min(first_site.get(site.file, site.start), site.start)
+    shared = len(first_site) > 1  # the arena file always has sites: it has the most
     attrs = [f"aligned({layout.base_alignment})"]
     if layout.section:
         attrs.insert(0, f'section("{layout.section}")')
@@ -166,15 +181,15 @@ def module_edits(
         f" ({layout.arena_bytes} bytes, planned by lifetime; the runtime allocator held"
         f" {layout.original_bytes}). Regenerate the model rather than edit this. */\n"
     )
-    for rel in files:
-        text = texts[rel]
-        at = declaration_point(text, first_site.get(rel, len(text)))
-        if rel == layout.host_file:
+    edits = {}
+    for rel in sorted(first_site):
+        at = declaration_point(texts[rel], first_site[rel])
+        if rel == layout.arena_file:
             storage = "" if shared else "static "
             decl = f"{storage}uint8_t __attribute__(({', '.join(attrs)})) {name}[{size}];\n"
         else:
             decl = f"extern uint8_t {name}[];\n"
-        edits.append(Edit(rel, at, at, note + decl))
+        edits[rel] = Edit(rel, at, at, note + decl)
     return edits
 
 
@@ -223,11 +238,11 @@ _JSON_TOKEN = re.compile(
 )
 
 
-def json_scalar_spans(text: str) -> dict[tuple, tuple[int, int]]:
+def json_scalar_spans(text: str) -> dict[tuple[str | int, ...], tuple[int, int]]:
     """Path (keys and list indices) -> (start, end) of every number in a JSON text, so that a
     value can be changed without reformatting the file."""
-    spans: dict[tuple, tuple[int, int]] = {}
-    stack: list[list] = []  # [container kind, current key or index]
+    spans: dict[tuple[str | int, ...], tuple[int, int]] = {}
+    stack: list[list[Any]] = []  # [container kind, current key or index]
     pos = 0
     expect_key = False
     while pos < len(text):

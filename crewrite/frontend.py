@@ -78,7 +78,7 @@ class TranslationUnit:
     line_starts: list[int]
 
     def offset(self, line: int, column: int = 1) -> int:
-        """Byte offset in `text` of a 1-based line and column."""
+        """Index in `text` (characters, not bytes) of a 1-based line and column."""
         return self.line_starts[line - 1] + column - 1
 
     def is_own(self, node: c_ast.Node) -> bool:
@@ -133,13 +133,15 @@ class _Preprocessor(Preprocessor):
     def on_error(self, file: str, line: int, msg: str) -> None:
         self.errors.append((file, line, msg))
 
-    def on_include_not_found(self, is_malformed, is_system_include, curdir, includepath):
+    def on_include_not_found(
+        self, is_malformed: bool, is_system_include: bool, curdir: str, includepath: str
+    ) -> None:
         # A header we do not have is skipped; if it declared a type the code needs, the
         # parse error below names it.
         self.missing_includes.append(includepath)
         raise OutputDirective(Action.IgnoreAndRemove)
 
-    def on_comment(self, tok) -> bool:
+    def on_comment(self, tok: object) -> bool:
         return False
 
 

@@ -2,9 +2,9 @@
 
 Execution is replayed from each root with calls to functions defined in the sources expanded
 in place, so a function called from several sites contributes several windows for its own
-buffers. A top-level statement of a function is the grain: a touch of a buffer inside it (a
-loop included) covers the whole statement. A buffer is live from its first to its last touch;
-one whose pointer escapes is live from its alloc to its free. Correctness before size:
+buffers. A unit (top-level statement of a function) is the grain: a touch of a buffer inside
+it (a loop included) covers the whole unit. A buffer is live from its first to its last
+touch; one whose pointer escapes is live from its alloc to its free. Correctness before size:
 whatever cannot be followed is assumed live for longer.
 
 Two models:
@@ -13,6 +13,18 @@ Two models:
   touches that parameter (unless the call sits in a loop), and a statement that only writes a
   buffer (through every nested call) starts a new live range of it: TVM's ping-pong `sid`s
   carry several tensors, each gets its own range and may get its own offset.
+
+Glossary (what these words mean in this stage and in the stages that read its results):
+- point: one unit as executed in the replay, numbered from 0 per module in execution order
+  (`Liveness.labels[p]` says "function:line"); calls expanded in place get their own points.
+- instance: one execution of an alloc site (a site runs once per expansion of its function).
+- range (live range): one tensor held in a buffer variable. A buffer has range 0 only, unless
+  a `sid` of the entry is reused for several tensors: then ranges 0..n-1, each a
+  `LiveBuffer` with its own offset.
+- span: the [first, last] points an instance touches one range at (or its alloc..free when
+  it escapes), before the spans of all instances are merged.
+- window: an inclusive [first, last] of points where a range's bytes matter, after merging;
+  a range has several windows when its function runs several times.
 """
 
 from __future__ import annotations
@@ -21,6 +33,7 @@ from dataclasses import dataclass, field
 
 from crewrite.errors import CrewriteError
 from crewrite.extract import ENTRY_SUFFIX, AllocSite, Function, Program
+from crewrite.measure import peak, round_up
 
 MODELS = ("fine", "coarse")
 MAX_POINTS = 2_000_000  # calls expanded in place: a deep, branching call graph could explode
@@ -51,12 +64,12 @@ class LiveBuffer:
         return base if self.ranges == 1 else f"{base}#{self.range}"
 
 
-@dataclass
+@dataclass(frozen=True)
 class Liveness:
     module: str
-    roots: list[str]
-    buffers: list[LiveBuffer]
-    labels: list[str]  # "function:line" of every program point
+    roots: tuple[str, ...]
+    buffers: tuple[LiveBuffer, ...]
+    labels: tuple[str, ...]  # "function:line" of every program point
     as_written_peak: int  # what a LIFO allocator holds at most, sizes rounded to `alignment`
     alignment: int
     model: str
@@ -77,6 +90,11 @@ class _Instance:
     def touch(self, start: int, end: int) -> None:
         span = self.spans.setdefault(self.current, [start, end])
         span[0], span[1] = min(span[0], start), max(span[1], end)
+
+    def held(self) -> tuple[int, int]:
+        """Its alloc..free points (the replay sets both by the end of its function)."""
+        assert self.alloc_at is not None and self.free_at is not None
+        return self.alloc_at, self.free_at
 
 
 def is_entry(name: str) -> bool:
@@ -105,10 +123,6 @@ def range_starts(fn: Function, model: str) -> dict[str, list[int]]:
                 starts.setdefault(var, []).append(index)
         seen |= (unit.refs | unit.call_refs) & candidates
     return starts
-
-
-def round_up(size: int, alignment: int) -> int:
-    return -(-size // alignment) * alignment
 
 
 class _Replay:
@@ -146,12 +160,12 @@ class _Replay:
                     out |= env.get(base, set())
             return out
 
-        for inst in resolve(fn.escapes):
-            self.instances[inst].escaped = True
+        for i in resolve(fn.escapes):
+            self.instances[i].escaped = True
         body_start = len(self.labels)
         for index, unit in enumerate(fn.units):
-            for inst in new_range.get(index, ()):
-                self.instances[inst].current += 1
+            for i in new_range.get(index, ()):
+                self.instances[i].current += 1
             start = len(self.labels)
             whole_unit: set[int] = set()
             for call in unit.calls:
@@ -161,8 +175,8 @@ class _Replay:
                     for param, arg in zip(callee.params, call.args, strict=False)
                 }
                 for extra in call.args[len(callee.params) :]:
-                    for inst in resolve(extra):  # variadic: not followed
-                        self.instances[inst].escaped = True
+                    for i in resolve(extra):  # variadic: not followed
+                        self.instances[i].escaped = True
                 if self.model == "coarse" or call.in_loop:
                     for arg in call.args:
                         whole_unit |= resolve(arg)
@@ -186,8 +200,8 @@ class _Replay:
                 self.instances[local[var]].alloc_at = start
             for var in unit.frees:
                 self.instances[local[var]].free_at = end
-            for inst in resolve(unit.refs) | whole_unit:
-                self.instances[inst].touch(start, end)
+            for i in resolve(unit.refs) | whole_unit:
+                self.instances[i].touch(start, end)
         body_end = len(self.labels) - 1
         if fn.loops_back:
             # A backward goto may run any statement again after any other: whatever was
@@ -196,8 +210,8 @@ class _Replay:
                 for span in inst.spans.values():
                     if span[1] >= body_start and span[0] <= body_end:
                         span[0], span[1] = min(span[0], body_start), max(span[1], body_end)
-        for inst in local.values():
-            record = self.instances[inst]
+        for i in local.values():
+            record = self.instances[i]
             if record.alloc_at is None:
                 record.alloc_at = body_start
             if record.free_at is None:  # never freed: held to the end of its function
@@ -220,8 +234,8 @@ def analyse(program: Program, module: str, model: str = "fine", alignment: int =
     for root in roots:
         replay.expand(root, {})
     reached = {inst.site.key for inst in replay.instances}
-    for site in program.allocs:
-        if program.functions[site.function].module == module and site.key not in reached:
+    for site in program.allocs_of(module):
+        if site.key not in reached:
             raise CrewriteError(
                 f"'{site.variable}' in {site.function} is never reached from an entry point",
                 site.file,
@@ -230,26 +244,22 @@ def analyse(program: Program, module: str, model: str = "fine", alignment: int =
 
     windows: dict[tuple[str, str, int], list[tuple[int, int]]] = {}
     escaped: dict[tuple[str, str], bool] = {}
-    events: list[tuple[int, int]] = []
     for inst in replay.instances:
         key = inst.site.key
         escaped[key] = escaped.get(key, False) or inst.escaped
+        spans: dict[int, list[int]]
         if inst.anytime:
             spans = {0: [0, len(replay.labels) - 1]}
         elif inst.escaped:
-            spans = {0: [inst.alloc_at, inst.free_at]}
+            spans = {0: list(inst.held())}
         else:
             spans = inst.spans
         for rng, (first, last) in spans.items():
             windows.setdefault((*key, rng), []).append((first, last))
-        size = round_up(inst.site.size, alignment)
-        events.append((inst.alloc_at, size))
-        events.append((inst.free_at + 1, -size))
-
-    peak = held = 0
-    for _, delta in sorted(events, key=lambda e: (e[0], e[1])):
-        held += delta
-        peak = max(peak, held)
+    # As written, the runtime allocator holds every instance from its alloc to its free.
+    as_written, _ = peak(
+        (*inst.held(), round_up(inst.site.size, alignment)) for inst in replay.instances
+    )
 
     buffers = []
     for site in program.allocs:
@@ -259,8 +269,8 @@ def analyse(program: Program, module: str, model: str = "fine", alignment: int =
         if escaped[site.key]:
             # One buffer after all (an instance escaped where the split could not see it):
             # every window of every range is its own.
-            spans = [w for (f, v, _), ws in windows.items() if (f, v) == site.key for w in ws]
-            buffers.append(LiveBuffer(site, _merge(spans), True))
+            every = [w for (f, v, _), ws in windows.items() if (f, v) == site.key for w in ws]
+            buffers.append(LiveBuffer(site, _merge(every), True))
             continue
         starts = replay.starts_of(fn).get(site.variable, [])
         for rng in range(len(starts) + 1):
@@ -276,7 +286,9 @@ def analyse(program: Program, module: str, model: str = "fine", alignment: int =
                     start_line=unit.line if unit else None,
                 )
             )
-    return Liveness(module, roots, buffers, replay.labels, peak, alignment, model)
+    return Liveness(
+        module, tuple(roots), tuple(buffers), tuple(replay.labels), as_written, alignment, model
+    )
 
 
 def _merge(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:

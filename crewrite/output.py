@@ -7,6 +7,7 @@ import os
 import shutil
 import tarfile
 import tempfile
+from collections.abc import Mapping
 from pathlib import Path
 
 from crewrite.errors import CrewriteError
@@ -23,7 +24,7 @@ def check_no_interrupted_write(root: Path) -> None:
         )
 
 
-def write_in_place(project: Project, new_texts: dict[str, str]) -> None:
+def write_in_place(project: Project, new_texts: Mapping[str, str]) -> None:
     """Originals are copied to `.crewrite-backup/` first, then each file is replaced
     atomically; the backup goes away only once every file is in place."""
     if project.tar_path is not None:
@@ -66,7 +67,7 @@ def write_in_place(project: Project, new_texts: dict[str, str]) -> None:
     shutil.rmtree(backup)
 
 
-def write_copy(project: Project, new_texts: dict[str, str], out_dir: Path) -> None:
+def write_copy(project: Project, new_texts: Mapping[str, str], out_dir: Path) -> None:
     """A complete copy of the project with the rewritten files, made beside `out_dir` and
     renamed into place so that a failure leaves no half-written folder."""
     out_dir = out_dir.resolve()
@@ -102,7 +103,7 @@ def write_copy(project: Project, new_texts: dict[str, str], out_dir: Path) -> No
             shutil.rmtree(staging, ignore_errors=True)
 
 
-def _write_tar(project: Project, new_texts: dict[str, str], tar_path: Path) -> None:
+def _write_tar(project: Project, new_texts: Mapping[str, str], tar_path: Path) -> None:
     """Rebuild the archive from the extracted tree and swap it in atomically."""
     for rel, text in new_texts.items():
         project.path(rel).write_bytes(encode_text(text))

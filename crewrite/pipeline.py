@@ -1,14 +1,16 @@
 """The pure core: project texts in, new texts and a report out. Nothing is written here.
 
 sources -> frontend -> extract -> liveness -> packing -> emit, then a second look at the
-result (re-parse, no workspace call left, plan re-checked) before anything is handed back.
+result before anything is handed back: re-parsed and re-extracted, no workspace call left,
+the layout proven from the rewritten C (crewrite.verify.layout), and a second run over it
+has nothing left to do.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from pycparser import c_ast
@@ -22,16 +24,19 @@ from crewrite.emit import (
     arena_name,
     build_edits,
     combine_inserts,
+    declaration_edits,
     header_edits,
     metadata_edits,
     module_edits,
 )
 from crewrite.errors import CrewriteError
-from crewrite.extract import ALLOC, FREE, Program, extract
+from crewrite.extract import ALLOC, FREE, Program, extract, workspace_call
+from crewrite.extract.textloc import line_of
 from crewrite.frontend import TranslationUnit, parse_source
 from crewrite.liveness import Liveness, analyse
 from crewrite.poison import poison_edits
 from crewrite.project import WORKSPACE_DEFINE, Project
+from crewrite.verify import Verdict, prove_layout
 
 
 class AlreadyRewritten(CrewriteError):
@@ -49,19 +54,14 @@ class Options:
     poison_shift: int | None = None  # diagnostic build: poison dead bytes (see poison.py)
 
 
-@dataclass
+@dataclass(frozen=True)
 class ModuleResult:
     module: str
     liveness: Liveness
     plan: packing.Plan
     original_bytes: int
     original_from: str  # where original_bytes comes from
-    files: list[str]
-
-    @property
-    def remaining_bytes(self) -> int:
-        """What the runtime allocator still needs for this module: every site is rewritten."""
-        return 0
+    files: tuple[str, ...]
 
     @property
     def offsets(self) -> Mapping[str, int]:  # LiveBuffer.id -> offset
@@ -80,14 +80,18 @@ class ModuleResult:
         return self.plan.arena_bytes
 
 
-@dataclass
+@dataclass(frozen=True)
 class Result:
+    """What a run found and would write. Every workspace site of a rewritten module is
+    rewritten, so the runtime allocator needs nothing more for it (reported as 0)."""
+
     project: Project
     status: str  # "rewritten" or "static" (no workspace calls: nothing to do)
-    modules: list[ModuleResult] = field(default_factory=list)
-    new_texts: dict[str, str] = field(default_factory=dict)
-    notes: list[str] = field(default_factory=list)
+    modules: tuple[ModuleResult, ...] = ()
+    new_texts: Mapping[str, str] = field(default_factory=dict)
+    notes: tuple[str, ...] = ()
     seconds: float = 0.0
+    verdict: Verdict | None = None  # when the rewrite was verified on the host (--verify)
 
 
 def parse_all(project: Project, options: Options) -> dict[str, TranslationUnit]:
@@ -151,25 +155,33 @@ def _plan_module(
 def rewrite_project(project: Project, options: Options = Options()) -> Result:
     """Plan and compute every edit; raise CrewriteError before anything would be written."""
     started = time.perf_counter()
-    units = parse_all(project, options)
-    program = extract(units, project.module_names())
+    translation_units = parse_all(project, options)
+    program = extract(translation_units, project.module_names())
+    result = _rewrite_program(project, translation_units, program, options)
+    return replace(result, seconds=time.perf_counter() - started)
+
+
+def _rewrite_program(
+    project: Project,
+    translation_units: Mapping[str, TranslationUnit],
+    program: Program,
+    options: Options,
+    look_again: bool = True,
+) -> Result:
     _check_not_rewritten(project, program)
-    result = Result(project, "rewritten")
     if not program.allocs:
-        result.status = "static"
-        result.notes.append(
+        note = (
             f"no {ALLOC} call in {len(project.sources)} source files: the "
             "project is already static (USMP?); nothing to rewrite"
         )
-        result.seconds = time.perf_counter() - started
-        return result
+        return Result(project, "static", notes=(note,))
 
     edits: dict[str, list[Edit]] = {}
+    modules: list[ModuleResult] = []
     for module in program.modules:
-        allocs = [s for s in program.allocs if program.functions[s.function].module == module]
+        allocs = program.allocs_of(module)
         if not allocs:
             continue
-        frees = [s for s in program.frees if program.functions[s.function].module == module]
         live, plan = _plan_module(program, module, options, project.alloc_alignment)
         header_value, headers = _header_workspace(project, module)
         original = header_value if header_value is not None else live.as_written_peak
@@ -183,7 +195,7 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
         counts: dict[str, int] = {}
         for site in allocs:
             counts[site.file] = counts.get(site.file, 0) + 1
-        host = max(sorted(counts), key=lambda rel: counts[rel])
+        arena_file = max(sorted(counts), key=lambda rel: counts[rel])
         layout = ArenaLayout(
             module,
             plan.arena_bytes,
@@ -191,16 +203,11 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
             max(live.alignment, program.max_alignment),
             offsets,
             original,
-            host,
+            arena_file,
             options.section,
         )
-        code_edits = module_edits(layout, live.buffers, frees, project.texts)
+        code_edits = module_edits(layout, live.buffers, program.frees_of(module), project.texts)
         if options.poison_shift is not None:
-            declarations = {
-                e.file: e
-                for e in code_edits
-                if e.start == e.end and MARKER in e.text and arena_name(module) + "[" in e.text
-            }
             code_edits = combine_inserts(
                 code_edits
                 + poison_edits(
@@ -208,8 +215,8 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
                     live,
                     offsets,
                     plan.arena_bytes,
-                    host,
-                    declarations,
+                    arena_file,
+                    declaration_edits(layout, live.buffers, project.texts),
                     project.texts,
                     options.poison_shift,
                 )
@@ -219,7 +226,7 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
         for rel in headers:
             for edit in header_edits(module, rel, project.texts[rel], plan.arena_bytes):
                 edits.setdefault(rel, []).append(edit)
-        result.modules.append(
+        modules.append(
             ModuleResult(
                 module=module,
                 liveness=live,
@@ -230,27 +237,32 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
                     if header_value is not None
                     else "peak as written (no module header)"
                 ),
-                files=sorted(counts),
+                files=tuple(sorted(counts)),
             )
         )
 
-    remaining = {m.module: m.remaining_bytes for m in result.modules}
+    # Every site is rewritten: the runtime allocator needs nothing more for these modules,
+    # and the whole original workspace moved out of it.
+    notes: list[str] = []
     for rel in project.metadata:
-        meta, notes = metadata_edits(rel, project.texts[rel], remaining)
-        result.notes += notes
+        meta, meta_notes = metadata_edits(rel, project.texts[rel], {m.module: 0 for m in modules})
+        notes += meta_notes
         if meta:
             edits.setdefault(rel, []).extend(meta)
-    saved = sum(m.original_bytes - m.remaining_bytes for m in result.modules)
+    saved = sum(m.original_bytes for m in modules)
     for rel in project.build_files:
-        build, notes = build_edits(rel, project.texts[rel], saved)
-        result.notes += notes
+        build, build_notes = build_edits(rel, project.texts[rel], saved)
+        notes += build_notes
         if build:
             edits.setdefault(rel, []).extend(build)
 
-    for rel, file_edits in sorted(edits.items()):
-        result.new_texts[rel] = apply_edits(project.texts[rel], file_edits)
-    _second_look(project, options, result)
-    result.seconds = time.perf_counter() - started
+    new_texts = {
+        rel: apply_edits(project.texts[rel], file_edits)
+        for rel, file_edits in sorted(edits.items())
+    }
+    result = Result(project, "rewritten", tuple(modules), new_texts, tuple(notes))
+    if look_again:
+        _second_look(project, options, result, translation_units, program)
     return result
 
 
@@ -260,8 +272,8 @@ def _workspace_calls_and_arenas(tu: TranslationUnit) -> tuple[list[int], set[str
 
     class Calls(c_ast.NodeVisitor):
         def visit_FuncCall(self, node: c_ast.FuncCall) -> None:
-            if isinstance(node.name, c_ast.ID) and node.name.name in (ALLOC, FREE):
-                calls.append(node.coord.line)
+            if workspace_call(node) is not None:
+                calls.append(line_of(node))
             self.generic_visit(node)
 
     Calls().visit(tu.ast)
@@ -269,10 +281,18 @@ def _workspace_calls_and_arenas(tu: TranslationUnit) -> tuple[list[int], set[str
     return calls, declared
 
 
-def _second_look(project: Project, options: Options, result: Result) -> None:
-    """Re-parse what was produced: no workspace call may remain, and every file that uses an
-    arena must see its declaration. (Plans were checked by `packing.plan` already, and the
-    tests check the emitted offsets once more from the text.)"""
+def _second_look(
+    project: Project,
+    options: Options,
+    result: Result,
+    translation_units: Mapping[str, TranslationUnit],
+    program: Program,
+) -> None:
+    """Read what was produced as a user's next run would: re-parse it (no workspace call may
+    remain, every file that uses an arena must see its declaration), re-extract it with the
+    same extraction, prove its layout against the original's live ranges, and run the
+    rewrite over it once more, which must find nothing to do."""
+    reread = dict(translation_units)
     for rel in project.sources:
         if rel not in result.new_texts:
             continue
@@ -296,3 +316,34 @@ def _second_look(project: Project, options: Options, result: Result) -> None:
                     "compiler here (conditional includes?); nothing was written",
                     rel,
                 )
+        reread[rel] = tu
+    try:
+        rewritten = extract(reread, project.module_names())
+    except CrewriteError as exc:
+        raise CrewriteError(
+            f"internal error: the rewritten C cannot be read back: {exc.reason}", exc.file, exc.line
+        ) from None
+    proof = prove_layout(program, rewritten, project.alloc_alignment)
+    if not proof.ok:
+        raise CrewriteError(
+            "internal error: the rewritten layout fails its proof, nothing was written: "
+            + "; ".join(proof.problems[:3])
+        )
+    again = replace(project, texts={**project.texts, **result.new_texts})
+    try:
+        second = _rewrite_program(again, reread, rewritten, options, look_again=False)
+    except AlreadyRewritten:
+        return
+    except CrewriteError as exc:
+        raise CrewriteError(
+            f"internal error: a second run over the result would fail ({exc.reason}); "
+            "nothing was written",
+            exc.file,
+            exc.line,
+        ) from None
+    if second.new_texts:
+        raise CrewriteError(
+            "internal error: a second run would still change "
+            + ", ".join(sorted(second.new_texts))
+            + "; nothing was written"
+        )

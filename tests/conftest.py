@@ -1,55 +1,39 @@
-"""Shared helpers: tiny generated-project-shaped inputs written into tmp folders."""
+"""Fixtures shared by the test modules (the helpers behind them live in tests/helpers/), and
+every fixture built once per session for the host."""
 
 from __future__ import annotations
 
-import textwrap
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
-HEADER = """\
-#ifndef TVMGEN_{MOD}_H_
-#define TVMGEN_{MOD}_H_
-#include <stdint.h>
-struct tvmgen_{mod}_inputs {{ void* x; }};
-struct tvmgen_{mod}_outputs {{ void* y; }};
-int32_t tvmgen_{mod}_run(struct tvmgen_{mod}_inputs* inputs, struct tvmgen_{mod}_outputs* outputs);
-#define TVMGEN_{MOD}_WORKSPACE_SIZE {size}
-#endif
-"""
-
-PRELUDE = """\
-// tvm target: c -keys=arm_cpu,cpu -mcpu=cortex-m4
-#define TVM_EXPORTS
-#include "tvm/runtime/c_runtime_api.h"
-#include "tvm/runtime/c_backend_api.h"
-#include <math.h>
-"""
-
-
-def make_project(
-    root: Path,
-    lib1_body: str,
-    module: str = "t",
-    workspace: int = 1 << 20,
-    cmake: str | None = None,
-) -> Path:
-    """A generated board project with one module whose lib1 holds `lib1_body`."""
-    host = root / "model" / "codegen" / "host"
-    (host / "src").mkdir(parents=True)
-    (host / "include").mkdir(parents=True)
-    (host / "include" / f"tvmgen_{module}.h").write_text(
-        HEADER.format(mod=module, MOD=module.upper(), size=workspace)
-    )
-    (host / "src" / f"{module}_lib1.c").write_text(PRELUDE + textwrap.dedent(lib1_body))
-    if cmake is not None:
-        (root / "CMakeLists.txt").write_text(cmake)
-    return root
+from helpers.projects import make_project
 
 
 @pytest.fixture
-def project(tmp_path: Path):
-    def build(body: str, **kwargs) -> Path:
+def project(tmp_path: Path) -> Callable[..., Path]:
+    """Build a one-module generated project from a lib1 body: `project(body, **options)`."""
+
+    def build(body: str, **kwargs: Any) -> Path:
         return make_project(tmp_path / "proj", body, **kwargs)
 
     return build
+
+
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@pytest.fixture(scope="session")
+def original_builds(tmp_path_factory):
+    """Every fixture as generated, built once per session with `crewrite verify`'s host
+    build, for every test that runs or verifies against it."""
+    from crewrite.verify import VerifyOptions, build_original
+
+    out = tmp_path_factory.mktemp("original_builds")
+    return {
+        p.name: build_original(p, VerifyOptions(), out / p.name)
+        for p in sorted(FIXTURES.iterdir())
+        if p.is_dir()
+    }

@@ -1,4 +1,5 @@
-"""Edits: right to left, checked against the text they replace, conflicts refused."""
+"""Edits: indices into the original text, checked against the text they replace, conflicts
+refused."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from crewrite.emit import (
 from crewrite.errors import CrewriteError
 
 
-def test_edits_apply_right_to_left_with_original_offsets():
+def test_edits_all_use_indices_into_the_original_text():
     text = "a = ALLOC(1);\nb = ALLOC(2);\n"
     edits = [
         Edit("f.c", 4, 12, "X", expect="ALLOC"),

@@ -3,81 +3,33 @@ escapes, the call graph, and clear refusals."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from crewrite.errors import CrewriteError
-from crewrite.extract import extract
-from crewrite.pipeline import Options, parse_all
-from crewrite.project import load_project
-
-TWO_OPS = """
-TVM_DLL int32_t tvmgen_t_op_a(int8_t* p0, int8_t* T_out) {
-  void* data_vec = TVMBackendAllocWorkspace(1, 0, (uint64_t)1024, 0, 8);
-  if (data_vec == NULL) {
-    return -1;
-  }
-  for (int32_t i = 0; i < 1024; ++i) {
-    ((int8_t*)data_vec)[i] = p0[i];
-  }
-  int8_t* row = (int8_t*)data_vec + 64;
-  for (int32_t i = 0; i < 64; ++i) {
-    T_out[i] = row[i];
-  }
-  if (TVMBackendFreeWorkspace(1, 0, data_vec) != 0) {
-    return -1;
-  }
-  return 0;
-}
-static int32_t* tvmgen_t_saved;
-TVM_DLL int32_t tvmgen_t_op_b(int8_t* p0, int8_t* T_out) {
-  void* data_vec = TVMBackendAllocWorkspace(1, 0, (uint64_t)(4 * 512), 2, 32);
-  if (data_vec == NULL) {
-    return -1;
-  }
-  tvmgen_t_saved = (int32_t*)data_vec;
-  for (int32_t i = 0; i < 64; ++i) {
-    T_out[i] = p0[i] + (int8_t)tvmgen_t_saved[i];
-  }
-  if (TVMBackendFreeWorkspace(1, 0, data_vec) != 0) {
-    return -1;
-  }
-  return 0;
-}
-TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x, int8_t* y) {
-  void* sid_1 = TVMBackendAllocWorkspace(1, 0, (uint64_t)64, 0, 8);
-  if (sid_1 == NULL) {
-    return -1;
-  }
-  if (tvmgen_t_op_a(x, sid_1) != 0 ) return -1;
-  if (tvmgen_t_op_b(sid_1, y) != 0 ) return -1;
-  if (TVMBackendFreeWorkspace(1, 0, sid_1) != 0) {
-    return -1;
-  }
-  return 0;
-}
-"""
-
-
-def program_of(root: Path):
-    project = load_project([root])
-    return extract(parse_all(project, Options()), project.module_names())
+from helpers.cases import TWO_OPS
+from helpers.projects import make_project, program_of
 
 
 def test_sites_sizes_and_identity(project):
-    prog = program_of(project(TWO_OPS))
-    keys = [(s.key, s.size, s.code_hint, s.bits_hint) for s in prog.allocs]
+    root = project(TWO_OPS)
+    prog = program_of(root)
+    keys = [(s.key, s.size) for s in prog.allocs]
     assert keys == [
-        (("tvmgen_t_op_a", "data_vec"), 1024, 0, 8),
-        (("tvmgen_t_op_b", "data_vec"), 2048, 2, 32),
-        (("tvmgen_t___tvm_main__", "sid_1"), 64, 0, 8),
+        (("tvmgen_t_op_a", "data_vec"), 1024),
+        (("tvmgen_t_op_b", "data_vec"), 2048),
+        (("tvmgen_t___tvm_main__", "sid_1"), 64),
     ]
-    assert len(prog.frees) == 3
-    for site in prog.allocs:
-        text = prog.units[site.file].text
-        assert text[site.start : site.end].startswith("TVMBackendAllocWorkspace(")
-        assert text[site.start : site.end].endswith(")")
+    text = (root / "model/codegen/host/src/t_lib1.c").read_text()
+    assert [text[s.start : s.end] for s in prog.allocs] == [
+        "TVMBackendAllocWorkspace(1, 0, (uint64_t)1024, 0, 8)",
+        "TVMBackendAllocWorkspace(1, 0, (uint64_t)(4 * 512), 2, 32)",
+        "TVMBackendAllocWorkspace(1, 0, (uint64_t)64, 0, 8)",
+    ]
+    assert [(s.function, text[s.start : s.end]) for s in prog.frees] == [
+        ("tvmgen_t_op_a", "TVMBackendFreeWorkspace(1, 0, data_vec)"),
+        ("tvmgen_t_op_b", "TVMBackendFreeWorkspace(1, 0, data_vec)"),
+        ("tvmgen_t___tvm_main__", "TVMBackendFreeWorkspace(1, 0, sid_1)"),
+    ]
 
 
 def test_aliases_escapes_and_call_graph(project):
@@ -227,8 +179,6 @@ def test_static_functions_of_the_same_name_in_two_files_stay_apart(project):
 
 
 def test_shared_helper_without_workspace_belongs_to_no_module(tmp_path):
-    from conftest import make_project
-
     root = make_project(
         tmp_path / "p",
         """

@@ -1,18 +1,16 @@
 """The committed fixtures are what tools/gen_fixtures.py writes, and they behave: they build
-with the host shim, read no scratch byte before writing it, depend on their input, and use
-exactly the workspace their module headers declare."""
+with crewrite's host runtime, read no scratch byte before writing it, depend on their input,
+and use exactly the workspace their module headers declare."""
 
 from __future__ import annotations
 
-import io
 import re
 import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
-import host_build  # noqa: E402
+from crewrite.verify import host
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO / "tools"))
@@ -25,18 +23,11 @@ USMP_NAMES = [n for n in NAMES if SPECS[n].get("usmp")]
 ALLOC = "TVMBackendAllocWorkspace("
 FREE = "TVMBackendFreeWorkspace("
 SIZE_RE = re.compile(r"#define TVMGEN_(\w+)_WORKSPACE_SIZE (\d+)")
-PARSE_LIMIT = 600_000  # bytes; larger (weight-heavy) files are left to the frontend's eliding
 
 
 @pytest.fixture(scope="module")
 def generated() -> dict:
     return {n: build_fixture(n) for n in NAMES}
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory) -> dict:
-    out = tmp_path_factory.mktemp("fixture_builds")
-    return {n: host_build.build(FIXTURES / n, out / n) for n in NAMES}
 
 
 def model_sources(name: str) -> list[Path]:
@@ -72,29 +63,29 @@ def test_expected_facts_are_current(generated):
 
 @pytest.mark.parametrize("name", NAMES)
 def test_cmake_workspace_is_headers_plus_overhead(name):
-    assert (
-        host_build.cmake_workspace_size(FIXTURES / name) == sum(header_sizes(name).values()) + 512
-    )
+    cmake = (FIXTURES / name / "CMakeLists.txt").read_text()
+    (size,) = re.findall(r"-DWORKSPACE_SIZE=(\d+)", cmake)
+    assert int(size) == sum(header_sizes(name).values()) + 512
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("name", WORKSPACE_NAMES)
-def test_runs_deterministically_and_uses_declared_workspace(name, built, generated):
-    exe = built[name]
-    a = host_build.run(exe, seed=1, fill_seed=1)
-    b = host_build.run(exe, seed=1, fill_seed=977)
-    c = host_build.run(exe, seed=2, fill_seed=1)
-    assert a.stdout, "no output printed"
-    assert a.stdout == b.stdout, (
+def test_runs_deterministically_and_uses_declared_workspace(name, original_builds, generated):
+    build = original_builds[name].build
+    a = host.run(build, [1], fill_seed=1)
+    b = host.run(build, [1], fill_seed=977)
+    c = host.run(build, [2], fill_seed=1)
+    assert a.outputs == b.outputs, (
         "output depends on scratch contents: a buffer is read before written"
     )
-    assert a.stdout != c.stdout, "output does not depend on the input"
-    assert a.peak == b.peak == sum(header_sizes(name).values())
-    assert a.calls == sum(m.alloc_calls for m in generated[name].modules)
-    # every output tensor is printed and not constant
-    lines = a.stdout.decode().splitlines()
+    assert list(a.outputs.values()) != list(c.outputs.values()), "output does not depend on input"
     for m in generated[name].modules:
+        peak, calls = a.stats[(1, m.mod)]
+        assert peak == b.stats[(1, m.mod)][0] == header_sizes(name)[m.mod]
+        assert calls == m.alloc_calls
+        # every output tensor is written, and not constant
         for out, _, _ in m.outputs:
-            assert any(line.startswith(f"{m.mod}.{out} ") for line in lines)
+            assert a.outputs[(1, m.mod, out)] != c.outputs[(2, m.mod, out)]
 
 
 @pytest.mark.parametrize("name", WORKSPACE_NAMES)
@@ -135,84 +126,15 @@ def test_cmsis_kws_context_buffers():
     assert ALLOC in lib2
 
 
+@pytest.mark.e2e
 @pytest.mark.parametrize("name", USMP_NAMES)
-def test_usmp_fixture_is_static(name, built):
+def test_usmp_fixture_is_static(name, original_builds):
     for p in model_sources(name):
         assert ALLOC not in p.read_text() and FREE not in p.read_text()
     lib0 = (FIXTURES / name / "model" / "codegen" / "host" / "src" / "default_lib0.c").read_text()
     pool = int(re.search(r"static uint8_t global_workspace\[(\d+)\];", lib0).group(1))
     assert pool == sum(header_sizes(name).values())
-    a = host_build.run(built[name], seed=1, fill_seed=1)
-    b = host_build.run(built[name], seed=2, fill_seed=5)
-    assert a.calls == 0 and a.peak == 0
-    assert a.stdout != b.stdout
-
-
-def test_shim_rejects_small_cmsis_context(tmp_path):
-    """The host CMSIS-NN kernels refuse a scratch buffer smaller than they need."""
-    proj = tmp_path / "p"
-    (proj / "src").mkdir(parents=True)
-    (proj / "src" / "main.c").write_text(
-        "#include <arm_nnfunctions.h>\n#include <stdio.h>\n"
-        "static int8_t in[400], out[400], f[144];\n"
-        "static int32_t b[16], m[16], s[16];\n"
-        "static int16_t buf[144];\n"
-        "int main(void) {\n"
-        "  for (int i = 0; i < 16; ++i) { m[i] = 1 << 30; s[i] = 0; }\n"
-        "  cmsis_nn_dw_conv_params p = {0, 0, 1, {1, 1}, {1, 1}, {1, 1}, {-128, 127}};\n"
-        "  cmsis_nn_per_channel_quant_params q = {m, s};\n"
-        "  cmsis_nn_dims id = {1, 5, 5, 16}, fd = {1, 3, 3, 16};\n"
-        "  cmsis_nn_dims bd = {1, 1, 1, 16}, od = {1, 5, 5, 16};\n"
-        "  cmsis_nn_context small = {buf, 287}, ok = {buf, 288};\n"
-        "  int r1 = arm_depthwise_conv_wrapper_s8(&small, &p, &q, &id, in, &fd, f, &bd, b,\n"
-        "                                         &od, out);\n"
-        "  int r2 = arm_depthwise_conv_wrapper_s8(&ok, &p, &q, &id, in, &fd, f, &bd, b,\n"
-        "                                         &od, out);\n"
-        '  fprintf(stderr, "workspace_peak=0 workspace_calls=0\\n");\n'
-        '  printf("%d %d\\n", r1, r2);\n'
-        "  return 0;\n}\n"
-    )
-    cmake = "target_compile_definitions(app PUBLIC -DWORKSPACE_SIZE=0)\n"
-    (proj / "CMakeLists.txt").write_text(cmake)
-    exe = host_build.build(proj, tmp_path / "out")
-    assert host_build.run(exe, 0).stdout.split() == [b"-1", b"0"]
-
-
-def _pcpp_pycparser(path: Path, project: Path):
-    from pcpp import Preprocessor
-    from pycparser import c_parser
-
-    fake = REPO / "fake_libc_include"
-    pp = Preprocessor()
-    for d in (
-        fake / "libc",
-        fake / "tvm",
-        fake / "cmsis",
-        project / "model" / "codegen" / "host" / "include",
-        REPO / "tests" / "shim" / "include",
-        project / "include",
-    ):
-        pp.add_path(str(d))
-    for d in (
-        "__attribute__(x)",
-        "__restrict__",
-        "__restrict",
-        "__inline__ inline",
-        "__extension__",
-    ):
-        pp.define(d)
-    pp.parse(path.read_text(), str(path))
-    out = io.StringIO()
-    pp.write(out)
-    return c_parser.CParser().parse(out.getvalue(), str(path))
-
-
-@pytest.mark.parametrize("name", NAMES)
-def test_sources_parse_with_pcpp_and_pycparser(name):
-    project = FIXTURES / name
-    files = sorted((project / "src").glob("*.c")) + model_sources(name)
-    for f in files:
-        if f.stat().st_size > PARSE_LIMIT:
-            continue
-        ast = _pcpp_pycparser(f, project)
-        assert ast.ext, f
+    a = host.run(original_builds[name].build, [1], fill_seed=1)
+    b = host.run(original_builds[name].build, [2], fill_seed=5)
+    assert set(a.stats.values()) == {(0, 0)}
+    assert list(a.outputs.values()) != list(b.outputs.values())

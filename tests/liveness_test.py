@@ -4,7 +4,8 @@ function called twice, escapes held from alloc to free."""
 from __future__ import annotations
 
 from crewrite.liveness import analyse
-from extract_test import TWO_OPS, program_of
+from helpers.cases import TWO_OPS
+from helpers.projects import program_of
 
 TWICE = """
 static void tvmgen_t_fill(int8_t* out, int8_t* in) {
@@ -74,14 +75,21 @@ def test_fine_model_follows_the_callee_parameter_uses(project):
 
 
 def test_escape_covers_alloc_to_free_and_as_written_peak(project):
-    live = analyse(program_of(project(TWO_OPS)), "t")
+    program = program_of(project(TWO_OPS))
+    live = analyse(program, "t")
     assert {b.site.key: b.escaped for b in live.buffers} == {
         ("tvmgen_t_op_a", "data_vec"): False,
         ("tvmgen_t_op_b", "data_vec"): True,
         ("tvmgen_t___tvm_main__", "sid_1"): False,
     }
-    escaped = [b for b in live.buffers if b.escaped]
-    assert [b.site.function for b in escaped] == ["tvmgen_t_op_b"]
+    # Stored in a global, op_b's scratch is live from its alloc to its free, though the
+    # statements between its last use and its free never touch it.
+    point = {label: i for i, label in enumerate(live.labels)}
+    op_b = next(b for b in live.buffers if b.escaped)
+    free = next(s for s in program.frees if s.function == "tvmgen_t_op_b")
+    assert op_b.windows == (
+        (point[f"tvmgen_t_op_b:{op_b.site.line}"], point[f"tvmgen_t_op_b:{free.line}"]),
+    )
     # As written: sid_1 (64) and the larger scratch (2048) are held together.
     assert live.as_written_peak == 64 + 2048
 

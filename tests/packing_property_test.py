@@ -5,10 +5,13 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from crewrite.packing import PLANNERS, Buffer, Problem, check_plan, lower_bound, plan
+
+pytestmark = pytest.mark.e2e  # planners on random instances may run to their time limits
 
 
 @st.composite

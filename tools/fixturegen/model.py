@@ -210,7 +210,16 @@ class ModuleBuilder:
         files[f"include/{p}.h"] = (
             f"#ifndef {P}_H_\n#define {P}_H_\n#include <stdint.h>\n\n"
             '#ifdef __cplusplus\nextern "C" {\n#endif\n\n'
-            f'/* Input tensors of module "{mod}" */\n'
+            + (
+                # TVM 0.11 and later: the size of every input and output, in bytes
+                f'/* bytes of input tensor "{in_name}" */\n'
+                f"#define {P}_{in_name.upper()}_SIZE {tin.nbytes}\n"
+                f'/* bytes of output tensor "{out_name}" */\n'
+                f"#define {P}_{out_name.upper()}_SIZE {tout.nbytes}\n\n"
+                if self.spec.get("size_defines")
+                else ""
+            )
+            + f'/* Input tensors of module "{mod}" */\n'
             f"struct {p}_inputs {{\n  void* {in_name};\n}};\n\n"
             f'/* Output tensors of module "{mod}" */\n'
             f"struct {p}_outputs {{\n  void* {out_name};\n}};\n\n"

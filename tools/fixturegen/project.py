@@ -111,6 +111,7 @@ SPECS: dict[str, dict] = {
         "modules": {
             "kws": {
                 "seed": 41,
+                "size_defines": True,
                 "inputs": [("audio", (49, 10, 1))],
                 "outputs": ["scores"],
                 "layers": _kws_layers(32, 3)
@@ -122,6 +123,7 @@ SPECS: dict[str, dict] = {
             },
             "ad": {
                 "seed": 43,
+                "size_defines": True,
                 "inputs": [("input_1", (320,))],
                 "outputs": ["output"],
                 "layers": [
@@ -265,7 +267,22 @@ def _cmake(name: str, ws: int) -> str:
     )
 
 
+_DTYPES = {
+    "int8_t": ("int8", 1),
+    "uint8_t": ("uint8", 1),
+    "int32_t": ("int32", 4),
+    "float": ("float32", 4),
+}
+
+
+def _tensors(tensors: list) -> dict:
+    """TVM's description of the entry's tensors: dtype and size in bytes."""
+    return {n: {"dtype": _DTYPES[t][0], "size": c * _DTYPES[t][1]} for (n, t, c) in tensors}
+
+
 def _metadata(name: str, mods: list[ModuleResult], usmp: bool, specs: dict) -> str:
+    """metadata.json as TVM 0.10+ writes it (format version 7): the run function's tensors
+    under memory.functions.main."""
     md = {
         "version": 7,
         "model_name": name,
@@ -277,6 +294,8 @@ def _metadata(name: str, mods: list[ModuleResult], usmp: bool, specs: dict) -> s
     }
     for m in mods:
         spec = specs[m.mod]
+        inputs, outputs = _tensors(m.inputs), _tensors(m.outputs)
+        io = sum(t["size"] for t in (*inputs.values(), *outputs.values()))
         md["modules"][m.mod] = {
             "executors": ["aot"],
             "style": "full-model",
@@ -288,15 +307,12 @@ def _metadata(name: str, mods: list[ModuleResult], usmp: bool, specs: dict) -> s
                             "device": 1,
                             "workspace_size_bytes": m.workspace_size,
                             "constants_size_bytes": 0,
-                            "io_size_bytes": 0,
+                            "io_size_bytes": io,
+                            "inputs": inputs,
+                            "outputs": outputs,
                         }
                     ],
                 },
-            },
-            "inputs": {n: {"dtype": t.replace("_t", "")[:5], "size": c} for (n, t, c) in m.inputs},
-            "outputs": {
-                n: {"dtype": "float32" if t == "float" else t.replace("_t", ""), "size": c}
-                for (n, t, c) in m.outputs
             },
         }
     return json.dumps(md, indent=2, sort_keys=True) + "\n"

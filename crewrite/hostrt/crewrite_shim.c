@@ -1,5 +1,5 @@
-/* Host runtime shim for crewrite fixtures: a LIFO workspace allocator and host definitions
-   of the Arm DSP intrinsics declared in fake_libc_include/cmsis/arm_acle.h. */
+/* crewrite's host runtime: the LIFO workspace allocator the C runtime gives a generated
+   microTVM project (see crewrite_shim.h). The Arm intrinsics are in arm_intrinsics.c. */
 #include "crewrite_shim.h"
 
 #include <stdio.h>
@@ -7,9 +7,11 @@
 #include <string.h>
 
 #include <tvm/runtime/c_backend_api.h>
-#include <arm_acle.h>
 
-#define SHIM_ALIGN 16u
+#ifndef CREWRITE_SHIM_ALIGN
+#define CREWRITE_SHIM_ALIGN 16u
+#endif
+#define SHIM_ALIGN ((size_t)CREWRITE_SHIM_ALIGN)
 #define SHIM_MAX_DEPTH 1024
 
 static uint8_t* g_base;
@@ -50,6 +52,15 @@ size_t shim_workspace_peak(void) { return g_peak; }
 size_t shim_workspace_calls(void) { return g_calls; }
 size_t shim_workspace_in_use(void) { return g_top; }
 
+void shim_fill(void* data, size_t n) {
+  /* A byte that differs per call and per fill seed. */
+  uint32_t x = shim_fill_seed() * 2654435761u + (++g_fill_count) * 40503u;
+  x ^= x >> 15;
+  x *= 2246822519u;
+  x ^= x >> 13;
+  memset(data, (int)(x & 0xffu), n);
+}
+
 void* TVMBackendAllocWorkspace(int device_type, int device_id, uint64_t nbytes,
                                int dtype_code_hint, int dtype_bits_hint) {
   (void)device_type;
@@ -63,31 +74,27 @@ void* TVMBackendAllocWorkspace(int device_type, int device_id, uint64_t nbytes,
     abort();
   }
   if (g_base == NULL || rounded > (uint64_t)(g_size - g_top)) {
+    fprintf(stderr,
+            "crewrite_shim: a workspace buffer of %llu bytes does not fit (%zu of %zu bytes "
+            "in use)\n",
+            (unsigned long long)nbytes, g_top, g_size);
     return NULL;
   }
 #ifdef CREWRITE_SHIM_EXACT_MALLOC
-  /* Debug builds (with -fsanitize=address): every buffer is its own exact-size heap block so
-     a read or write past a buffer's declared end is reported. Accounting is unchanged. */
+  /* Sanitizer builds: every buffer is its own exact-size heap block, so a read or write
+     past a buffer's declared end lands in AddressSanitizer's red zone. */
   uint8_t* p = (uint8_t*)malloc(nbytes == 0 ? 1 : (size_t)nbytes);
   if (p == NULL) {
     return NULL;
   }
-  rounded = nbytes;
+  shim_fill(p, (size_t)nbytes);
 #else
   uint8_t* p = g_base + g_top;
+  shim_fill(p, (size_t)rounded);
 #endif
-  /* A byte that differs per allocation and per fill seed (never 0 for two runs alike). */
-  uint32_t x = shim_fill_seed() * 2654435761u + (++g_fill_count) * 40503u;
-  x ^= x >> 15;
-  x *= 2246822519u;
-  x ^= x >> 13;
-  memset(p, (int)(x & 0xffu), (size_t)rounded);
   g_stack_off[g_depth] = g_top;
   g_stack_ptr[g_depth] = p;
   g_depth++;
-#ifdef CREWRITE_SHIM_EXACT_MALLOC
-  rounded = (nbytes + (SHIM_ALIGN - 1)) & ~(uint64_t)(SHIM_ALIGN - 1);
-#endif
   g_top += (size_t)rounded;
   if (g_top > g_peak) {
     g_peak = g_top;
@@ -119,45 +126,3 @@ int TVMBackendFreeWorkspace(int device_type, int device_id, void* ptr) {
 
 void TVMAPISetLastError(const char* msg) { fprintf(stderr, "TVMAPISetLastError: %s\n", msg); }
 const char* TVMGetLastError(void) { return ""; }
-
-/* ---- Arm DSP intrinsics, host definitions ---- */
-
-static int32_t shim_lo16(int32_t x) { return (int32_t)(int16_t)(uint16_t)((uint32_t)x & 0xffffu); }
-static int32_t shim_hi16(int32_t x) { return (int32_t)(int16_t)(uint16_t)((uint32_t)x >> 16); }
-
-/* Dual 16-bit signed multiply with addition of the two products to the accumulator. */
-int32_t __smlad(int32_t x, int32_t y, int32_t acc) {
-  return (int32_t)((uint32_t)acc + (uint32_t)(shim_lo16(x) * shim_lo16(y)) +
-                   (uint32_t)(shim_hi16(x) * shim_hi16(y)));
-}
-
-/* Sign-extend bytes 0 and 2 into two halfwords. */
-int32_t __sxtb16(int32_t x) {
-  uint32_t u = (uint32_t)x;
-  uint32_t lo = (uint32_t)(uint16_t)(int16_t)(int8_t)(uint8_t)(u & 0xffu);
-  uint32_t hi = (uint32_t)(uint16_t)(int16_t)(int8_t)(uint8_t)((u >> 16) & 0xffu);
-  return (int32_t)(lo | (hi << 16));
-}
-
-/* Four saturating signed 8-bit additions. */
-int32_t __qadd8(int32_t x, int32_t y) {
-  uint32_t r = 0;
-  for (int i = 0; i < 4; ++i) {
-    int32_t a = (int8_t)(uint8_t)(((uint32_t)x >> (8 * i)) & 0xffu);
-    int32_t b = (int8_t)(uint8_t)(((uint32_t)y >> (8 * i)) & 0xffu);
-    int32_t s = a + b;
-    s = s > 127 ? 127 : (s < -128 ? -128 : s);
-    r |= ((uint32_t)(uint8_t)(int8_t)s) << (8 * i);
-  }
-  return (int32_t)r;
-}
-
-/* Signed saturation to a bit width in 1..32. */
-int32_t __ssat(int32_t x, uint32_t bits) {
-  if (bits == 0 || bits >= 32) {
-    return x;
-  }
-  int64_t hi = ((int64_t)1 << (bits - 1)) - 1;
-  int64_t lo = -((int64_t)1 << (bits - 1));
-  return (int32_t)(x > hi ? hi : (x < lo ? lo : x));
-}

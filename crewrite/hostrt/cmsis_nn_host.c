@@ -1,8 +1,9 @@
-/* Host implementations of the CMSIS-NN kernels the cmsis fixture calls, written for crewrite's
- * tests. They follow the kernels' interfaces (fake_libc_include/cmsis/arm_nnfunctions.h) and do
- * use the scratch in ctx->buf: convolution and depthwise convolution gather each receptive
- * field into it as int16 (im2col) and compute from there; average pooling keeps its int32 sums
- * there. A context that is too small gives ARM_CMSIS_NN_ARG_ERROR.
+/* Host implementations of the CMSIS-NN kernels that CMSIS-NN external codegen calls, written
+ * for crewrite. crewrite verify links them unless the user compiles their own CMSIS-NN copy
+ * (--lib-src). They follow the kernels' interfaces (fake_libc_include/cmsis/arm_nnfunctions.h)
+ * and do use the scratch in ctx->buf: convolution and depthwise convolution gather each
+ * receptive field into it as int16 (im2col) and compute from there; average pooling keeps
+ * its int32 sums there. A context that is too small gives ARM_CMSIS_NN_ARG_ERROR.
  *
  * Requantization: out = round(acc * multiplier / 2^(31 - shift)), multiplier in Q31.
  * Filter layouts: convolution [out_ch][kh][kw][in_ch], depthwise [kh][kw][ch],

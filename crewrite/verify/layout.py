@@ -1,0 +1,400 @@
+"""The layout proof: no two buffers that are live at the same program point share a byte of
+an arena, read back from the rewritten C itself.
+
+Both programs go through crewrite's own extraction. The original gives every workspace site
+(its size) and, through the liveness analysis, every live range with its program points.
+The rewritten C gives, by walking each function's statements, where each buffer variable
+points: `void* v = ((void*)&tvmgen_<mod>_crewrite_arena[OFFSET]);` in place of the alloc, and
+`v = ((void*)&arena[OFFSET]);` inserted before the statement that starts a later live range.
+Statements crewrite inserted are set aside so the rest line up one to one with the
+original's; a live range that could see several addresses is placed at every one of them.
+Then each pair of live ranges of one arena is checked, with the arena's declared size and
+the runtime's alignment, and the call graph must be the original's.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+
+from pycparser import c_ast
+
+from crewrite.emit import arena_name
+from crewrite.extract import ALLOC, Program, fold_constant, workspace_call
+from crewrite.liveness import LiveBuffer, analyse
+from crewrite.measure import round_up
+
+OWN = "_crewrite_"  # crewrite's own functions and variables (arena, poison build runtime)
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One live range where the rewritten C puts it."""
+
+    id: str  # LiveBuffer.id: function:variable[#range]
+    arena: str
+    offsets: tuple[int, ...]  # usually one; several if the range may see several addresses
+    size: int  # rounded up to the alignment, as the planner reserves it
+    windows: tuple[tuple[int, int], ...]
+    where: str  # file:line of the alloc site
+
+
+@dataclass(frozen=True)
+class LayoutProof:
+    placements: tuple[Placement, ...]
+    arenas: tuple[tuple[str, int | None], ...]  # (name, declared bytes)
+    problems: tuple[str, ...]
+    notes: tuple[str, ...]
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def summary(self) -> str:
+        if not self.placements and not self.problems:
+            return "no buffer in a crewrite arena: nothing to prove"
+        arenas = ", ".join(f"{n} ({s:,} B)" if s is not None else n for n, s in self.arenas)
+        head = f"{len(self.placements)} live ranges in {arenas}"
+        if self.ok:
+            return f"{head}: no two live at once share a byte; bounds and alignment hold"
+        return f"{head}: {len(self.problems)} problem(s)"
+
+
+@dataclass(frozen=True)
+class _Setting:
+    """A statement that points a buffer variable into an arena."""
+
+    variable: str
+    arena: str
+    offset: int
+    position: int  # index among the function's original statements it precedes or is
+    inserted: bool  # added by crewrite (a later live range), not in place of the alloc
+
+
+@dataclass(frozen=True)
+class _Function:
+    settings: tuple[_Setting, ...]
+    statements: int  # statements that are the original's
+    stray: tuple[int, ...]  # lines using an arena in a form not recognised
+
+
+def arena_address(node: c_ast.Node | None, arenas: set[str]) -> tuple[str, int] | None:
+    """(arena, offset) of `((void*)&arena[N])`, `&arena[N]`, `arena + N` or `arena`."""
+    while isinstance(node, c_ast.Cast):
+        node = node.expr
+    if isinstance(node, c_ast.UnaryOp) and node.op == "&":
+        ref = node.expr
+        if isinstance(ref, c_ast.ArrayRef) and isinstance(ref.name, c_ast.ID):
+            offset = fold_constant(ref.subscript)
+            if ref.name.name in arenas and offset is not None:
+                return ref.name.name, offset
+    if isinstance(node, c_ast.BinaryOp) and node.op == "+" and isinstance(node.left, c_ast.ID):
+        offset = fold_constant(node.right)
+        if node.left.name in arenas and offset is not None:
+            return node.left.name, offset
+    if isinstance(node, c_ast.ID) and node.name in arenas:
+        return node.name, 0
+    return None
+
+
+class _ArenaUses(c_ast.NodeVisitor):
+    """Variables pointed into an arena within one statement, any other arena use, and the
+    names the statement mentions."""
+
+    def __init__(self, arenas: set[str]):
+        self.arenas = arenas
+        self.settings: list[tuple[str, tuple[str, int]]] = []
+        self.stray: list[int] = []
+        self.names: set[str] = set()
+
+    def visit_Decl(self, node: c_ast.Decl) -> None:
+        found = arena_address(node.init, self.arenas) if node.name else None
+        if node.name:
+            self.names.add(node.name)
+        if found is None:
+            self.generic_visit(node)
+        else:
+            self.settings.append((node.name, found))
+
+    def visit_Assignment(self, node: c_ast.Assignment) -> None:
+        found = arena_address(node.rvalue, self.arenas)
+        if found is None or node.op != "=" or not isinstance(node.lvalue, c_ast.ID):
+            self.generic_visit(node)
+        else:
+            self.settings.append((node.lvalue.name, found))
+
+    def visit_ID(self, node: c_ast.ID) -> None:
+        self.names.add(node.name)
+        if node.name in self.arenas:
+            self.stray.append(node.coord.line if node.coord else 0)
+
+
+@dataclass(frozen=True)
+class _Statement:
+    """A top-level statement of an original function."""
+
+    line: int
+    assigns: str | None  # the variable it stores a workspace allocation into, if it does
+
+
+def _alloc_target(item: c_ast.Node) -> str | None:
+    if (
+        isinstance(item, c_ast.Assignment)
+        and isinstance(item.lvalue, c_ast.ID)
+        and workspace_call(item.rvalue) == ALLOC
+    ):
+        target: str = item.lvalue.name
+        return target
+    return None
+
+
+def _scan_function(body: c_ast.Compound, arenas: set[str], original: list[_Statement]) -> _Function:
+    settings, stray = [], []
+    position = 0
+    for item in body.block_items or []:
+        uses = _ArenaUses(arenas)
+        uses.visit(item)
+        stray += uses.stray
+        # crewrite inserts `v = &arena[N];` before the statement that starts a later range;
+        # an assignment that takes the place of the original's `v = TVMBackendAlloc...` is not
+        replaces = position < len(original) and original[position].assigns is not None
+        inserted = (
+            isinstance(item, c_ast.Assignment)
+            and len(uses.settings) == 1
+            and not (replaces and original[position].assigns == uses.settings[0][0])
+        )
+        for variable, (arena, offset) in uses.settings:
+            settings.append(_Setting(variable, arena, offset, position, inserted))
+        if inserted or (
+            not uses.settings and any(OWN in n or n.startswith("crewrite_") for n in uses.names)
+        ):
+            continue  # crewrite's own statement (a later range, or a poison build's clock)
+        position += 1
+    return _Function(tuple(settings), position, tuple(stray))
+
+
+def _own_functions(program: Program) -> Iterator[tuple[tuple[str, str], c_ast.FuncDef]]:
+    for rel, tu in program.translation_units.items():
+        for ext in tu.ast.ext:
+            if isinstance(ext, c_ast.FuncDef) and tu.is_own(ext) and OWN not in ext.decl.name:
+                yield (rel, ext.decl.name), ext
+
+
+def _statements(program: Program) -> dict[tuple[str, str], list[_Statement]]:
+    return {
+        key: [
+            _Statement(item.coord.line if item.coord else 0, _alloc_target(item))
+            for item in f.body.block_items or []
+        ]
+        for key, f in _own_functions(program)
+    }
+
+
+def _functions(
+    program: Program, arenas: set[str], originals: dict[tuple[str, str], list[_Statement]]
+) -> dict[tuple[str, str], _Function]:
+    return {
+        key: _scan_function(f.body, arenas, originals.get(key, []))
+        for key, f in _own_functions(program)
+    }
+
+
+def _arena_sizes(program: Program, arenas: set[str]) -> dict[str, int]:
+    sizes = {}
+    for tu in program.translation_units.values():
+        for ext in tu.ast.ext:
+            if isinstance(ext, c_ast.Decl) and ext.name in arenas:
+                if isinstance(ext.type, c_ast.ArrayDecl) and ext.type.dim is not None:
+                    size = fold_constant(ext.type.dim)
+                    if size is not None:
+                        sizes[ext.name] = size
+    return sizes
+
+
+def _bare(function: str) -> str:
+    return function.split("@", 1)[0]  # extraction names a clashing static `name@file`
+
+
+def _offsets(
+    ranges: list[LiveBuffer], settings: list[_Setting], lines: list[int]
+) -> dict[int, set[int]] | str:
+    """Offsets each live range of one variable may see, or why they cannot be told."""
+    decl = [s for s in settings if not s.inserted]
+    if len(decl) != 1:
+        return "is pointed into the arena by no declaration, or by several"
+    starts = []
+    for buf in sorted(ranges, key=lambda b: b.range):
+        if buf.range == 0:
+            starts.append(decl[0].position)
+        elif buf.start_line in lines:
+            starts.append(lines.index(buf.start_line))
+        else:
+            return f"has a live range starting at line {buf.start_line}, a statement not found"
+    # an inserted statement runs before the original statement at its position
+    events = sorted(settings, key=lambda s: (s.position, not s.inserted))
+    out: dict[int, set[int]] = {}
+    for index, buf in enumerate(sorted(ranges, key=lambda b: b.range)):
+        start = starts[index]
+        end = starts[index + 1] if index + 1 < len(starts) else len(lines)
+        before = [s.offset for s in events if s.position <= start]
+        during = {s.offset for s in events if start < s.position < end}
+        out[buf.range] = set(before[-1:]) | during or {decl[0].offset}
+    return out
+
+
+def _intersect(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -> int | None:
+    """A program point in both window lists, if any."""
+    i = j = 0
+    while i < len(a) and j < len(b):
+        lo, hi = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if lo <= hi:
+            return lo
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return None
+
+
+def prove_layout(original: Program, rewritten: Program, alignment: int) -> LayoutProof:
+    """Check the rewritten program's arena offsets against the original's live ranges."""
+    arenas = {arena_name(m): m for m in original.modules}
+    statements = _statements(original)
+    rewritten_functions = _functions(rewritten, set(arenas), statements)
+    sizes = _arena_sizes(rewritten, set(arenas))
+    remaining = {s.key for s in rewritten.allocs}
+    problems: list[str] = []
+    notes: list[str] = []
+    placements: list[Placement] = []
+    labels: dict[str, Sequence[str]] = {}
+    for module in original.modules:
+        sites = original.allocs_of(module)
+        if not sites:
+            continue
+        live = analyse(original, module, "fine", alignment)
+        labels[arena_name(module)] = live.labels
+        by_site: dict[tuple[str, str], list[LiveBuffer]] = defaultdict(list)
+        for buf in live.buffers:
+            by_site[buf.site.key].append(buf)
+        for key, ranges in by_site.items():
+            site = ranges[0].site
+            where = f"{site.file}:{site.line}"
+            fn_key = (site.file, _bare(site.function))
+            scanned = rewritten_functions.get(fn_key)
+            if scanned is None:
+                problems.append(f"{site.function} (from {where}) is not in the rewritten sources")
+                continue
+            settings = [s for s in scanned.settings if s.variable == site.variable]
+            if not settings and key in remaining:
+                notes.append(
+                    f"{site.function}:{site.variable} is still allocated at run time ({where})"
+                )
+                continue
+            if not settings:
+                problems.append(
+                    f"{site.function}:{site.variable} ({where}) points into no arena and is no "
+                    "longer allocated"
+                )
+                continue
+            lines = [s.line for s in statements[fn_key]]
+            if scanned.statements != len(lines):
+                problems.append(
+                    f"{site.function}: the rewritten function has {scanned.statements} of the "
+                    f"original's statements, the original {len(lines)}: cannot line them up"
+                )
+                continue
+            offsets = _offsets(ranges, settings, lines)
+            if isinstance(offsets, str):
+                problems.append(f"{site.function}:{site.variable} ({where}) {offsets}")
+                continue
+            arena = settings[0].arena
+            if arena != arena_name(module) or any(s.arena != arena for s in settings):
+                problems.append(
+                    f"{site.function}:{site.variable} ({where}) of module '{module}' points "
+                    f"into {', '.join(sorted({s.arena for s in settings}))}"
+                )
+                continue
+            for buf in ranges:
+                placements.append(
+                    Placement(
+                        buf.id,
+                        arena,
+                        tuple(sorted(offsets[buf.range])),
+                        round_up(site.size, alignment),
+                        buf.windows,
+                        where,
+                    )
+                )
+    for name, scanned in sorted(rewritten_functions.items()):
+        for line in scanned.stray:
+            problems.append(
+                f"{name[0]}:{line}: {name[1]} uses an arena in a form crewrite cannot read"
+            )
+    problems += _check_placements(placements, sizes, alignment, labels)
+    problems += _check_call_graph(original, rewritten)
+    used = sorted({p.arena for p in placements})
+    return LayoutProof(
+        tuple(placements),
+        tuple((a, sizes.get(a)) for a in used),
+        tuple(problems),
+        tuple(notes),
+    )
+
+
+def _check_placements(
+    placements: list[Placement],
+    sizes: dict[str, int],
+    alignment: int,
+    labels: Mapping[str, Sequence[str]],
+) -> list[str]:
+    problems = []
+    for p in placements:
+        for offset in p.offsets:
+            if offset % alignment:
+                problems.append(
+                    f"{p.id} at offset {offset} is not {alignment}-byte aligned ({p.where})"
+                )
+            if p.arena not in sizes:
+                problems.append(f"{p.id}: no definition of {p.arena} with a size")
+            elif offset + p.size > sizes[p.arena]:
+                problems.append(
+                    f"{p.id} [{offset}, +{p.size}) runs past the end of {p.arena} "
+                    f"({sizes[p.arena]:,} B)"
+                )
+    overlaps = []
+    for i, a in enumerate(placements):
+        for b in placements[i + 1 :]:
+            if a.arena != b.arena:
+                continue
+            clash = [
+                (x, y) for x in a.offsets for y in b.offsets if x < y + b.size and y < x + a.size
+            ]
+            if not clash:
+                continue
+            point = _intersect(a.windows, b.windows)
+            if point is None:
+                continue
+            x, y = clash[0]
+            at = labels.get(a.arena, [])
+            label = at[point] if 0 <= point < len(at) else "?"
+            overlaps.append(
+                f"{a.id} [{x}, +{a.size}) and {b.id} [{y}, +{b.size}) share bytes "
+                f"{max(x, y)}..{min(x + a.size, y + b.size) - 1} while both are live "
+                f"(program point {point}, {label})"
+            )
+    return problems + overlaps
+
+
+def _check_call_graph(original: Program, rewritten: Program) -> list[str]:
+    def edges(program: Program) -> set[tuple[str, str]]:
+        return {(a, b) for a, b in program.call_graph.edges if OWN not in a and OWN not in b}
+
+    before, after = edges(original), edges(rewritten)
+    if before == after:
+        return []
+    changed = sorted(before ^ after)[:3]
+    return [
+        "the rewritten call graph differs from the original's: "
+        + ", ".join(f"{a} -> {b} ({'lost' if (a, b) in before else 'new'})" for a, b in changed)
+    ]
