@@ -115,6 +115,7 @@ def test_killed_at_every_step_the_next_run_leaves_it_whole(tmp_path):
     assert step == 15
 
 
+@pytest.mark.e2e  # a rewrite killed, then finished
 def test_killed_while_replacing_an_archive_leaves_the_old_one(tmp_path):
     project = small_project.runnable(tmp_path / "p", BODY)
     archive = tmp_path / "model.tar"
