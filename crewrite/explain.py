@@ -152,9 +152,9 @@ class _Call:
     last: int
 
 
-def operator_calls(live: Liveness) -> list[_Call]:
-    """The timeline cut into operator calls: a call ends at the entry's statement that makes
-    it, or where the running operator changes."""
+def timeline_calls(live: Liveness) -> list[_Call]:
+    """The timeline cut into calls: a call ends at the entry's statement that makes it, or
+    where the running operator changes."""
     calls: list[_Call] = []
     closed = True
     for point, name in enumerate(live.operators):
@@ -164,6 +164,14 @@ def operator_calls(live: Liveness) -> list[_Call]:
             calls.append(_Call(name, point, point))
         closed = is_entry(live.labels[point].rsplit(":", 1)[0]) and not is_entry(name)
     return calls
+
+
+def operator_calls(live: Liveness) -> list[_Call]:
+    """The operator calls the AOT entry makes (without an entry, every root's run)."""
+    calls = timeline_calls(live)
+    if not any(is_entry(label.rpartition(":")[0]) for label in live.labels):
+        return calls
+    return [c for c in calls if not is_entry(c.operator) and c.operator not in live.roots]
 
 
 def _call_at(calls: Sequence[_Call], point: int) -> _Call:
@@ -197,8 +205,8 @@ class _Module:
         self.m = m
         self.live = m.liveness
         self.texts = texts
-        self.calls = operator_calls(self.live)
-        self.has_entry = any(is_entry(label.rpartition(":")[0]) for label in self.live.labels)
+        self.calls = timeline_calls(self.live)
+        self.operator_calls = operator_calls(self.live)
 
     def name(self, function: str) -> str:
         return short_name(function, self.m.module)
@@ -209,14 +217,6 @@ class _Module:
     def label(self, point: int) -> str:
         function, _, line = self.live.labels[point].rpartition(":")
         return f"{self.name(function)}:{line}"
-
-    @property
-    def operator_calls(self) -> list[_Call]:
-        """The calls the AOT entry makes (without one, every root's run)."""
-        if not self.has_entry:
-            return self.calls
-        roots = set(self.live.roots)
-        return [c for c in self.calls if not is_entry(c.operator) and c.operator not in roots]
 
     def calls_touching(self, windows: Sequence[tuple[int, int]]) -> int:
         return sum(

@@ -15,7 +15,7 @@ from pathlib import Path
 
 from pycparser import c_ast
 
-from crewrite import packing
+from crewrite import packing, progress
 from crewrite.emit import (
     MARKER,
     ArenaLayout,
@@ -90,7 +90,7 @@ class Result:
     rewritten, so the runtime allocator needs nothing more for it (reported as 0)."""
 
     project: Project
-    status: str  # "rewritten" or "static" (no workspace calls: nothing to do)
+    status: str  # "rewritten", "static" (no workspace call) or "already-rewritten"
     modules: tuple[ModuleResult, ...] = ()
     new_texts: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
@@ -159,7 +159,9 @@ def _scan(project: Project) -> dict[str, list[int]]:
 def _plan_module(
     program: Program, module: str, options: Options, alignment: int
 ) -> tuple[Liveness, packing.Plan]:
+    progress.stage("liveness", f"module {module}")
     live = analyse(program, module, options.liveness, alignment)
+    progress.stage("planning", f"module {module}")
     problem = packing.Problem(
         buffers=tuple(packing.Buffer(b.id, b.site.size, b.windows) for b in live.buffers),
         alignment=live.alignment,
@@ -375,6 +377,7 @@ def _second_look(
     declared before each use, as a compiler would check), re-extract it with the same
     extraction, prove its layout against the original's live ranges, and run the rewrite
     over it once more, which must find nothing to do."""
+    progress.stage("checking", "the rewritten C")
     names = {n for m in result.modules for n in inserted_names(m.module)}
     reread = dict(translation_units)
     for rel in project.sources:

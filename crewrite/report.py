@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import zlib
+import difflib
+from dataclasses import asdict, dataclass
 from typing import Any
-
-import drawsvg
 
 from crewrite.measure import peak
 from crewrite.pipeline import ModuleResult, Result
@@ -45,9 +44,8 @@ def buffer_table(m: ModuleResult) -> list[str]:
 
 def text_report(result: Result, verbose: bool = False) -> str:
     lines: list[str] = []
-    if result.status == "static":
-        lines += result.notes
-        return "\n".join(lines) + "\n"
+    if not result.modules:
+        return "".join(f"crewrite: {note}\n" for note in result.notes)
     for m in result.modules:
         plan = m.plan
         point, live = peak_point(m)
@@ -71,141 +69,141 @@ def text_report(result: Result, verbose: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _module_json(m: ModuleResult) -> dict[str, Any]:
+@dataclass(frozen=True)
+class BufferReport:
+    """One live range: where its buffer is allocated, its size, offset and live windows."""
+
+    function: str
+    variable: str
+    file: str
+    line: int
+    size: int
+    offset: int
+    live: tuple[tuple[int, int], ...]  # inclusive windows of program points
+    escaped: bool  # its pointer goes where crewrite cannot follow: live alloc..free
+    range: int
+    ranges: int
+
+
+@dataclass(frozen=True)
+class PeakReport:
+    point: int  # -1 when nothing is live anywhere
+    label: str | None  # "function:line" of the statement at that point
+    buffers: tuple[str, ...]  # ids of the live ranges live there
+
+
+@dataclass(frozen=True)
+class ModuleReport:
+    module: str
+    entry: tuple[str, ...]
+    arena_symbol: str
+    original_workspace_bytes: int
+    original_workspace_from: str
+    as_written_peak_bytes: int
+    arena_bytes: int
+    lower_bound_bytes: int
+    saved_bytes: int
+    remaining_workspace_bytes: int  # what the runtime allocator still needs: every site moved
+    planner: str
+    optimal: bool
+    alignment: int
+    peak: PeakReport
+    buffers: tuple[BufferReport, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """What `crewrite rewrite` found and did: the fields of `--report-json`, in this order."""
+
+    path: str  # the input as given
+    status: str  # "rewritten", "static" (no workspace call) or "already-rewritten"
+    written: bool  # False under --check, --diff, --dry-run, or when nothing changes
+    changed_files: tuple[str, ...]  # files that change (or would), named as given
+    original_workspace_bytes: int  # totals over the modules
+    arena_bytes: int
+    lower_bound_bytes: int
+    saved_bytes: int
+    remaining_workspace_bytes: int
+    modules: tuple[ModuleReport, ...]
+    notes: tuple[str, ...]
+    seconds: float
+    verified: bool | None  # with verify: whether the rewrite was proven on the host
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _module_report(m: ModuleResult) -> ModuleReport:
     point, live = peak_point(m)
-    return {
-        "module": m.module,
-        "entry": m.liveness.roots,
-        "arena_symbol": m.arena_name,
-        "original_workspace_bytes": m.original_bytes,
-        "original_workspace_from": m.original_from,
-        "as_written_peak_bytes": m.liveness.as_written_peak,
-        "arena_bytes": m.arena_bytes,
-        "lower_bound_bytes": m.plan.lower_bound_bytes,
-        "saved_bytes": m.saved_bytes,
-        "remaining_workspace_bytes": 0,  # every site is rewritten
-        "planner": m.plan.planner,
-        "optimal": m.plan.optimal,
-        "alignment": m.liveness.alignment,
-        "peak": {
-            "point": point,
-            "label": m.liveness.labels[point] if point >= 0 else None,
-            "buffers": live,
-        },
-        "buffers": [
-            {
-                "function": b.site.function,
-                "variable": b.site.variable,
-                "file": b.site.file,
-                "line": b.site.line,
-                "size": b.site.size,
-                "offset": m.offsets[b.id],
-                "live": [list(w) for w in b.windows],
-                "escaped": b.escaped,
-                "range": b.range,
-                "ranges": b.ranges,
-            }
+    return ModuleReport(
+        module=m.module,
+        entry=m.liveness.roots,
+        arena_symbol=m.arena_name,
+        original_workspace_bytes=m.original_bytes,
+        original_workspace_from=m.original_from,
+        as_written_peak_bytes=m.liveness.as_written_peak,
+        arena_bytes=m.arena_bytes,
+        lower_bound_bytes=m.plan.lower_bound_bytes,
+        saved_bytes=m.saved_bytes,
+        remaining_workspace_bytes=0,  # every site is rewritten
+        planner=m.plan.planner,
+        optimal=m.plan.optimal,
+        alignment=m.liveness.alignment,
+        peak=PeakReport(point, m.liveness.labels[point] if point >= 0 else None, tuple(live)),
+        buffers=tuple(
+            BufferReport(
+                function=b.site.function,
+                variable=b.site.variable,
+                file=b.site.file,
+                line=b.site.line,
+                size=b.site.size,
+                offset=m.offsets[b.id],
+                live=b.windows,
+                escaped=b.escaped,
+                range=b.range,
+                ranges=b.ranges,
+            )
             for b in m.liveness.buffers
-        ],
-    }
-
-
-def json_report(result: Result) -> dict[str, Any]:
-    """One module: its keys at the top. Several: names listed, numbers summed, buffers joined,
-    and each module's own object under `modules`."""
-    modules = [_module_json(m) for m in result.modules]
-    top: dict[str, Any] = {
-        "status": result.status,
-        "notes": result.notes,
-        "seconds": round(result.seconds, 3),
-    }
-    if len(modules) == 1:
-        top.update(modules[0])
-    else:
-        top["module"] = [m["module"] for m in modules]
-        for key in (
-            "original_workspace_bytes",
-            "arena_bytes",
-            "lower_bound_bytes",
-            "remaining_workspace_bytes",
-            "saved_bytes",
-        ):
-            top[key] = sum(m[key] for m in modules)
-        top["buffers"] = [dict(b, module=m["module"]) for m in modules for b in m["buffers"]]
-    top["modules"] = modules
-    return top
-
-
-def _panel(
-    drawing: drawsvg.Drawing, m: ModuleResult, left: float, top: float, width: float, height: float
-) -> None:
-    """One module: its live windows as rectangles, offsets up, program points across."""
-    points = max(1, len(m.liveness.labels))
-    ceiling = max(m.original_bytes, m.arena_bytes, 1)
-
-    def x(point: float) -> float:
-        return left + width * point / points
-
-    def y(offset: float) -> float:
-        return top + height - height * offset / ceiling
-
-    align = m.liveness.alignment
-    drawing.append(drawsvg.Rectangle(left, top, width, height, fill="#f7f7f7", stroke="#999"))
-    for buf in m.liveness.buffers:
-        size = buf.rounded_size(align)
-        offset = m.offsets[buf.id]
-        hue = zlib.crc32(buf.site.function.encode()) % 360
-        for start, end in buf.windows:
-            rect = drawsvg.Rectangle(
-                x(start),
-                y(offset + size),
-                max(x(end + 1) - x(start), 0.5),
-                max(y(offset) - y(offset + size), 0.5),
-                fill=f"hsl({hue}, 60%, 65%)",
-                stroke="#333",
-                stroke_width=0.3,
-            )
-            rect.append_title(
-                f"{buf.id}\n{buf.site.size} B at offset {offset}, live "
-                f"{start}-{end}\n{buf.site.file}:{buf.site.line}"
-            )
-            drawing.append(rect)
-    lines = [(m.original_bytes, "#c0392b", f"runtime allocator before: {m.original_bytes:,} B")]
-    if m.arena_bytes == m.plan.lower_bound_bytes:
-        lines.append((m.arena_bytes, "#27ae60", f"arena = lower bound: {m.arena_bytes:,} B"))
-    else:
-        lines += [
-            (m.arena_bytes, "#2c3e50", f"arena: {m.arena_bytes:,} B"),
-            (m.plan.lower_bound_bytes, "#27ae60", f"lower bound: {m.plan.lower_bound_bytes:,} B"),
-        ]
-    for value, colour, label in lines:
-        drawing.append(
-            drawsvg.Line(
-                left, y(value), left + width, y(value), stroke=colour, stroke_dasharray="6,3"
-            )
-        )
-        drawing.append(
-            drawsvg.Text(label, 11, left + width - 4, y(value) - 3, fill=colour, text_anchor="end")
-        )
-    drawing.append(
-        drawsvg.Text(
-            f"module {m.module}: {len(m.liveness.buffers)} live ranges; program points left to "
-            "right, arena offset bottom to top",
-            13,
-            left,
-            top - 8,
-        )
+        ),
     )
 
 
-def svg_report(result: Result, width: int = 1000, panel: int = 360) -> str:
-    """The layout as a picture, one panel per module (hover a rectangle for its buffer), with
-    lines at the lower bound and at the workspace the runtime allocator needed before."""
-    margin, gap = 60, 50
-    height = max(1, len(result.modules)) * (panel + gap) + gap
-    drawing = drawsvg.Drawing(width + 2 * margin, height, font_family="sans-serif")
-    drawing.append(drawsvg.Rectangle(0, 0, width + 2 * margin, height, fill="white"))
-    for index, m in enumerate(result.modules):
-        _panel(drawing, m, margin, gap + index * (panel + gap), width, panel)
-    svg: str = drawing.as_svg()
-    return svg
+def changed_files(result: Result) -> tuple[str, ...]:
+    """The files a rewrite changes, named as the user gave the input."""
+    return tuple(result.project.display(rel) for rel in sorted(result.new_texts))
+
+
+def unified_diff(result: Result) -> str:
+    """`diff -u` of every file the rewrite changes, named as the user gave the input; a
+    last line without a newline gets diff's marker, so the output stays a valid patch."""
+    lines: list[str] = []
+    for rel in sorted(result.new_texts):
+        name = result.project.display(rel)
+        lines += difflib.unified_diff(
+            result.project.texts[rel].splitlines(keepends=True),
+            result.new_texts[rel].splitlines(keepends=True),
+            name,
+            name,
+        )
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+
+
+def make_report(result: Result, path: str, written: bool) -> Report:
+    modules = tuple(_module_report(m) for m in result.modules)
+    return Report(
+        path=path,
+        status=result.status,
+        written=written,
+        changed_files=changed_files(result),
+        original_workspace_bytes=sum(m.original_workspace_bytes for m in modules),
+        arena_bytes=sum(m.arena_bytes for m in modules),
+        lower_bound_bytes=sum(m.lower_bound_bytes for m in modules),
+        saved_bytes=sum(m.saved_bytes for m in modules),
+        remaining_workspace_bytes=0,
+        modules=modules,
+        notes=result.notes,
+        seconds=round(result.seconds, 3),
+        verified=None if result.verdict is None else result.verdict.ok,
+    )
