@@ -276,9 +276,11 @@ def _panel(
         d.append(group)
     # Operator calls: numbered under the axis, where the band is wide enough.
     numbers = {name: i + 1 for i, name in enumerate(dict.fromkeys(n for n, _, _ in row.calls))}
+    free_from = left
     for name, first, last in row.calls:
-        mid = (x(first) + x(last + 1)) / 2
-        if x(last + 1) - x(first) >= 9:
+        mid, half = (x(first) + x(last + 1)) / 2, 2.8 * len(str(numbers[name]))
+        if mid - half >= free_from:
+            free_from = mid + half + 3
             d.append(
                 drawsvg.Text(
                     str(numbers[name]), 9, mid, top + PANEL_H + 12, text_anchor="middle", fill=INK
@@ -295,14 +297,18 @@ def _panel(
         )
     )
     if side.colour == AFTER and row.original > side.peak_bytes:
-        oy = y(row.original)
-        d.append(drawsvg.Line(left, oy, left + PANEL_W, oy, stroke=BEFORE, stroke_dasharray="2,3"))
+        on_scale = row.original <= ceiling
+        oy = y(row.original) if on_scale else top + 1
+        if on_scale:
+            d.append(
+                drawsvg.Line(left, oy, left + PANEL_W, oy, stroke=BEFORE, stroke_dasharray="2,3")
+            )
         d.append(
             drawsvg.Text(
-                f"as written {_kb(row.original)}",
+                f"as written {_kb(row.original)}" + ("" if on_scale else " (above the scale)"),
                 11,
                 left + PANEL_W - 4,
-                oy - 4,
+                oy - 4 if on_scale else oy + 12,
                 text_anchor="end",
                 fill=BEFORE,
             )
@@ -388,14 +394,14 @@ def render(rows: Sequence[Row]) -> str:
         colours = _palette(
             [TENSOR, *(n for n, _, _ in row.calls), *(b.key for b in row.before.boxes)]
         )
-        highest = max(
-            row.original,
+        drawn = max(
             row.before.peak_bytes,
             *(b.offset + b.size for b in row.before.boxes),
             row.after.peak_bytes,
             1,
         )
-        ceiling = highest * 1.08
+        # A header that reserves far more than is ever held would squash every box.
+        ceiling = 1.08 * (row.original if row.original <= 1.5 * drawn else drawn)
         d.append(drawsvg.Text(row.title, 16, MARGIN_L, top + 24, font_weight="bold", fill=INK))
         panel_top = top + TITLE_H
         _panel(d, row.before, row, colours, MARGIN_L, panel_top, ceiling)

@@ -307,7 +307,7 @@ def test_usmp_project_with_a_vendor_header_is_nothing_to_do(tmp_path, capsys, mo
     before = snapshot(copy)
     never_parse(monkeypatch)
     assert main(["rewrite", str(copy)]) == 0
-    assert "nothing to rewrite" in capsys.readouterr().out
+    assert "nothing to rewrite" in capsys.readouterr().err
     assert snapshot(copy) == before
     lib1 = copy / "model/codegen/host/src/default_lib1.c"
     with pytest.raises(CrewriteError, match="pthread.h"):  # what parsing it would have said
@@ -324,7 +324,7 @@ def test_already_rewritten_is_decided_without_parsing(project, capsys, monkeypat
     lib1 = copy / "model/codegen/host/src/t_lib1.c"
     lib1.write_text(lib1.read_text() + "\nthis is not C at all {{{\n")
     never_parse(monkeypatch)
-    assert main(["rewrite", str(copy)]) == 3
+    assert main(["rewrite", str(copy)]) == 0
     assert "already rewritten" in capsys.readouterr().err
 
 

@@ -73,7 +73,7 @@ def test_verify_proves_every_rewritten_fixture(name, rewritten, original_builds)
     # The layout proof read back exactly the offsets the report gives, for every live range.
     read_back = {p.id: p.offsets for p in verdict.layout.placements}
     expected = {}
-    for b in report["buffers"]:
+    for b in (b for module in report["modules"] for b in module["buffers"]):
         key = f"{b['function']}:{b['variable']}" + (f"#{b['range']}" if b["ranges"] > 1 else "")
         expected[key] = (b["offset"],)
     assert read_back == expected

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
         try:
             started = time.perf_counter()
             result = rewrite(path, scratch / "out")
-            rewritten = scratch / "out" if result.new_texts else path
+            rewritten = scratch / "out" if result.changed_files else path
             rewrite_s = time.perf_counter() - started
             started = time.perf_counter()
             verdict = verify(path, rewritten, options)
