@@ -21,14 +21,14 @@ __all__ = ["CrewriteError", "Explanation", "Report", "explain", "rewrite"]
 if TYPE_CHECKING:
     from crewrite.api import explain, rewrite
     from crewrite.errors import CrewriteError
-    from crewrite.explain import Explanation
+    from crewrite.explanation import Explanation
     from crewrite.report import Report
 
 _HOMES = {
     "rewrite": "crewrite.api",
     "explain": "crewrite.api",
     "CrewriteError": "crewrite.errors",
-    "Explanation": "crewrite.explain",
+    "Explanation": "crewrite.explanation",
     "Report": "crewrite.report",
 }
 

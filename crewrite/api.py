@@ -16,7 +16,7 @@ from pathlib import Path
 
 from crewrite import progress
 from crewrite.errors import CrewriteError, InternalError
-from crewrite.explain import Explanation, explain_result
+from crewrite.explanation import Explanation, explain_result
 from crewrite.output import recover_interrupted_write, write_copy, write_in_place
 from crewrite.packing import PlanError
 from crewrite.pipeline import AlreadyRewritten, Options, Result, rewrite_project

@@ -18,7 +18,7 @@ from typing import NoReturn, cast
 from crewrite import __version__, packing, progress
 from crewrite.api import run
 from crewrite.errors import CrewriteError, InternalError, UsageError
-from crewrite.explain import explain_result
+from crewrite.explanation import explain_result
 from crewrite.liveness import MODELS
 from crewrite.packing import cli as pack_cli
 from crewrite.picture import svg_picture

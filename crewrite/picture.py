@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import drawsvg
 
-from crewrite.explain import abbreviate, operator_calls, short_name, stack_offsets
+from crewrite.explanation import abbreviate, operator_calls, short_name, stack_offsets
 from crewrite.extract import AllocSite
 from crewrite.liveness import is_entry
 from crewrite.measure import peak
