@@ -10,6 +10,7 @@ to go lower), and the operators with the most scratch. Frozen records, the same 
 from __future__ import annotations
 
 import re
+import textwrap
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -23,6 +24,7 @@ from crewrite.pipeline import ModuleResult, Result
 _TYPE_CODES = {0: "int", 1: "uint", 2: "float", 4: "bfloat"}
 _ARGUMENTS = re.compile(r"\(([^()]*(?:\([^()]*\)[^()]*)*)\)\s*$")
 TOP_OPERATORS = 5
+WIDTH = 100  # of the text rendering
 
 
 @dataclass(frozen=True)
@@ -240,9 +242,9 @@ class _Module:
             if self.kind(h.site) == "tensor":
                 used = self.calls_touching(windows.get(h.site.key, []))
                 why = (
-                    f"allocated by the entry before its operator calls and freed after them "
-                    f"(lines {h.site.line} to {live.labels[h.last].rpartition(':')[2]}): held "
-                    f"across all {operators} calls, its bytes used in {used}"
+                    f"held by the entry from line {h.site.line} to "
+                    f"{live.labels[h.last].rpartition(':')[2]}, across all {operators} "
+                    f"operator calls; its bytes are used in {used} of them"
                 )
             elif offsets[i]:
                 why = f"stacked on the {offsets[i]:,} B held below it while its operator runs"
@@ -446,7 +448,7 @@ def _buffer_lines(b: LiveAt) -> list[str]:
     )
     return [
         f"    {b.bytes:>9,} B  {name}{dtype}: {owner}, {b.file.rsplit('/', 1)[-1]}:{b.line}",
-        f"                 {b.why}",
+        *textwrap.wrap(b.why, WIDTH, initial_indent=" " * 17, subsequent_indent=" " * 17),
     ]
 
 
@@ -483,13 +485,18 @@ def render_text(e: Explanation) -> str:
             lines += _buffer_lines(b)
         lines += [
             "",
-            f"  crewrite's arena peaks at {_kb(ap.bytes)} in {abbreviate(ap.operator)} "
-            f"({_at(ap.at, ap.operator)}), with {len(ap.buffers)} buffers live:",
+            f"  crewrite's arena peaks at {_kb(ap.bytes)}, in {abbreviate(ap.operator)}",
+            f"  ({_at(ap.at, ap.operator)}), with {len(ap.buffers)} buffers live:",
         ]
         for b in ap.buffers:
             lines += _buffer_lines(b)
         if m.to_go_lower:
-            lines += [f"  To go lower: {m.to_go_lower}."]
+            lines += textwrap.wrap(
+                f"To go lower: {m.to_go_lower}.",
+                WIDTH,
+                initial_indent="  ",
+                subsequent_indent="  ",
+            )
         lines += [
             "",
             "  Operators with the most scratch (bytes held at once in one call, as written):",
@@ -501,6 +508,7 @@ def render_text(e: Explanation) -> str:
             )
             lines.append(f"    {o.scratch_bytes:>9,} B  {abbreviate(o.operator)}{calls}: {parts}")
         lines.append("")
-    for note in e.notes:
-        lines.append(f"  {note}")
+    if e.notes:
+        lines.append("A rewrite would also say:")
+        lines += [f"  {note}" for note in e.notes]
     return "\n".join(lines).rstrip("\n") + "\n"
