@@ -108,14 +108,7 @@ def rewrite(
     `verify=True` proves the rewrite on the host before anything is written and raises
     `CrewriteError` when it cannot be proven.
     """
-    options = Options(
-        include_dirs=tuple(Path(d) for d in include_dirs),
-        defines=tuple(defines),
-        planner=planner,
-        time_limit=time_limit,
-        section=section,
-        liveness=liveness,
-    )
+    options = _options(include_dirs, defines, planner, time_limit, liveness, section)
     proof = VerifyOptions() if verify is True else (verify or None)
     result = run(path, out, header=header, options=options, write=not check, verify=proof)
     if result.verdict is not None and not result.verdict.ok:
@@ -139,14 +132,26 @@ def explain(
 ) -> Explanation:
     """Why the workspace is as large as it is, and what crewrite's arena would need; writes
     nothing. `ram`: the board's RAM in bytes, to state the saving as a share of it."""
-    options = Options(
+    options = _options(include_dirs, defines, planner, time_limit, liveness)
+    return explain_result(run(path, header=header, options=options, write=False), _given(path), ram)
+
+
+def _options(
+    include_dirs: Sequence[PathLike],
+    defines: Sequence[str],
+    planner: str,
+    time_limit: float | None,
+    liveness: str,
+    section: str | None = None,
+) -> Options:
+    return Options(
         include_dirs=tuple(Path(d) for d in include_dirs),
         defines=tuple(defines),
         planner=planner,
         time_limit=time_limit,
+        section=section,
         liveness=liveness,
     )
-    return explain_result(run(path, header=header, options=options, write=False), _given(path), ram)
 
 
 def _given(path: PathLike | Sequence[PathLike]) -> str:

@@ -404,7 +404,7 @@ def _run_rewrite(args: argparse.Namespace) -> int:
     )
     if args.diff:
         sys.stdout.write(unified_diff(result))
-    if not result.modules:  # nothing to do: one line says why
+    if result.status != "rewritten":  # nothing to do: one line says why
         if not args.quiet:
             print(text_report(result), end="", file=sys.stderr)
         return EXIT_OK
@@ -427,7 +427,8 @@ def _run_explain(args: argparse.Namespace) -> int:
     if args.json:
         print(json.dumps(explanation.to_json(), indent=1))
     else:
-        print(explanation.text(), end="", file=sys.stdout if result.modules else sys.stderr)
+        said = explanation.status == "explained"
+        print(explanation.text(), end="", file=sys.stdout if said else sys.stderr)
     return EXIT_OK
 
 

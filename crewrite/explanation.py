@@ -389,10 +389,18 @@ def explain_result(result: Result, path: str, ram: int | None = None) -> Explana
     """The explanation of a planned rewrite (`result`, written or not)."""
     texts = result.project.texts
     modules = tuple(_Module(m, texts).explain(ram) for m in result.modules)
+    notes = result.notes
+    if result.status == "rewritten" and not modules:  # only static pools to re-plan
+        notes = (
+            f"{path}: no workspace call: nothing is held by the runtime allocator (the memory "
+            "is planned statically, by USMP); `crewrite rewrite --dry-run -v` shows how crewrite "
+            "would re-plan its pools",
+            *notes,
+        )
     saved = sum(m.saved_bytes for m in modules)
     return Explanation(
         path=path,
-        status="explained" if modules else result.status,
+        status="explained" if result.status == "rewritten" else result.status,
         ram_bytes=ram,
         original_workspace_bytes=sum(m.original_workspace_bytes for m in modules),
         arena_bytes=sum(m.arena_bytes for m in modules),
@@ -400,13 +408,8 @@ def explain_result(result: Result, path: str, ram: int | None = None) -> Explana
         saved_bytes=saved,
         saved_percent_of_ram=_percent(saved, ram),
         modules=modules,
-        notes=result.notes,
+        notes=notes,
     )
-
-
-def nothing_to_explain(path: str, status: str, note: str, ram: int | None) -> Explanation:
-    """A project with no workspace call left: nothing is held by the runtime allocator."""
-    return Explanation(path, status, ram, 0, 0, 0, 0, _percent(0, ram), (), (note,))
 
 
 def _kb(n: int) -> str:
@@ -454,7 +457,7 @@ def _buffer_lines(b: LiveAt) -> list[str]:
 
 def render_text(e: Explanation) -> str:
     """The plain-text answer: a few lines per module, largest buffers first."""
-    if not e.modules:
+    if e.status != "explained" or not e.modules:
         return "".join(f"crewrite: {note}\n" for note in e.notes)
     lines: list[str] = []
     for m in e.modules:

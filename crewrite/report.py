@@ -44,7 +44,7 @@ def buffer_table(m: ModuleResult) -> list[str]:
 
 def text_report(result: Result, verbose: bool = False) -> str:
     lines: list[str] = []
-    if not result.modules:
+    if result.status != "rewritten":  # nothing to do: the note says why
         return "".join(f"crewrite: {note}\n" for note in result.notes)
     for m in result.modules:
         plan = m.plan
