@@ -367,6 +367,11 @@ def _write_reports(reports: list[tuple[Path | None, Callable[[], str]]]) -> None
             raise CrewriteError(f"cannot write the report: {exc.strerror}", path) from None
 
 
+def _why_empty(result: Result) -> str:
+    """What the picture says when there is no module to draw: the note that says why."""
+    return result.notes[0].split(": ", 1)[-1] if result.notes else "no workspace call"
+
+
 def _given(args: argparse.Namespace) -> str:
     return " ".join(str(p) for p in args.paths)
 
@@ -399,7 +404,7 @@ def _run_rewrite(args: argparse.Namespace) -> int:
                     + "\n"
                 ),
             ),
-            (args.svg, lambda: svg_picture(result.modules)),
+            (args.svg, lambda: svg_picture(result.modules, _why_empty(result))),
         ]
     )
     if args.diff:
@@ -423,7 +428,7 @@ def _run_explain(args: argparse.Namespace) -> int:
     with progress.shown_on(sys.stderr):
         result: Result = run(args.paths, header=args.header, options=_options(args), write=False)
     explanation = explain_result(result, _given(args), args.ram)
-    _write_reports([(args.svg, lambda: svg_picture(result.modules))])
+    _write_reports([(args.svg, lambda: svg_picture(result.modules, _why_empty(result)))])
     if args.json:
         print(json.dumps(explanation.to_json(), indent=1))
     else:

@@ -380,15 +380,19 @@ def _legend(
     return rows * 16
 
 
-def render(rows: Sequence[Row]) -> str:
-    """The SVG text: one band per module, before and after side by side."""
+def render(rows: Sequence[Row], empty: str = "") -> str:
+    """The SVG text: one band per module, before and after side by side (without any, one
+    line saying why: `empty`)."""
     heights = []
     for row in rows:
         names = len(dict.fromkeys(n for n, _, _ in row.calls)) + 2
         heights.append(TITLE_H + PANEL_H + AXIS_H + 16 * -(-names // 3) + 30)
     width = MARGIN_L + 2 * PANEL_W + GAP + MARGIN_R
-    d = drawsvg.Drawing(width, max(1, sum(heights)), font_family=FONT)
-    d.append(drawsvg.Rectangle(0, 0, width, max(1, sum(heights)), fill="white"))
+    total = sum(heights) or 40
+    d = drawsvg.Drawing(width, total, font_family=FONT)
+    d.append(drawsvg.Rectangle(0, 0, width, total, fill="white"))
+    if not rows:
+        d.append(drawsvg.Text(f"nothing to draw: {empty}", 13, MARGIN_L, 25, fill=INK))
     top = 0.0
     for row, height in zip(rows, heights, strict=True):
         colours = _palette(
@@ -412,5 +416,5 @@ def render(rows: Sequence[Row]) -> str:
     return svg
 
 
-def svg_picture(modules: Sequence[ModuleResult]) -> str:
-    return render([module_row(m) for m in modules])
+def svg_picture(modules: Sequence[ModuleResult], empty: str = "no workspace call") -> str:
+    return render([module_row(m) for m in modules], empty)

@@ -80,13 +80,15 @@ def test_explain_json_keys_are_the_documented_ones(capsys):
     assert json.loads(json.dumps(api)) == data
 
 
-def test_explain_graph_executor_and_nothing_to_explain(capsys):
+def test_explain_graph_executor_and_nothing_to_explain(capsys, tmp_path):
     assert main(["explain", str(FIXTURES / "graph_tvm08")]) == 0
     out = capsys.readouterr().out
     assert "peak as written (no module header)" in out and "Operators with the most" in out
-    assert main(["explain", str(FIXTURES / "usmp_static")]) == 0
+    picture = tmp_path / "static.svg"
+    assert main(["explain", str(FIXTURES / "usmp_static"), "--svg", str(picture)]) == 0
     out, err = capsys.readouterr()
     assert out == "" and err.startswith("crewrite: ") and "nothing to rewrite" in err
+    assert "nothing to draw: no TVMBackendAllocWorkspace call" in picture.read_text()
 
 
 def test_original_peak_is_the_stack_allocators_and_arena_peak_the_bound():
