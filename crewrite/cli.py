@@ -183,9 +183,12 @@ def _input_flags(p: argparse.ArgumentParser) -> None:
         "through calls; reused sids split into live ranges. coarse: a buffer "
         "handed to a call is live for the whole call",
     )
+
+
+def _svg_flag(p: argparse.ArgumentParser, *old_names: str) -> None:
     p.add_argument(
         "--svg",
-        "--report-svg",  # its old name, still accepted
+        *old_names,
         dest="svg",
         type=Path,
         metavar="FILE",
@@ -225,6 +228,7 @@ def _rewrite_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     p.add_argument(
         "--report-json", type=Path, metavar="FILE", help="write the report as JSON to FILE"
     )
+    _svg_flag(p, "--report-svg")  # its old name, still accepted
     modes = p.add_argument_group("modes")
     modes.add_argument(
         "--check",
@@ -274,6 +278,7 @@ def _explain_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="the board's RAM (e.g. 327680, 320K, 1M), to state the saving as a share of it",
     )
     p.add_argument("--json", action="store_true", help="print one JSON object (keys below)")
+    _svg_flag(p)
 
 
 def _ram_bytes(text: str) -> int:
