@@ -1,6 +1,6 @@
 """The pure core: project texts in, new texts and a report out. Nothing is written here.
 
-sources -> frontend -> extract -> liveness -> packing -> emit, then a second look at the
+sources -> frontend -> extract (+ extents) -> liveness -> packing -> emit, then a second look at the
 result before anything is handed back: re-parsed and re-extracted, no workspace call left,
 the layout proven from the rewritten C (crewrite.verify.layout), and a second run over it
 has nothing left to do.
@@ -15,6 +15,7 @@ from pathlib import Path
 
 from pycparser import c_ast
 
+from crewrite import extents as extent_analysis
 from crewrite import packing
 from crewrite.emit import (
     MARKER,
@@ -30,8 +31,10 @@ from crewrite.emit import (
     module_edits,
 )
 from crewrite.errors import CrewriteError
+from crewrite.extents import FunctionExtents
 from crewrite.extract import ALLOC, FREE, Program, extract, workspace_call
 from crewrite.extract.textloc import line_of
+from crewrite.footprint import OutOfBounds, Unproven, out_of_bounds, unproven
 from crewrite.frontend import TranslationUnit, parse_source
 from crewrite.liveness import Liveness, analyse
 from crewrite.poison import poison_edits
@@ -52,6 +55,7 @@ class Options:
     section: str | None = None
     liveness: str = "fine"
     poison_shift: int | None = None  # diagnostic build: poison dead bytes (see poison.py)
+    strict: bool = False  # an access past a buffer's allocation is an error, not a warning
 
 
 @dataclass(frozen=True)
@@ -62,10 +66,17 @@ class ModuleResult:
     original_bytes: int
     original_from: str  # where original_bytes comes from
     files: tuple[str, ...]
+    out_of_bounds: tuple[OutOfBounds, ...] = ()  # accesses past a buffer's allocation
+    unproven: tuple[Unproven, ...] = ()  # where a buffer's bytes have no bound
 
     @property
-    def offsets(self) -> Mapping[str, int]:  # LiveBuffer.id -> offset
+    def offsets(self) -> Mapping[str, int]:  # LiveBuffer.id -> planned offset
         return self.plan.offsets
+
+    def address(self, buffer_id: str) -> int:
+        """Arena offset the code of a live range gets (its planned offset plus its lead)."""
+        lead = next(b.lead for b in self.liveness.buffers if b.id == buffer_id)
+        return self.plan.offsets[buffer_id] + lead
 
     @property
     def arena_name(self) -> str:
@@ -92,6 +103,13 @@ class Result:
     notes: tuple[str, ...] = ()
     seconds: float = 0.0
     verdict: Verdict | None = None  # when the rewrite was verified on the host (--verify)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """One line per access past a buffer's allocation: `file:line: what`."""
+        return tuple(
+            f"{f.file}:{f.line}: {f.message()}" for m in self.modules for f in m.out_of_bounds
+        )
 
 
 def parse_all(project: Project, options: Options) -> dict[str, TranslationUnit]:
@@ -140,11 +158,15 @@ def _check_not_rewritten(project: Project, program: Program) -> None:
 
 
 def _plan_module(
-    program: Program, module: str, options: Options, alignment: int
+    program: Program,
+    module: str,
+    options: Options,
+    alignment: int,
+    extents: Mapping[str, FunctionExtents] | None,
 ) -> tuple[Liveness, packing.Plan]:
-    live = analyse(program, module, options.liveness, alignment)
+    live = analyse(program, module, options.liveness, alignment, extents)
     problem = packing.Problem(
-        buffers=tuple(packing.Buffer(b.id, b.site.size, b.windows) for b in live.buffers),
+        buffers=tuple(packing.Buffer(b.id, b.size, b.windows) for b in live.buffers),
         alignment=live.alignment,
         name=module,
     )
@@ -169,6 +191,7 @@ def _rewrite_program(
     look_again: bool = True,
 ) -> Result:
     _check_not_rewritten(project, program)
+    extents = extent_analysis.analyse(translation_units) if program.allocs else None
     if not program.allocs:
         note = (
             f"no {ALLOC} call in {len(project.sources)} source files: the "
@@ -182,16 +205,28 @@ def _rewrite_program(
         allocs = program.allocs_of(module)
         if not allocs:
             continue
-        live, plan = _plan_module(program, module, options, project.alloc_alignment)
+        live, plan = _plan_module(program, module, options, project.alloc_alignment, extents)
+        assert extents is not None
+        members = sorted(program.functions_of(module))
+        beyond = tuple(out_of_bounds(program, extents, members))
+        if beyond and options.strict:
+            first = beyond[0]
+            raise CrewriteError(
+                f"{first.message()} ({len(beyond)} such access(es) in module '{module}'; "
+                "--strict makes them errors)",
+                first.file,
+                first.line,
+            )
         header_value, headers = _header_workspace(project, module)
         original = header_value if header_value is not None else live.as_written_peak
-        if plan.arena_bytes > max(original, live.as_written_peak):
+        # Code that reaches past its buffers needs those bytes too (reach_peak).
+        if plan.arena_bytes > max(original, live.as_written_peak, live.reach_peak):
             raise CrewriteError(
                 f"module '{module}': the planned arena ({plan.arena_bytes} bytes) is larger "
                 f"than the workspace as written ({original}); refusing to make it worse",
                 allocs[0].file,
             )
-        offsets = dict(plan.offsets)  # LiveBuffer.id -> offset
+        offsets = dict(plan.offsets)  # LiveBuffer.id -> planned offset
         counts: dict[str, int] = {}
         for site in allocs:
             counts[site.file] = counts.get(site.file, 0) + 1
@@ -238,6 +273,8 @@ def _rewrite_program(
                     else "peak as written (no module header)"
                 ),
                 files=tuple(sorted(counts)),
+                out_of_bounds=beyond,
+                unproven=tuple(unproven(program, extents, members)),
             )
         )
 
@@ -262,7 +299,7 @@ def _rewrite_program(
     }
     result = Result(project, "rewritten", tuple(modules), new_texts, tuple(notes))
     if look_again:
-        _second_look(project, options, result, translation_units, program)
+        _second_look(project, options, result, translation_units, program, extents)
     return result
 
 
@@ -287,6 +324,7 @@ def _second_look(
     result: Result,
     translation_units: Mapping[str, TranslationUnit],
     program: Program,
+    extents: Mapping[str, FunctionExtents] | None,
 ) -> None:
     """Read what was produced as a user's next run would: re-parse it (no workspace call may
     remain, every file that uses an arena must see its declaration), re-extract it with the
@@ -323,7 +361,7 @@ def _second_look(
         raise CrewriteError(
             f"internal error: the rewritten C cannot be read back: {exc.reason}", exc.file, exc.line
         ) from None
-    proof = prove_layout(program, rewritten, project.alloc_alignment)
+    proof = prove_layout(program, rewritten, project.alloc_alignment, extents)
     if not proof.ok:
         raise CrewriteError(
             "internal error: the rewritten layout fails its proof, nothing was written: "

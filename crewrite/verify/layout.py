@@ -2,7 +2,12 @@
 an arena, read back from the rewritten C itself.
 
 Both programs go through crewrite's own extraction. The original gives every workspace site
-(its size) and, through the liveness analysis, every live range with its program points.
+(its size) and, through the liveness analysis, every live range with its program points;
+the extent analysis of the original gives the bytes each range really touches, from the
+statements that the rewritten C runs at each address: a range planned smaller than what its
+code reaches, or code that reaches past its buffer, shows up as bytes shared with another
+live range or past the arena. Bytes that have no bound are assumed to stay within the
+buffer's allocation, as the original program assumed.
 The rewritten C gives, by walking each function's statements, where each buffer variable
 points: `void* v = ((void*)&tvmgen_<mod>_crewrite_arena[OFFSET]);` in place of the alloc, and
 `v = ((void*)&arena[OFFSET]);` inserted before the statement that starts a later live range.
@@ -20,10 +25,11 @@ from dataclasses import dataclass
 
 from pycparser import c_ast
 
+from crewrite import extents as extent_analysis
 from crewrite.emit import arena_name
+from crewrite.extents import FunctionExtents
 from crewrite.extract import ALLOC, Program, fold_constant, workspace_call
 from crewrite.liveness import LiveBuffer, analyse
-from crewrite.measure import round_up
 
 OWN = "_crewrite_"  # crewrite's own functions and variables (arena, poison build runtime)
 
@@ -35,9 +41,14 @@ class Placement:
     id: str  # LiveBuffer.id: function:variable[#range]
     arena: str
     offsets: tuple[int, ...]  # usually one; several if the range may see several addresses
-    size: int  # rounded up to the alignment, as the planner reserves it
+    lo: int  # the bytes its statements touch, [lo, hi) from the address its code gets
+    hi: int
     windows: tuple[tuple[int, int], ...]
     where: str  # file:line of the alloc site
+
+    @property
+    def size(self) -> int:
+        return self.hi - self.lo
 
 
 @dataclass(frozen=True)
@@ -218,8 +229,9 @@ def _bare(function: str) -> str:
 
 def _offsets(
     ranges: list[LiveBuffer], settings: list[_Setting], lines: list[int]
-) -> dict[int, set[int]] | str:
-    """Offsets each live range of one variable may see, or why they cannot be told."""
+) -> tuple[dict[int, set[int]], dict[int, range]] | str:
+    """Offsets each live range of one variable may see and the original statements it spans,
+    or why they cannot be told."""
     decl = [s for s in settings if not s.inserted]
     if len(decl) != 1:
         return "is pointed into the arena by no declaration, or by several"
@@ -234,13 +246,37 @@ def _offsets(
     # an inserted statement runs before the original statement at its position
     events = sorted(settings, key=lambda s: (s.position, not s.inserted))
     out: dict[int, set[int]] = {}
+    spans: dict[int, range] = {}
     for index, buf in enumerate(sorted(ranges, key=lambda b: b.range)):
         start = starts[index]
         end = starts[index + 1] if index + 1 < len(starts) else len(lines)
         before = [s.offset for s in events if s.position <= start]
         during = {s.offset for s in events if start < s.position < end}
         out[buf.range] = set(before[-1:]) | during or {decl[0].offset}
-    return out
+        spans[buf.range] = range(0 if index == 0 else start, end)
+    return out, spans
+
+
+def _touched(
+    fx: FunctionExtents | None, variable: str, statements: range, allocated: int
+) -> tuple[int, int, bool]:
+    """[lo, hi) of the bytes of `variable` the statements touch, and whether some end had no
+    bound (then the allocation's end is assumed there); (0, 0) when none is touched."""
+    if fx is None:
+        return 0, allocated, True
+    lo = hi = None
+    assumed = False
+    for index in statements:
+        extent = fx.statements[index].bases.get(variable) if index < len(fx.statements) else None
+        span = extent.touched if extent is not None else None
+        if span is None:
+            continue
+        assumed |= not span.bounded
+        low = span.lo if span.lo is not None else 0
+        high = span.hi if span.hi is not None else allocated
+        lo = low if lo is None else min(lo, low)
+        hi = high if hi is None else max(hi, high)
+    return (0, 0, assumed) if lo is None or hi is None else (lo, hi, assumed)
 
 
 def _intersect(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -> int | None:
@@ -257,8 +293,16 @@ def _intersect(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -
     return None
 
 
-def prove_layout(original: Program, rewritten: Program, alignment: int) -> LayoutProof:
-    """Check the rewritten program's arena offsets against the original's live ranges."""
+def prove_layout(
+    original: Program,
+    rewritten: Program,
+    alignment: int,
+    extents: Mapping[str, FunctionExtents] | None = None,
+) -> LayoutProof:
+    """Check the rewritten program's arena offsets against the original's live ranges and the
+    bytes they touch (`extents`: the original's extent analysis, computed when not given)."""
+    if extents is None:
+        extents = extent_analysis.analyse(original.translation_units)
     arenas = {arena_name(m): m for m in original.modules}
     statements = _statements(original)
     rewritten_functions = _functions(rewritten, set(arenas), statements)
@@ -268,11 +312,12 @@ def prove_layout(original: Program, rewritten: Program, alignment: int) -> Layou
     notes: list[str] = []
     placements: list[Placement] = []
     labels: dict[str, Sequence[str]] = {}
+    unbounded = 0
     for module in original.modules:
         sites = original.allocs_of(module)
         if not sites:
             continue
-        live = analyse(original, module, "fine", alignment)
+        live = analyse(original, module, "fine", alignment, extents)
         labels[arena_name(module)] = live.labels
         by_site: dict[tuple[str, str], list[LiveBuffer]] = defaultdict(list)
         for buf in live.buffers:
@@ -304,10 +349,11 @@ def prove_layout(original: Program, rewritten: Program, alignment: int) -> Layou
                     f"original's statements, the original {len(lines)}: cannot line them up"
                 )
                 continue
-            offsets = _offsets(ranges, settings, lines)
-            if isinstance(offsets, str):
-                problems.append(f"{site.function}:{site.variable} ({where}) {offsets}")
+            found = _offsets(ranges, settings, lines)
+            if isinstance(found, str):
+                problems.append(f"{site.function}:{site.variable} ({where}) {found}")
                 continue
+            offsets, spans = found
             arena = settings[0].arena
             if arena != arena_name(module) or any(s.arena != arena for s in settings):
                 problems.append(
@@ -316,12 +362,17 @@ def prove_layout(original: Program, rewritten: Program, alignment: int) -> Layou
                 )
                 continue
             for buf in ranges:
+                lo, hi, assumed = _touched(
+                    extents.get(site.function), site.variable, spans[buf.range], site.size
+                )
+                unbounded += assumed
                 placements.append(
                     Placement(
                         buf.id,
                         arena,
                         tuple(sorted(offsets[buf.range])),
-                        round_up(site.size, alignment),
+                        lo,
+                        hi,
                         buf.windows,
                         where,
                     )
@@ -333,6 +384,11 @@ def prove_layout(original: Program, rewritten: Program, alignment: int) -> Layou
             )
     problems += _check_placements(placements, sizes, alignment, labels)
     problems += _check_call_graph(original, rewritten)
+    if unbounded:
+        notes.append(
+            f"{unbounded} live range(s) touch bytes crewrite cannot bound: assumed within their "
+            "allocation, as the original program assumed (crewrite rewrite -v lists them)"
+        )
     used = sorted({p.arena for p in placements})
     return LayoutProof(
         tuple(placements),
@@ -357,10 +413,10 @@ def _check_placements(
                 )
             if p.arena not in sizes:
                 problems.append(f"{p.id}: no definition of {p.arena} with a size")
-            elif offset + p.size > sizes[p.arena]:
+            elif p.size and (offset + p.lo < 0 or offset + p.hi > sizes[p.arena]):
                 problems.append(
-                    f"{p.id} [{offset}, +{p.size}) runs past the end of {p.arena} "
-                    f"({sizes[p.arena]:,} B)"
+                    f"{p.id} at {offset} touches [{offset + p.lo}, {offset + p.hi}), past the "
+                    f"bounds of {p.arena} ({sizes[p.arena]:,} B)"
                 )
     overlaps = []
     for i, a in enumerate(placements):
@@ -368,7 +424,10 @@ def _check_placements(
             if a.arena != b.arena:
                 continue
             clash = [
-                (x, y) for x in a.offsets for y in b.offsets if x < y + b.size and y < x + a.size
+                (x + a.lo, y + b.lo)
+                for x in a.offsets
+                for y in b.offsets
+                if a.size and b.size and x + a.lo < y + b.hi and y + b.lo < x + a.hi
             ]
             if not clash:
                 continue
