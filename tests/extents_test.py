@@ -200,6 +200,30 @@ def test_fused_loop_split_by_division_and_remainder_with_a_guard_on_the_remainde
     assert at(fx, 0, "pad_temp").must_write == ((0, 3136 * 3),)
 
 
+def test_tail_guard_on_a_split_axis_bounds_the_store_not_the_load_before_it(extents):
+    """A loop split by a factor that does not divide it (101 values in tiles of 16): the
+    guard on the combined index bounds the store it guards, not the load above it, which
+    really reads 11 values past the end."""
+    fx = extents("""
+        void f(void* conv, int8_t* out) {
+          for (int32_t ax0_outer = 0; ax0_outer < 7; ++ax0_outer) {
+            for (int32_t ax0_inner = 0; ax0_inner < 16; ++ax0_inner) {
+              int32_t v = ((int32_t*)conv)[((ax0_outer * 16) + ax0_inner)];
+              if ((((ax0_outer * 16) + ax0_inner) < 101)) {
+                out[((ax0_outer * 16) + ax0_inner)] = (int8_t)v;
+              }
+              if (((ax0_outer * -32) - (ax0_inner * 2)) >= -10) {
+                out[((ax0_outer * 32) + (ax0_inner * 2))] = (int8_t)v;
+              }
+            }
+          }
+        }
+    """)["f"]
+    assert span(at(fx, 0, "conv"), "reads") == (0, 4 * 7 * 16)
+    assert span(at(fx, 0, "out"), "writes") == (0, 101)
+    assert at(fx, 0, "out").must_write == ()  # guarded: not on every path
+
+
 def test_dense_affine_map_over_nested_loops_is_one_must_run(extents):
     fx = extents("""
         void f(int8_t* out) {
@@ -776,7 +800,17 @@ def test_every_byte_a_fixture_touches_lies_within_the_claims(tmp_path, name):
     for fx in built.extents.values():
         for base in fx.bases.values():
             if base.kind == "workspace" and base.name not in fx.escapes:
-                assert fx.touched(base.name) == Span(0, base.size), (fx.name, base.name)
+                past = sum(
+                    n
+                    for (fixture, function, buffer), n in READS_PAST_THE_END.items()
+                    if (fixture, buffer) == (name, base.name) and fx.name.startswith(function)
+                )
+                assert fx.touched(base.name) == Span(0, base.size + past), (fx.name, base.name)
+
+
+# kws_edges' first conv requantises 8,000 values in tiles of 768: its last tile reads 448
+# int32 values past the end of `conv` (tools/fixturegen, option "tile").
+READS_PAST_THE_END = {("kws_edges", "tvmgen_default_fused_cast_subtract_nn_conv2d", "conv"): 1792}
 
 
 def _tampered(extents: dict[str, FunctionExtents]) -> dict[str, FunctionExtents]:

@@ -37,7 +37,10 @@ from crewrite.extents.values import (
     arith,
     compare,
     covered,
+    divide_bound,
     exact_trips,
+    linear_bound,
+    linear_part,
     merge_runs,
     solve,
 )
@@ -304,6 +307,9 @@ class _FunctionRun:
         self.escaped: dict[str, tuple[int, str]] = {}
         self.trip: dict[int, int] = {}  # counters of loops that certainly run all iterations
         self.fresh: dict[int, Interval] = {}  # variables standing for quotients, remainders
+        # A guard's bound on a form of several counters (`ax0_outer * 16 + ax0_inner < 100`)
+        # is kept in the ranges under a negative key of its own, one per form.
+        self.relations: dict[tuple[tuple[int, int], ...], int] = {}
         self.rec = _Recorder()
         self.recording = True
         self.watch: dict[str, Value] | None = None
@@ -472,11 +478,21 @@ class _FunctionRun:
             if size is None:
                 self._note(base, kind, UNBOUNDED, line, f"element size unknown: {_text(node)}")
                 continue
-            iv = off.interval(ctx.ranges)
+            iv = self._guarded(off, ctx.ranges)
             span = Span(iv.lo, None if iv.hi is None else iv.hi + size[1])
             self._note(base, kind, span, line, f"index not bounded: {_text(node)}")
             if "w" in kind and size[0] == size[1] and self._certain_at(ptr, off, ctx):
                 self._block(base, off, size[0])
+
+    def _guarded(self, off: Affine, ranges: Mapping[int, Interval]) -> Interval:
+        """The interval of an offset on this path, narrowed by a guard on its linear part."""
+        iv = off.interval(ranges)
+        part = linear_part(off.terms)
+        if part is not None and part[0] in self.relations:
+            bound = ranges.get(self.relations[part[0]])
+            if bound is not None:
+                iv = iv.meet(bound.scale(part[1]) + off.const)
+        return iv
 
     def _escape(self, value: Value | None, line: int, why: str) -> None:
         if not self.recording:
@@ -1094,8 +1110,18 @@ class _FunctionRun:
             diff = self._difference(left, right)
             if diff is None:
                 return out
-            solved = solve(diff, cond.op if truth else _NEGATE[cond.op], out)
-            return None if solved is None else self._scope(solved)
+            op = cond.op if truth else _NEGATE[cond.op]
+            solved = solve(diff, op, out)
+            if solved is None:
+                return None
+            part, bound = linear_part(diff.terms), linear_bound(diff, op)
+            if part is not None and bound is not None:
+                key = self.relations.setdefault(part[0], -next(self.an.counter) - 1)
+                known = solved.get(key, TOP_INTERVAL).meet(divide_bound(bound, part[1]))
+                if known.empty:
+                    return None
+                solved[key] = known
+            return self._scope(solved)
         value = self._pure(cond, env, out)
         if isinstance(value, Affine) and value.constant is not None:
             return out if (value.constant != 0) == truth else None

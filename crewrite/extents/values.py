@@ -12,6 +12,7 @@ the target type's whole range).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -469,6 +470,47 @@ def solve(diff: Affine, op: str, ranges: Mapping[int, Interval]) -> dict[int, In
                 return None
             out[var] = current
     return out
+
+
+Terms = tuple[tuple[int, int], ...]
+
+
+def linear_part(terms: Terms) -> tuple[Terms, int] | None:
+    """A linear form of two or more counters as `scale * base`, `base` with coprime
+    coefficients and a positive first one: the key under which a guard's bound on the form
+    (`if (ax0_outer * 16 + ax0_inner < 100)`) is kept for the accesses it guards. None for
+    fewer than two counters (their own ranges say it all)."""
+    if len(terms) < 2:
+        return None
+    scale = math.gcd(*(c for _, c in terms))
+    if terms[0][1] < 0:
+        scale = -scale
+    return tuple((v, c // scale) for v, c in terms), scale
+
+
+def linear_bound(diff: Affine, op: str) -> Interval | None:
+    """What `diff op 0` says of the linear part of `diff` (its constant part aside)."""
+    lo, hi = diff.const.lo, diff.const.hi
+    if op == "<":
+        return None if lo is None else Interval(None, -lo - 1)
+    if op == "<=":
+        return None if lo is None else Interval(None, -lo)
+    if op == ">":
+        return None if hi is None else Interval(-hi + 1, None)
+    if op == ">=":
+        return None if hi is None else Interval(-hi, None)
+    if op == "==":
+        return Interval(None if hi is None else -hi, None if lo is None else -lo)
+    return None
+
+
+def divide_bound(bound: Interval, scale: int) -> Interval:
+    """The values of `x` with `scale * x` in `bound` (scale nonzero)."""
+    if scale < 0:
+        return divide_bound(-bound, -scale)
+    lo = None if bound.lo is None else -(-bound.lo // scale)
+    hi = None if bound.hi is None else bound.hi // scale
+    return Interval(lo, hi)
 
 
 def _le(coef: int, limit: int) -> Interval:
