@@ -98,7 +98,7 @@ PARTIAL_WRITERS = {
     # a store under a condition the analysis cannot decide
     "store under an if": "for (int32_t i = 0; i < 64; ++i) { if (flag[i] != 0) { out[i] = 1; } }",
     # an early exit before the last stores
-    "early return": "for (int32_t i = 0; i < 64; ++i) { if (flag[0] == 7) { return; } out[i] = 1; }",
+    "early return": "for (int32_t i = 0; i < 64; ++i) { if (flag[0] == 7) return; out[i] = 1; }",
 }
 
 
