@@ -86,7 +86,6 @@ class UnitAccess:
     """What a unit does to the bytes of the buffers and parameters it reaches (access.py)."""
 
     access: Access  # bytes read and written, pointers kept, callees included
-    certain_writes: frozenset[str]  # written whole by a call whenever the statement runs
     calls_pointer: bool  # calls through a pointer
 
 
