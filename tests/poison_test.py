@@ -15,7 +15,7 @@ from crewrite.verify import VerifyOptions, verify
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 pytestmark = pytest.mark.e2e
-CHECKED = ["kws_native", "cmsis_kws", "two_modules", "vww_big"]
+CHECKED = ["kws_native", "cmsis_kws", "two_modules", "vww_big", "kws_edges", "ic_residual"]
 OPTIONS = VerifyOptions(runs=1, first_seed=5)
 
 
