@@ -162,7 +162,7 @@ def _plan_module(
     module: str,
     options: Options,
     alignment: int,
-    extents: Mapping[str, FunctionExtents] | None,
+    extents: Mapping[str, FunctionExtents],
 ) -> tuple[Liveness, packing.Plan]:
     live = analyse(program, module, options.liveness, alignment, extents)
     problem = packing.Problem(
@@ -191,7 +191,6 @@ def _rewrite_program(
     look_again: bool = True,
 ) -> Result:
     _check_not_rewritten(project, program)
-    extents = extent_analysis.analyse(translation_units) if program.allocs else None
     if not program.allocs:
         note = (
             f"no {ALLOC} call in {len(project.sources)} source files: the "
@@ -199,6 +198,7 @@ def _rewrite_program(
         )
         return Result(project, "static", notes=(note,))
 
+    extents, notes = _extents(translation_units)
     edits: dict[str, list[Edit]] = {}
     modules: list[ModuleResult] = []
     for module in program.modules:
@@ -206,7 +206,6 @@ def _rewrite_program(
         if not allocs:
             continue
         live, plan = _plan_module(program, module, options, project.alloc_alignment, extents)
-        assert extents is not None
         members = sorted(program.functions_of(module))
         beyond = tuple(out_of_bounds(program, extents, members))
         if beyond and options.strict:
@@ -280,7 +279,6 @@ def _rewrite_program(
 
     # Every site is rewritten: the runtime allocator needs nothing more for these modules,
     # and the whole original workspace moved out of it.
-    notes: list[str] = []
     for rel in project.metadata:
         meta, meta_notes = metadata_edits(rel, project.texts[rel], {m.module: 0 for m in modules})
         notes += meta_notes
@@ -301,6 +299,20 @@ def _rewrite_program(
     if look_again:
         _second_look(project, options, result, translation_units, program, extents)
     return result
+
+
+def _extents(
+    translation_units: Mapping[str, TranslationUnit],
+) -> tuple[Mapping[str, FunctionExtents], list[str]]:
+    """The extent analysis of every function, and a note if it failed: then no buffer is
+    split and every live range gets its whole allocation, which is always safe."""
+    try:
+        return extent_analysis.analyse(translation_units), []
+    except Exception as exc:  # a bug of the analysis must not stop a rewrite it only refines
+        return {}, [
+            f"the byte-extent analysis failed ({type(exc).__name__}: {exc}): no buffer is "
+            "split into live ranges and every one is planned with its whole allocation"
+        ]
 
 
 def _workspace_calls_and_arenas(tu: TranslationUnit) -> tuple[list[int], set[str]]:
@@ -324,7 +336,7 @@ def _second_look(
     result: Result,
     translation_units: Mapping[str, TranslationUnit],
     program: Program,
-    extents: Mapping[str, FunctionExtents] | None,
+    extents: Mapping[str, FunctionExtents],
 ) -> None:
     """Read what was produced as a user's next run would: re-parse it (no workspace call may
     remain, every file that uses an arena must see its declaration), re-extract it with the

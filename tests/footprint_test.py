@@ -316,3 +316,26 @@ def test_bytes_without_a_bound_are_listed_and_planned_whole(project):
     assert why.variable == "sid_1" and "tvmgen_t_unknown" in why.reason
     assert out_of_bounds(program, extents, sorted(program.functions_of("t"))) == []
     assert [b.size for b in analyse(program, "t", extents=extents).buffers] == [64]
+
+
+def test_a_failing_extent_analysis_leaves_a_safe_rewrite_and_says_so(monkeypatch):
+    """A bug in the analysis must not stop a rewrite it only refines: nothing is split,
+    every range gets its whole allocation, and the report says why."""
+    from pathlib import Path
+
+    from crewrite import pipeline
+    from crewrite.project import load_project
+
+    def broken(units):
+        raise RecursionError("maximum recursion depth exceeded")
+
+    monkeypatch.setattr(pipeline.extent_analysis, "analyse", broken)
+    project = load_project([Path(__file__).resolve().parent.parent / "fixtures" / "kws_native"])
+    try:
+        result = pipeline.rewrite_project(project, pipeline.Options())
+    finally:
+        project.close()
+    assert any("byte-extent analysis failed (RecursionError" in n for n in result.notes)
+    (module,) = result.modules
+    assert all(b.ranges == 1 and b.size == b.site.size for b in module.liveness.buffers)
+    assert module.arena_bytes < module.original_bytes
