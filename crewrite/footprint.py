@@ -33,6 +33,13 @@ from crewrite.extract import ALLOC, Function, Program, workspace_call
 from crewrite.measure import round_up
 
 
+def extents_of(extents: Mapping[str, FunctionExtents], fn: Function) -> FunctionExtents | None:
+    """The extents of `fn`, when they line up with its units statement by statement (None:
+    nothing is known of it, every buffer keeps one range and its whole allocation)."""
+    fx = extents.get(fn.name)
+    return fx if fx is not None and len(fx.statements) == len(fn.units) else None
+
+
 def function_body(program: Program, fn: Function) -> c_ast.Compound | None:
     """The body of a function defined in the sources, from its file's AST."""
     bare = fn.name.split("@", 1)[0]
@@ -80,7 +87,7 @@ def range_starts(
     """Per buffer variable of `fn`, the statement indices where a new live range provably
     begins (absent: one range). `body` gives the function's body, read only when some
     buffer has a start to prove."""
-    if fx is None or fn.jumps or len(fx.statements) != len(fn.units):
+    if fx is None or fn.jumps:
         return {}  # a goto may skip the statement that starts a range
     starts: dict[str, list[int]] = {}
     for var in fn.buffers:
@@ -158,7 +165,7 @@ def used_span(fx: FunctionExtents | None, var: str, statements: Iterable[int]) -
     if fx is None:
         return Span(None, None)
     for index in statements:
-        extent = fx.statements[index].bases.get(var) if index < len(fx.statements) else None
+        extent = fx.statements[index].bases.get(var)
         span = extent.touched if extent is not None else None
         if span is not None:
             out = span if out is None else out.join(span)

@@ -41,7 +41,7 @@ from crewrite import extents as extent_analysis
 from crewrite.errors import CrewriteError
 from crewrite.extents import FunctionExtents
 from crewrite.extract import AllocSite, Function, Program
-from crewrite.footprint import function_body, range_bytes, range_starts, used_span
+from crewrite.footprint import extents_of, function_body, range_bytes, range_starts, used_span
 from crewrite.measure import peak, round_up
 
 MODELS = ("fine", "coarse")
@@ -128,7 +128,9 @@ class _Replay:
     def starts_of(self, fn: Function) -> dict[str, list[int]]:
         if fn.name not in self.starts:
             self.starts[fn.name] = (
-                range_starts(fn, self.extents.get(fn.name), lambda: function_body(self.program, fn))
+                range_starts(
+                    fn, extents_of(self.extents, fn), lambda: function_body(self.program, fn)
+                )
                 if self.model == "fine"
                 else {}
             )
@@ -271,7 +273,7 @@ def analyse(
         if site.key not in escaped:
             continue
         fn = program.functions[site.function]
-        fx = extents.get(fn.name)
+        fx = extents_of(extents, fn)
         if escaped[site.key]:
             # One buffer after all (an instance escaped where the split could not see it):
             # every window of every range is its own.

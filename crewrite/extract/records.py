@@ -135,11 +135,6 @@ class Function:
     jumps: bool  # any `goto`: a statement may be skipped
 
     @cached_property
-    def aliased(self) -> frozenset[str]:
-        """Bases that some local alias points into."""
-        return frozenset[str]().union(*self.aliases.values())
-
-    @cached_property
     def own_bases(self) -> frozenset[str]:
         """Its buffer variables and parameters: what pointers of the function derive from."""
         return frozenset(self.buffers) | frozenset(self.params)

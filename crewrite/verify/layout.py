@@ -262,12 +262,12 @@ def _touched(
 ) -> tuple[int, int, bool]:
     """[lo, hi) of the bytes of `variable` the statements touch, and whether some end had no
     bound (then the allocation's end is assumed there); (0, 0) when none is touched."""
-    if fx is None:
+    if fx is None or statements.stop > len(fx.statements):
         return 0, allocated, True
     lo = hi = None
     assumed = False
     for index in statements:
-        extent = fx.statements[index].bases.get(variable) if index < len(fx.statements) else None
+        extent = fx.statements[index].bases.get(variable)
         span = extent.touched if extent is not None else None
         if span is None:
             continue
