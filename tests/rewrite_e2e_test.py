@@ -346,3 +346,19 @@ def test_a_range_planned_smaller_than_its_bytes_fails_the_layout_proof(monkeypat
             rewrite_project(project, Options())
     finally:
         project.close()
+
+
+def test_report_lists_range_bytes_and_unbounded_places(rewritten, capsys):
+    _, report = rewritten["kws_native"]
+    # The input pre-processing table escapes into a global a helper reads: not bounded.
+    (why,) = report["unbounded"]
+    assert why["variable"] == "T_lut" and "escaped" in why["reason"]
+    lut = next(b for b in report["buffers"] if b["variable"] == "T_lut")
+    assert lut["range_bytes"] == lut["size"] == 1024
+    first = next(b for b in report["buffers"] if b["variable"] == "sid_1" and b["range"] == 0)
+    assert first["range_bytes"] == 490 < first["size"]  # the 490-byte input in a 12,000-byte sid
+    assert main(["rewrite", str(FIXTURES / "kws_native"), "--dry-run", "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "live ranges sized by their use: 2 of 34 below their allocation" in out
+    assert re.search(r"unbounded: .*default_lib1\.c:\d+: bytes of 'T_lut'", out)
+    assert re.search(r"\n +\d+ +490 +12000 .*tvmgen_default___tvm_main__:sid_1#0", out)
