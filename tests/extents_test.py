@@ -203,7 +203,9 @@ def test_fused_loop_split_by_division_and_remainder_with_a_guard_on_the_remainde
 def test_tail_guard_on_a_split_axis_bounds_the_store_not_the_load_before_it(extents):
     """A loop split by a factor that does not divide it (101 values in tiles of 16): the
     guard on the combined index bounds the store it guards, not the load above it, which
-    really reads 11 values past the end."""
+    really reads 11 values past the end; the guarded stores write exactly the 101 values
+    (the second guard, on the same form negated and scaled, lets 6 of its even bytes
+    through)."""
     fx = extents("""
         void f(void* conv, int8_t* out) {
           for (int32_t ax0_outer = 0; ax0_outer < 7; ++ax0_outer) {
@@ -221,7 +223,40 @@ def test_tail_guard_on_a_split_axis_bounds_the_store_not_the_load_before_it(exte
     """)["f"]
     assert span(at(fx, 0, "conv"), "reads") == (0, 4 * 7 * 16)
     assert span(at(fx, 0, "out"), "writes") == (0, 101)
-    assert at(fx, 0, "out").must_write == ()  # guarded: not on every path
+    assert at(fx, 0, "out").must_write == ((0, 101),)
+
+
+def test_guarded_stores_are_certain_only_at_the_guards_own_form(extents):
+    """int32 elements under a tail guard (and its else branch) certainly write what the guard
+    lets through; a guard on another form (only the outer counter), or a guard joined with
+    another condition, write nothing certain."""
+    fx = extents("""
+        void f(int8_t* in, void* a, void* b, void* c, void* d) {
+          for (int32_t o = 0; o < 5; ++o) {
+            for (int32_t i = 0; i < 8; ++i) {
+              if (((o * 8) + i) < 37) {
+                ((int32_t*)a)[((o * 8) + i)] = 1;
+              } else {
+                ((int32_t*)a)[((o * 8) + i)] = 2;
+              }
+              if (((o * 8) + i) >= 3) {
+                ((int32_t*)b)[((o * 8) + i)] = 3;
+              }
+              if (o < 4) {
+                ((int32_t*)c)[((o * 8) + i)] = 4;
+              }
+              if ((((o * 8) + i) < 37) && (in[i] != 0)) {
+                ((int32_t*)d)[((o * 8) + i)] = 5;
+              }
+            }
+          }
+        }
+    """)["f"]
+    assert at(fx, 0, "a").must_write == ((0, 160),)
+    assert at(fx, 0, "b").must_write == ((12, 160),)
+    assert at(fx, 0, "c").must_write == ()
+    assert at(fx, 0, "d").must_write == ()
+    assert span(at(fx, 0, "c"), "writes") == (0, 128)
 
 
 def test_dense_affine_map_over_nested_loops_is_one_must_run(extents):

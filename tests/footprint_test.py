@@ -131,6 +131,25 @@ def test_a_partial_writer_splits_when_its_readers_read_only_what_it_wrote(projec
     assert [(b.range, b.size) for b in sid] == [(0, 64), (1, 63)]
 
 
+def test_a_writer_with_a_tail_guard_on_a_split_axis_still_starts_a_range(project):
+    """TVM splits an axis by a factor that does not divide it and guards the tail: the
+    guarded stores write exactly the tensor, so the new range stands."""
+    body = (
+        "static void tvmgen_t_tiled(int8_t* out) {\n"
+        "  for (int32_t o = 0; o < 5; ++o) {\n"
+        "    for (int32_t i = 0; i < 14; ++i) {\n"
+        "      if (((o * 14) + i) < 64) { out[((o * 14) + i)] = (int8_t)i; }\n"
+        "    }\n  }\n}\n"
+        + entry(
+            "tvmgen_t_fill_64((int8_t*)sid_1);",
+            "tvmgen_t_copy_64((int8_t*)sid_1, y);",
+            "tvmgen_t_tiled((int8_t*)sid_1);",
+            "tvmgen_t_copy_64((int8_t*)sid_1, y);",
+        )
+    )
+    assert [(b.range, b.size) for b in ranges(live_of(project, body))] == [(0, 64), (1, 64)]
+
+
 def test_a_tail_read_of_a_reused_sid_keeps_the_tensors_joined(project):
     """The small writer fills 16 bytes; a later reader reads 64: 48 of them are the tensor
     before it, which must stay where it was."""

@@ -42,6 +42,7 @@ from crewrite.extents.values import (
     linear_bound,
     linear_part,
     merge_runs,
+    normalised,
     solve,
 )
 from crewrite.extract import ALLOC, fold_constant, identities
@@ -137,6 +138,18 @@ def _join_values(
     return TOP
 
 
+def _within(off: Affine, guard: Guard) -> tuple[int | None, int | None] | None:
+    """The offsets a store at `off` takes where `guard` lets it run, when its index is the
+    guard's own form (scaled by the element size); None when it is another form."""
+    if not off.terms or not off.is_exact or off.const.lo is None:
+        return None
+    form, scale = normalised(off.terms)
+    if form != guard.form:
+        return None
+    at = guard.bound.scale(scale) + off.const
+    return at.lo, at.hi
+
+
 def _join_offsets(
     a: Affine, b: Affine, ranges: Mapping[int, Interval], other: Mapping[int, Interval] | None
 ) -> Affine:
@@ -172,10 +185,23 @@ _Shadowed = tuple[str, "Value | None", "CType | None"]  # a declaration: what it
 
 
 @dataclass(frozen=True)
+class Guard:
+    """An undecided `if` on one linear form of loop counters (`ax0_outer * 16 + ax0_inner <
+    100`), reached by every execution: its branch runs exactly where `form` (coefficients
+    coprime, the first positive) lies within `bound`."""
+
+    form: tuple[tuple[int, int], ...]
+    bound: Interval
+
+
+@dataclass(frozen=True)
 class Ctx:
     ranges: Mapping[int, Interval]
     certain: bool  # every execution of the statement that completes normally gets here
     checked: bool = False  # a call here failing makes the function take an error exit
+    # Set where `certain` is False only because of a guard: a store at the guard's own form
+    # certainly writes the elements the guard lets through (a tail guard on a split axis).
+    guard: Guard | None = None
 
 
 @dataclass
@@ -451,13 +477,26 @@ class _FunctionRun:
             if not moved.bounded and name not in self.rec.reasons:
                 self.rec.reasons[name] = (line, reason or "not bounded")
 
-    def _block(self, base: str, at: Affine, width: int) -> None:
+    def _block(
+        self,
+        base: str,
+        at: Affine,
+        width: int,
+        within: tuple[int | None, int | None] = (None, None),
+    ) -> None:
         if not self.recording or width <= 0 or at.const.lo is None:
             return
-        self.rec.blocks.append(Block(base, at.terms, at.const.lo, width))
+        self.rec.blocks.append(Block(base, at.terms, at.const.lo, width, within))
         info = self.bases.get(base)
         if info is not None and info.root is not None:
-            self.rec.blocks.append(Block(info.root, at.terms, at.const.lo + info.offset, width))
+            lo, hi = within
+            moved = (
+                None if lo is None else lo + info.offset,
+                None if hi is None else hi + info.offset,
+            )
+            self.rec.blocks.append(
+                Block(info.root, at.terms, at.const.lo + info.offset, width, moved)
+            )
 
     def _certain_at(self, ptr: Ptr, at: Affine, ctx: Ctx) -> bool:
         return (
@@ -481,8 +520,15 @@ class _FunctionRun:
             iv = self._guarded(off, ctx.ranges)
             span = Span(iv.lo, None if iv.hi is None else iv.hi + size[1])
             self._note(base, kind, span, line, f"index not bounded: {_text(node)}")
-            if "w" in kind and size[0] == size[1] and self._certain_at(ptr, off, ctx):
-                self._block(base, off, size[0])
+            if "w" in kind and size[0] == size[1]:
+                if self._certain_at(ptr, off, ctx):
+                    self._block(base, off, size[0])
+                elif ctx.guard is not None and self._certain_at(
+                    ptr, off, replace(ctx, certain=True)
+                ):
+                    within = _within(off, ctx.guard)
+                    if within is not None:
+                        self._block(base, off, size[0], within)
 
     def _guarded(self, off: Affine, ranges: Mapping[int, Interval]) -> Interval:
         """The interval of an offset on this path, narrowed by a guard on its linear part."""
@@ -588,7 +634,7 @@ class _FunctionRun:
             return Out(None, ret=True)
         if isinstance(node, c_ast.Label):
             self._havoc(env)
-            out = self._exec(node.stmt, env, replace(ctx, certain=False))
+            out = self._exec(node.stmt, env, replace(ctx, certain=False, guard=None))
             out.ret = True
             return out
         if isinstance(node, c_ast.Case | c_ast.Default):
@@ -614,7 +660,7 @@ class _FunctionRun:
             result.ret |= out.ret
             current = out.env
             if out.ret or out.cont or out.brk is not None:
-                ctx = replace(ctx, certain=False)
+                ctx = replace(ctx, certain=False, guard=None)
         self.depth -= 1
         scope = self.scopes.pop()
         for env_out in (current, result.brk):
@@ -805,7 +851,27 @@ class _FunctionRun:
                 continue
             ranges = self._narrow(node.cond, env, ctx.ranges, taken)
             if ranges is not None:
-                yield branch, Ctx(ranges, False, ctx.checked)
+                guard = self._guard(node.cond, env, ctx, taken) if ctx.certain else None
+                yield branch, Ctx(ranges, False, ctx.checked, guard)
+
+    def _guard(self, cond: c_ast.Node, env, ctx: Ctx, truth: bool) -> Guard | None:
+        """The guard an undecided condition makes: one comparison of one linear form of
+        counters against a known number (None for anything else)."""
+        while isinstance(cond, c_ast.Cast):
+            cond = cond.expr
+        if isinstance(cond, c_ast.UnaryOp) and cond.op == "!":
+            return self._guard(cond.expr, env, ctx, not truth)
+        if not (isinstance(cond, c_ast.BinaryOp) and cond.op in _COMPARE - {"!="}):
+            return None
+        left = self._pure(cond.left, env, ctx.ranges)
+        right = self._pure(cond.right, env, ctx.ranges)
+        diff = self._difference(left, right)
+        op = cond.op if truth else _NEGATE[cond.op]
+        if diff is None or not diff.terms or not diff.is_exact or op == "!=":
+            return None
+        form, scale = normalised(diff.terms)
+        bound = linear_bound(diff, op)
+        return None if bound is None else Guard(form, divide_bound(bound, scale))
 
     def _is_error_exit(self, node: c_ast.Node | None) -> bool:
         """`return -1;` or `{ return -1; }`: a failure leaves the function."""
@@ -855,7 +921,7 @@ class _FunctionRun:
             case_ctx = ctx
         else:
             starts = list(range(len(labels)))
-            case_ctx = replace(ctx, certain=False)
+            case_ctx = replace(ctx, certain=False, guard=None)
         result = Out(None)
         fallthrough: dict[str, Value] | None = None
         for index in range(min(starts, default=0), len(labels)):
@@ -918,9 +984,10 @@ class _FunctionRun:
             loop_env = self.env
         if most != 0 or do_while:
             certain = ctx.certain and exhaustive and bool(exact)
-            if certain and exact is not None:
+            guard = ctx.guard if exhaustive and bool(exact) else None
+            if (certain or guard is not None) and exact is not None:
                 self.trip[counter] = exact
-            body_ctx = Ctx(ranges, certain, False)
+            body_ctx = Ctx(ranges, certain, False, guard)
             if cond is not None and not do_while:
                 narrowed = self._narrow(cond, loop_env, ranges, True)
                 body_ctx = replace(body_ctx, ranges=narrowed if narrowed is not None else ranges)
