@@ -108,7 +108,9 @@ class Result:
     def warnings(self) -> tuple[str, ...]:
         """One line per access past a buffer's allocation: `file:line: what`."""
         return tuple(
-            f"{f.file}:{f.line}: {f.message()}" for m in self.modules for f in m.out_of_bounds
+            f"{self.project.display(f.file)}:{f.line}: {f.message()}"
+            for m in self.modules
+            for f in m.out_of_bounds
         )
 
 

@@ -91,7 +91,7 @@ def text_report(result: Result, verbose: bool = False) -> str:
         if m.out_of_bounds:
             lines.append(
                 f"  {len(m.out_of_bounds)} access(es) past a buffer's allocation, each planned "
-                "with the bytes it reaches (warnings above)"
+                "with the bytes it reaches (see the warnings)"
             )
         if verbose:
             lines += [f"  unbounded: {u.file}:{u.line}: {u.message()}" for u in m.unproven]
