@@ -6,8 +6,9 @@ fixture, this tree against a baseline git revision, measured side by side in one
 
 The baseline is exported with `git archive` into a scratch folder; each round runs one
 rewrite of each side in a fresh process, alternating, so that a busy machine slows both
-alike. The table gives the median and the fastest round of each side and their ratio, and
-the share of this tree's time spent in the extent analysis.
+alike. The table gives, per side, the median and the fastest round of the wall-clock time and
+the median CPU time of the process (steadier on a shared machine), their ratios, and the share
+of this tree's time spent in the extent analysis.
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ from pathlib import Path
 from crewrite.pipeline import Options, rewrite_project
 from crewrite.project import load_project
 project = load_project([Path(sys.argv[1])])
-started = time.perf_counter()
+started, cpu = time.perf_counter(), time.process_time()
 result = rewrite_project(project, Options())
-seconds = time.perf_counter() - started
+seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
 share = None
 try:
     from crewrite.extents import analyse
@@ -44,7 +45,7 @@ try:
     share = (time.perf_counter() - started) / seconds
 except ImportError:
     pass
-print(json.dumps({"seconds": seconds, "share": share,
+print(json.dumps({"seconds": seconds, "cpu": cpu, "share": share,
                   "arena": [m.arena_bytes for m in result.modules]}))
 """
 
@@ -83,10 +84,11 @@ def main(argv: list[str] | None = None) -> int:
         with tarfile.open(archive_path) as tar:
             tar.extractall(baseline, filter="data")
         print(
-            f"| project | {args.baseline} median s (fastest) | this tree median s (fastest) "
-            "| ratio of medians | extents share | arenas (baseline -> this) |"
+            f"| project | {args.baseline} wall s: median (fastest) | this tree wall s "
+            f"| wall ratio | {args.baseline} CPU s | this tree CPU s | CPU ratio "
+            "| extents share | arenas (baseline -> this) |"
         )
-        print("|---|---:|---:|---:|---:|---|")
+        print("|---|---:|---:|---:|---:|---:|---:|---:|---|")
         for project in projects:
             before, after = [], []
             for _ in range(args.repeat):
@@ -94,12 +96,15 @@ def main(argv: list[str] | None = None) -> int:
                 after.append(_run(REPO, project.resolve()))
             old = [r["seconds"] for r in before]
             new = [r["seconds"] for r in after]
+            old_cpu = statistics.median(r["cpu"] for r in before)
+            new_cpu = statistics.median(r["cpu"] for r in after)
             shares = [r["share"] for r in after if r["share"] is not None]
             share = f"{100 * statistics.median(shares):.0f} %" if shares else "-"
             print(
                 f"| {project.name} | {statistics.median(old):.3f} ({min(old):.3f}) "
                 f"| {statistics.median(new):.3f} ({min(new):.3f}) "
-                f"| {statistics.median(new) / statistics.median(old):.2f} | {share} "
+                f"| {statistics.median(new) / statistics.median(old):.2f} "
+                f"| {old_cpu:.3f} | {new_cpu:.3f} | {new_cpu / old_cpu:.2f} | {share} "
                 f"| {before[0]['arena']} -> {after[0]['arena']} |"
             )
     return 0
