@@ -3,7 +3,8 @@
 sources -> frontend -> extract -> liveness -> packing -> emit, then a second look at the
 result before anything is handed back: re-parsed and re-extracted, no workspace call left,
 the layout proven from the rewritten C (crewrite.verify.layout), and a second run over it
-has nothing left to do.
+has nothing left to do. A project without workspace calls takes the same path for its USMP
+pools (crewrite.usmp plans them, crewrite.emit_pool edits them).
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ from crewrite.emit import (
     metadata_edits,
     module_edits,
 )
+from crewrite.emit_pool import metadata_edits as pool_metadata_edits
+from crewrite.emit_pool import poison_pool_edits, pool_edits
 from crewrite.errors import CrewriteError
 from crewrite.extract import ALLOC, FREE, Program, extract, workspace_call
 from crewrite.extract.textloc import line_of
@@ -36,6 +39,7 @@ from crewrite.frontend import TranslationUnit, parse_source
 from crewrite.liveness import Liveness, analyse
 from crewrite.poison import poison_edits
 from crewrite.project import WORKSPACE_DEFINE, Project
+from crewrite.usmp import PoolResult, replan
 from crewrite.verify import Verdict, prove_layout
 
 
@@ -92,6 +96,7 @@ class Result:
     notes: tuple[str, ...] = ()
     seconds: float = 0.0
     verdict: Verdict | None = None  # when the rewrite was verified on the host (--verify)
+    pools: tuple[PoolResult, ...] = ()  # re-planned USMP pools (no workspace calls)
 
 
 def parse_all(project: Project, options: Options) -> dict[str, TranslationUnit]:
@@ -170,11 +175,10 @@ def _rewrite_program(
 ) -> Result:
     _check_not_rewritten(project, program)
     if not program.allocs:
-        note = (
-            f"no {ALLOC} call in {len(project.sources)} source files: the "
-            "project is already static (USMP?); nothing to rewrite"
-        )
-        return Result(project, "static", notes=(note,))
+        result = _rewrite_pools(project, program, options)
+        if look_again and result.new_texts:
+            _second_look(project, options, result, translation_units, program)
+        return result
 
     edits: dict[str, list[Edit]] = {}
     modules: list[ModuleResult] = []
@@ -264,6 +268,55 @@ def _rewrite_program(
     if look_again:
         _second_look(project, options, result, translation_units, program)
     return result
+
+
+def _rewrite_pools(project: Project, program: Program, options: Options) -> Result:
+    """No workspace call: the project is static; USMP pools are re-planned (crewrite.usmp),
+    each pool with its slices, header defines and metadata, or left with the reason."""
+    plans = replan(
+        project,
+        program,
+        planner=options.planner,
+        time_limit=options.time_limit,
+        liveness=options.liveness,
+    )
+    if not plans.results:
+        note = (
+            f"no {ALLOC} call in {len(project.sources)} source files: the project is already "
+            "static" + ("" if plans.notes else " (USMP?)") + "; nothing to rewrite"
+        )
+        return Result(project, "static", notes=(note, *plans.notes))
+    edits: dict[str, list[Edit]] = {}
+    notes = list(plans.notes)
+    for result in plans.results:
+        code, more = pool_edits(result, project.texts, project.headers)
+        if options.poison_shift is not None:
+            if sum(r.pool.module == result.pool.module for r in plans.results) > 1:
+                raise CrewriteError(
+                    f"poison build: module '{result.pool.module}' has several pools to re-plan; "
+                    "the diagnostic build takes one"
+                )
+            code = combine_inserts(
+                code + poison_pool_edits(result, plans.program, project.texts, options.poison_shift)
+            )
+        notes += more
+        for edit in code:
+            edits.setdefault(edit.file, []).append(edit)
+    for rel in project.metadata:
+        meta, meta_notes = pool_metadata_edits(plans.results, rel, project.texts[rel])
+        notes += meta_notes
+        edits.setdefault(rel, []).extend(meta)
+    saved = sum(r.saved_bytes for r in plans.results)
+    for rel in project.build_files:
+        build, build_notes = build_edits(rel, project.texts[rel], saved)
+        notes += build_notes
+        edits.setdefault(rel, []).extend(build)
+    new_texts = {
+        rel: apply_edits(project.texts[rel], file_edits)
+        for rel, file_edits in sorted(edits.items())
+        if file_edits
+    }
+    return Result(project, "rewritten", (), new_texts, tuple(notes), pools=plans.results)
 
 
 def _workspace_calls_and_arenas(tu: TranslationUnit) -> tuple[list[int], set[str]]:

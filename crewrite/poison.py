@@ -70,7 +70,7 @@ def free_spans(
     return spans
 
 
-def _runtime(module: str, spans: list[list[tuple[int, int]]], host: bool) -> str:
+def _runtime(module: str, spans: list[list[tuple[int, int]]], host: bool, memory: str) -> str:
     prefix = f"tvmgen_{module}_crewrite"
     if not host:
         return (
@@ -108,7 +108,7 @@ void {prefix}_step_(uint32_t* start, uint32_t span) {{
   {prefix}_fill_ = {prefix}_fill_ * 1103515245u + 12345u;
   for (uint32_t k = {prefix}_first_[point]; k < {prefix}_first_[point + 1]; ++k) {{
     for (uint32_t i = {prefix}_free_[k][0]; i < {prefix}_free_[k][1]; ++i) {{
-      {arena_name(module)}[i] = (uint8_t)(({prefix}_fill_ >> 16) ^ (i * 131u));
+      {memory}[i] = (uint8_t)(({prefix}_fill_ >> 16) ^ (i * 131u));
     }}
   }}
 }}
@@ -124,9 +124,13 @@ def poison_edits(
     declarations: dict[str, Edit],
     texts: dict[str, str],
     shift: int,
+    memory: str | None = None,
 ) -> list[Edit]:
     """Clock steps before every statement of the module's functions, and the runtime: after
-    the arena declaration where a file has one (`declarations`), else after its includes."""
+    the arena declaration where a file has one (`declarations`), else after its includes.
+
+    `memory` names the bytes to poison when they are not the module's arena (a re-planned
+    USMP pool, through a pointer the caller declares and sets: see crewrite.emit_pool)."""
     module = live.module
     if len(live.roots) != 1:
         raise CrewriteError(
@@ -144,12 +148,13 @@ def poison_edits(
         )
     spans = free_spans(live.buffers, offsets, live.alignment, arena_bytes, len(live.labels), shift)
     for rel in sorted({fn.file for fn in functions} | {host_file}):
-        runtime = _runtime(module, spans, rel == host_file)
+        runtime = _runtime(module, spans, rel == host_file, memory or arena_name(module))
         if rel in declarations:
             at = declarations[rel].start
         else:
             at = declaration_point(texts[rel], len(texts[rel]))
-            runtime = f"extern uint8_t {arena_name(module)}[];\n" + runtime
+            if memory is None:
+                runtime = f"extern uint8_t {arena_name(module)}[];\n" + runtime
         edits.append(Edit(rel, at, at, runtime))
     return edits
 

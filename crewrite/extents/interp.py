@@ -684,8 +684,7 @@ class _FunctionRun:
         elif isinstance(init, c_ast.Node):
             value = self._convert(self._eval(init, env, ctx)[0], ctype, line, ctx.ranges)
             if (
-                self.depth == 0
-                and ctype.is_pointer
+                ctype.is_pointer
                 and node.name not in self.reassigned
                 and node.name not in self.addr_taken
             ):
@@ -717,12 +716,17 @@ class _FunctionRun:
         return Ptr(((key, Affine.exact(0)),))
 
     def _slice(self, name: str, value: Value, line: int) -> Value:
-        """`void* s = &pool[C];` at the top of the body, `pool` a parameter: a base."""
+        """`void* s = &pool[C];`, `pool` a parameter: a base. USMP also declares slices inside
+        loop bodies (the same address on every iteration); a name declared again with
+        another root or offset stays a plain pointer."""
         if not (isinstance(value, Ptr) and len(value.targets) == 1 and not value.unknown):
             return value
         root, offset = value.targets[0]
         info = self.bases.get(root)
         if info is None or info.kind != "param" or offset.constant is None:
+            return value
+        known = self.bases.get(name)
+        if known is not None and (known.root, known.offset) != (root, offset.constant):
             return value
         self.bases[name] = Base(name, "slice", line, None, root, offset.constant)
         return Ptr(((name, Affine.exact(0)),))

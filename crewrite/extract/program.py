@@ -56,13 +56,21 @@ class _Declared:
         return frozenset(self.buffers) | frozenset(self.params)
 
 
-def extract(translation_units: Mapping[str, TranslationUnit], modules: Sequence[str]) -> Program:
+def extract(
+    translation_units: Mapping[str, TranslationUnit],
+    modules: Sequence[str],
+    extra_buffers: Mapping[str, Sequence[AllocSite]] | None = None,
+) -> Program:
     """Collect every fact later stages need, from all translation units at once. `modules`
-    are the module names the headers give; none: read off the AOT entries' names."""
+    are the module names the headers give; none: read off the AOT entries' names.
+
+    `extra_buffers` (function identity -> sites) are buffers without a workspace call, such
+    as USMP's pool slices (crewrite.extract.pools): extracted as workspace buffers of their
+    function, with the size on their site."""
     defs = _definitions(translation_units)
     visible = identities(defs, translation_units)
     modules = list(modules) or modules_of_entries({f.decl.name for _, f in defs}) or ["default"]
-    declared = _declare(defs, visible, modules)
+    declared = _declare(defs, visible, modules, extra_buffers or {})
     file_types = _file_types(translation_units)
     flows = {
         fn.name: flow_facts(
@@ -125,7 +133,10 @@ def _param_names(func: c_ast.FuncDef) -> tuple[str, ...]:
 
 
 def _declare(
-    defs: list[Definition], visible: Mapping[str, Mapping[str, str]], modules: Sequence[str]
+    defs: list[Definition],
+    visible: Mapping[str, Mapping[str, str]],
+    modules: Sequence[str],
+    extra_buffers: Mapping[str, Sequence[AllocSite]],
 ) -> dict[str, _Declared]:
     """Each function's identity, module and checked workspace sites. A function that names
     no module goes with its file's module, or the only module; a helper of no module (shared,
@@ -149,6 +160,8 @@ def _declare(
             own_module or file_module.get(tu.rel) or (modules[0] if len(modules) == 1 else None)
         )
         sites = find_sites(tu, f, name)
+        if extra_buffers.get(name):
+            sites = Sites((*sites.allocs, *extra_buffers[name]), sites.frees)
         if module is None and sites.allocs:
             raise CrewriteError(
                 f"cannot tell which module's arena '{name}' (it allocates workspace) belongs to",

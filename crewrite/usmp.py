@@ -1,0 +1,296 @@
+"""Re-plan the pools of a USMP-built project: the same slices, at offsets crewrite plans.
+
+TVM's Unified Static Memory Planner leaves no workspace call: every buffer is a slice of a
+static pool at an offset it chose (crewrite.extract.pools finds them). Its default planner
+stacks each buffer above every conflicting one already placed, by whole operator calls,
+and never fills the gaps below. Here each slice of a workspace pool becomes a buffer of
+crewrite's own pipeline:
+
+- size: the bytes the extent analysis proves it touches (`FunctionExtents.max_touched` for a
+  let slice, the callee's summary of the parameter for an inline one); a slice whose extent
+  cannot be bounded (or that reaches before its start) keeps the pool as USMP planned it,
+  with the slice and the statement named;
+- lifetime: crewrite's liveness over the extraction with the slices as buffers (statement
+  level inside operators, parameter spans across them, ping-pong splits of reused slices);
+- offset: the same planner as for arenas, with the lower bound.
+
+For the report the same slices are also packed with USMP's lifetimes (each one live for
+whole operator calls, from the first call that touches it to the last): the pool USMP
+planned minus that arena is what packing alone saves, the rest comes from finer lifetimes.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, replace
+
+from crewrite import packing
+from crewrite.errors import CrewriteError
+from crewrite.extents import FunctionExtents, Span
+from crewrite.extents import analyse as analyse_extents
+from crewrite.extract import Program, extract
+from crewrite.extract.pools import Pool, PoolFacts, PoolProblem, SliceSite, find_pools
+from crewrite.liveness import LiveBuffer, Liveness, analyse, is_entry
+from crewrite.measure import round_up
+from crewrite.project import Project
+
+POOL_ALIGNMENT = 16  # USMP's default byte alignment of every buffer in a pool
+
+
+@dataclass(frozen=True)
+class PoolResult:
+    """One workspace pool re-planned: its slices' live ranges, the plan, and what USMP had."""
+
+    pool: Pool
+    liveness: Liveness  # restricted to this pool's slices
+    plan: packing.Plan
+    usmp_lifetimes: packing.Plan  # the same slices packed with USMP's lifetimes
+    original_bytes: int  # the pool as USMP planned it
+    original_from: str
+
+    @property
+    def arena_bytes(self) -> int:
+        return max(self.plan.arena_bytes, POOL_ALIGNMENT)
+
+    @property
+    def saved_bytes(self) -> int:
+        return self.original_bytes - self.arena_bytes
+
+    @property
+    def packing_saved(self) -> int:
+        """What packing alone saves: USMP's pool minus the same lifetimes packed by crewrite."""
+        return self.original_bytes - max(self.usmp_lifetimes.arena_bytes, POOL_ALIGNMENT)
+
+    @property
+    def lifetime_saved(self) -> int:
+        return self.saved_bytes - self.packing_saved
+
+    @property
+    def offsets(self) -> Mapping[str, int]:
+        return self.plan.offsets
+
+
+@dataclass(frozen=True)
+class PoolPlans:
+    """Every pool of a project, re-planned or left with the reason."""
+
+    results: tuple[PoolResult, ...]
+    program: Program  # the extraction with the slices as buffers
+    notes: tuple[str, ...]
+
+
+def slice_sizes(
+    facts: PoolFacts, extents: Mapping[str, FunctionExtents]
+) -> tuple[dict[str, list[SliceSite]], dict[tuple[str, str], PoolProblem]]:
+    """Every slice of a workspace pool with its size (function -> sites), and, per pool, the
+    first slice that cannot be sized."""
+    sized: dict[str, list[SliceSite]] = {}
+    problems: dict[tuple[str, str], PoolProblem] = {}
+    for function, sites in facts.slices.items():
+        module = facts.modules.get(function, "")
+        for site in sites:
+            size = _size(site, extents)
+            if isinstance(size, PoolProblem):
+                problems.setdefault((module, site.pool), size)
+                continue
+            sized.setdefault(function, []).append(replace(site, size=size))
+    return sized, problems
+
+
+def _size(site: SliceSite, extents: Mapping[str, FunctionExtents]) -> int | PoolProblem:
+    """The bytes a slice touches, from the extent analysis."""
+    where = f"'{site.variable}' in {site.function}"
+    if site.form == "let":
+        fx = extents.get(site.function)
+        base = fx.bases.get(site.variable) if fx is not None else None
+        if fx is None or base is None or (base.root, base.offset) != (site.param, site.offset):
+            return PoolProblem(
+                f"the extent analysis does not follow the slice {where}: its size is unknown",
+                site.file,
+                site.line,
+            )
+        return _bytes(site, where, fx.touched(site.variable), fx, site.variable)
+    size = 0
+    for handed in site.handed:
+        if handed is None:
+            return PoolProblem(
+                f"the slice {where} is used other than as an argument of a function in the "
+                "sources: its extent cannot be bounded",
+                site.file,
+                site.line,
+            )
+        callee, param = handed
+        fx = extents[callee]
+        extent = fx.summary.get(param)
+        found = _bytes(site, where, extent.touched if extent else None, fx, param)
+        if isinstance(found, PoolProblem):
+            return found
+        size = max(size, found)
+    return size
+
+
+def _bytes(
+    site: SliceSite, where: str, span: Span | None, fx: FunctionExtents, base: str
+) -> int | PoolProblem:
+    """One past the last byte of a slice that `span` says is touched (0 if none is)."""
+    if span is None:
+        return 0
+    if span.hi is None or span.lo is None:
+        why = next((u for u in fx.unbounded if u.base == base), None)
+        return PoolProblem(
+            f"the extent of the slice {where} cannot be bounded"
+            + (f" ({fx.file}:{why.line}: {why.reason})" if why else ""),
+            site.file,
+            site.line,
+        )
+    if span.lo < 0:
+        return PoolProblem(
+            f"the slice {where} is reached {-span.lo} bytes before its start: its region "
+            "cannot be told apart from its neighbours'",
+            site.file,
+            site.line,
+        )
+    return span.hi
+
+
+def usmp_windows(live: Liveness, buf: LiveBuffer) -> tuple[tuple[int, int], ...]:
+    """USMP's lifetime of a live range: whole statements of the AOT entry (operator calls),
+    from the first that touches it to the last, as one interval."""
+    if not buf.windows:
+        return ()
+    first, last = buf.windows[0][0], buf.windows[-1][1]
+    ends = [p for p, label in enumerate(live.labels) if is_entry(label.rsplit(":", 1)[0])]
+    if not ends:
+        return ((first, last),)
+    start = 0
+    for end in ends:
+        if end >= first:
+            break
+        start = end + 1
+    stop = next((end for end in ends if end >= last), last)
+    return ((min(start, first), max(stop, last)),)
+
+
+def _original_size(project: Project, pool: Pool, slices: Sequence[SliceSite]) -> tuple[int, str]:
+    """The pool as USMP planned it: its definition, else the module header's pool define,
+    else how far its slices reach."""
+    if pool.definition is not None and pool.definition.size is not None:
+        return pool.definition.size, f"{pool.definition.file}:{pool.definition.line}"
+    for rel in project.headers:
+        found = pool_define(project.texts[rel], pool.module, pool.name)
+        if found is not None:
+            return int(found[1]), f"{pool_define_name(pool.module, pool.name)} ({rel})"
+    reach = max((s.offset + s.size for s in slices), default=0)
+    return round_up(reach, POOL_ALIGNMENT), "the furthest byte its slices touch"
+
+
+def pool_define_name(module: str, pool: str) -> str:
+    """TVM's `TVMGEN_<MOD>_<POOL>_WORKSPACE_POOL_SIZE` (its interface header)."""
+    return f"TVMGEN_{module.upper()}_{pool.upper()}_WORKSPACE_POOL_SIZE"
+
+
+def pool_define(text: str, module: str, pool: str) -> tuple[tuple[int, int], str] | None:
+    """Span and value of a pool's size define in a header text, if it has one."""
+    match = re.search(
+        rf"#\s*define\s+{re.escape(pool_define_name(module, pool))}\s+(\d+)\b", text, re.I
+    )
+    return (match.span(1), match.group(1)) if match else None
+
+
+def _plan(
+    buffers: Sequence[LiveBuffer],
+    windows: Sequence[tuple[tuple[int, int], ...]],
+    name: str,
+    options_planner: str,
+    time_limit: float | None,
+) -> packing.Plan:
+    problem = packing.Problem(
+        buffers=tuple(
+            packing.Buffer(b.id, b.site.size, w) for b, w in zip(buffers, windows, strict=True)
+        ),
+        alignment=POOL_ALIGNMENT,
+        name=name,
+    )
+    return packing.plan(problem, planner=options_planner, time_limit=time_limit)
+
+
+def replan(
+    project: Project,
+    program: Program,
+    *,
+    planner: str = "auto",
+    time_limit: float | None = None,
+    liveness: str = "fine",
+) -> PoolPlans:
+    """Plan every workspace pool of a project with no workspace calls; a pool that cannot
+    be re-planned safely, or would not shrink, is left with a note saying why."""
+    facts = find_pools(program)
+    notes: list[str] = []
+    movable = [p for p in facts.pools if not p.constant]
+    if not movable:
+        return PoolPlans((), program, ())
+    extents = analyse_extents(program.translation_units)
+    sized, unsized = slice_sizes(facts, extents)
+    refused: dict[tuple[str, str], PoolProblem] = {}
+    for pool in movable:
+        fatal = [p for p in facts.problems.get(pool.key, ()) if p.fatal]
+        if fatal:
+            refused[pool.key] = fatal[0]
+        elif pool.key in unsized:
+            refused[pool.key] = unsized[pool.key]
+        for warning in facts.problems.get(pool.key, ()):
+            if not warning.fatal:
+                notes.append(f"{warning.file}:{warning.line}: warning: {warning.reason}")
+    keep = {p.key for p in movable if p.key not in refused}
+    buffers = {
+        function: [s for s in sites if (facts.modules.get(function, ""), s.pool) in keep]
+        for function, sites in sized.items()
+    }
+    pool_program = extract(facts.units, project.module_names(), buffers)
+    results = []
+    for pool in movable:
+        if pool.key in refused:
+            problem = refused[pool.key]
+            notes.append(
+                f"pool '{pool.name}' of module '{pool.module}' stays as USMP planned it: "
+                f"{problem.file}:{problem.line}: {problem.reason}"
+            )
+            continue
+        result = _replan_pool(project, pool_program, facts, pool, planner, time_limit, liveness)
+        if result.saved_bytes <= 0:
+            notes.append(
+                f"pool '{pool.name}' of module '{pool.module}': USMP's plan "
+                f"({result.original_bytes:,} B) is already as small as crewrite's "
+                f"({result.arena_bytes:,} B); left as it is"
+            )
+            continue
+        results.append(result)
+    return PoolPlans(tuple(results), pool_program, tuple(notes))
+
+
+def _replan_pool(
+    project: Project,
+    program: Program,
+    facts: PoolFacts,
+    pool: Pool,
+    planner: str,
+    time_limit: float | None,
+    model: str,
+) -> PoolResult:
+    live = analyse(program, pool.module, model, POOL_ALIGNMENT)
+    mine = tuple(
+        b for b in live.buffers if isinstance(b.site, SliceSite) and b.site.pool == pool.name
+    )
+    live = replace(live, buffers=mine)
+    name = f"{pool.module}:{pool.name}"
+    plan = _plan(mine, [b.windows for b in mine], name, planner, time_limit)
+    usmp = _plan(mine, [usmp_windows(live, b) for b in mine], name, planner, time_limit)
+    sites = [b.site for b in mine if isinstance(b.site, SliceSite)]
+    original, origin = _original_size(project, pool, sites)
+    if plan.arena_bytes > original and pool.definition is None:
+        raise CrewriteError(
+            f"pool '{pool.name}' of module '{pool.module}': its slices need "
+            f"{plan.arena_bytes:,} B but the pool has {original:,} B ({origin})"
+        )
+    return PoolResult(pool, live, plan, usmp, original, origin)
