@@ -376,7 +376,8 @@ def _second_look(
         raise CrewriteError(
             f"internal error: the rewritten C cannot be read back: {exc.reason}", exc.file, exc.line
         ) from None
-    proof = prove_layout(program, rewritten, project.alloc_alignment)
+    headers = {rel: result.new_texts.get(rel, project.texts[rel]) for rel in project.headers}
+    proof = prove_layout(program, rewritten, project.alloc_alignment, headers)
     if not proof.ok:
         raise CrewriteError(
             "internal error: the rewritten layout fails its proof, nothing was written: "

@@ -7,8 +7,10 @@ from typing import Any
 
 import drawsvg
 
+from crewrite.extract.pools import SliceSite
 from crewrite.measure import peak
 from crewrite.pipeline import ModuleResult, Result
+from crewrite.usmp import PoolResult
 
 
 def _pct(part: int, whole: int) -> str:
@@ -48,6 +50,8 @@ def text_report(result: Result, verbose: bool = False) -> str:
     if result.status == "static":
         lines += result.notes
         return "\n".join(lines) + "\n"
+    for pool in result.pools:
+        lines += pool_lines(pool, verbose)
     for m in result.modules:
         plan = m.plan
         point, live = peak_point(m)
@@ -119,7 +123,12 @@ def json_report(result: Result) -> dict[str, Any]:
         "notes": result.notes,
         "seconds": round(result.seconds, 3),
     }
-    if len(modules) == 1:
+    if result.pools and not modules:
+        pools = [pool_json(p) for p in result.pools]
+        for key in ("usmp_pool_bytes", "arena_bytes", "lower_bound_bytes", "saved_bytes"):
+            top[key] = sum(p[key] for p in pools)
+        top["pools"] = pools
+    elif len(modules) == 1:
         top.update(modules[0])
     else:
         top["module"] = [m["module"] for m in modules]
@@ -134,6 +143,77 @@ def json_report(result: Result) -> dict[str, Any]:
         top["buffers"] = [dict(b, module=m["module"]) for m in modules for b in m["buffers"]]
     top["modules"] = modules
     return top
+
+
+def pool_lines(r: PoolResult, verbose: bool = False) -> list[str]:
+    """A re-planned USMP pool: USMP's size, crewrite's, the bound, and where the saving came
+    from (packing alone: the same slices with USMP's lifetimes; the rest: finer lifetimes)."""
+    plan, live = r.plan, r.liveness
+    proof = "optimal" if plan.optimal else f"gap {plan.gap_bytes} B to the bound"
+    where = "provided by the application" if r.pool.definition is None else "static"
+    lines = [
+        f"module {r.pool.module}, USMP pool {r.pool.name} ({where}): "
+        f"{len({b.site.key for b in live.buffers})} slices ({len(live.buffers)} live ranges, "
+        f"{live.model} liveness), entry {', '.join(live.roots)}",
+        f"  pool as USMP planned it ({r.original_from}): {r.original_bytes:,} B",
+        f"  re-planned by crewrite: {r.arena_bytes:,} B  (planner {plan.planner}, {proof})",
+        f"  lower bound: {plan.lower_bound_bytes:,} B",
+        f"  saved: {r.saved_bytes:,} B ({_pct(r.saved_bytes, r.original_bytes)}): "
+        f"{r.packing_saved:,} B from packing (USMP's lifetimes packed by crewrite: "
+        f"{r.usmp_lifetimes.arena_bytes:,} B), {r.lifetime_saved:,} B from finer lifetimes",
+    ]
+    if verbose:
+        lines.append(
+            f"  {'offset':>8} {'size':>8}  {'was':>8}  {'live (program points)':<24} slice"
+        )
+        for b in sorted(live.buffers, key=lambda b: (r.offsets[b.id], b.id)):
+            site = b.site
+            was = site.offset if isinstance(site, SliceSite) else "-"
+            windows = " ".join(f"{s}-{e}" for s, e in b.windows) or "never used"
+            lines.append(
+                f"  {r.offsets[b.id]:>8} {site.size:>8}  {was:>8}  {windows:<24} {b.id}  "
+                f"[{site.file}:{site.line}]"
+            )
+    return lines
+
+
+def pool_json(r: PoolResult) -> dict[str, Any]:
+    return {
+        "module": r.pool.module,
+        "pool": r.pool.name,
+        "defined": (
+            f"{r.pool.definition.file}:{r.pool.definition.line}"
+            if r.pool.definition is not None
+            else None
+        ),
+        "usmp_pool_bytes": r.original_bytes,
+        "usmp_pool_from": r.original_from,
+        "arena_bytes": r.arena_bytes,
+        "lower_bound_bytes": r.plan.lower_bound_bytes,
+        "saved_bytes": r.saved_bytes,
+        "saved_by_packing_bytes": r.packing_saved,
+        "saved_by_lifetimes_bytes": r.lifetime_saved,
+        "usmp_lifetimes_arena_bytes": r.usmp_lifetimes.arena_bytes,
+        "planner": r.plan.planner,
+        "optimal": r.plan.optimal,
+        "alignment": r.liveness.alignment,
+        "slices": [
+            {
+                "function": b.site.function,
+                "variable": b.site.variable,
+                "file": b.site.file,
+                "line": b.site.line,
+                "size": b.site.size,
+                "usmp_offset": b.site.offset if isinstance(b.site, SliceSite) else None,
+                "offset": r.offsets[b.id],
+                "live": [list(w) for w in b.windows],
+                "escaped": b.escaped,
+                "range": b.range,
+                "ranges": b.ranges,
+            }
+            for b in r.liveness.buffers
+        ],
+    }
 
 
 def _panel(

@@ -26,7 +26,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from crewrite import packing
-from crewrite.errors import CrewriteError
 from crewrite.extents import FunctionExtents, Span
 from crewrite.extents import analyse as analyse_extents
 from crewrite.extract import Program, extract
@@ -78,6 +77,56 @@ class PoolPlans:
     results: tuple[PoolResult, ...]
     program: Program  # the extraction with the slices as buffers
     notes: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class PoolAnalysis:
+    """What the planner and the layout proof both start from: the pools, which of them can
+    move, and the extraction with every slice of those as a buffer of its size."""
+
+    facts: PoolFacts
+    program: Program
+    refused: Mapping[tuple[str, str], PoolProblem]  # pool key -> why it stays as it is
+    warnings: tuple[str, ...]
+
+    @property
+    def movable(self) -> list[Pool]:
+        return [p for p in self.facts.pools if not p.constant and p.key not in self.refused]
+
+    def liveness(self, pool: Pool, model: str = "fine") -> Liveness:
+        """The live ranges of one pool's slices."""
+        live = analyse(self.program, pool.module, model, POOL_ALIGNMENT)
+        mine = tuple(
+            b for b in live.buffers if isinstance(b.site, SliceSite) and b.site.pool == pool.name
+        )
+        return replace(live, buffers=mine)
+
+
+def analyse_pools(program: Program, modules: Sequence[str]) -> PoolAnalysis:
+    """Find the pools of a program, size their slices, and extract it again with the slices
+    of every pool that can move as buffers (`modules`: the module names, as extracted)."""
+    facts = find_pools(program)
+    workspace = [p for p in facts.pools if not p.constant]
+    if not workspace:
+        return PoolAnalysis(facts, program, {}, ())
+    sized, unsized = slice_sizes(facts, analyse_extents(program.translation_units))
+    refused: dict[tuple[str, str], PoolProblem] = {}
+    warnings = []
+    for pool in workspace:
+        fatal = [p for p in facts.problems.get(pool.key, ()) if p.fatal]
+        if fatal or pool.key in unsized:
+            refused[pool.key] = fatal[0] if fatal else unsized[pool.key]
+        warnings += [
+            f"{w.file}:{w.line}: warning: {w.reason}"
+            for w in facts.problems.get(pool.key, ())
+            if not w.fatal
+        ]
+    keep = {p.key for p in workspace if p.key not in refused}
+    buffers = {
+        function: [s for s in sites if (facts.modules.get(function, ""), s.pool) in keep]
+        for function, sites in sized.items()
+    }
+    return PoolAnalysis(facts, extract(facts.units, modules, buffers), refused, tuple(warnings))
 
 
 def slice_sizes(
@@ -155,21 +204,23 @@ def _bytes(
 
 
 def usmp_windows(live: Liveness, buf: LiveBuffer) -> tuple[tuple[int, int], ...]:
-    """USMP's lifetime of a live range: whole statements of the AOT entry (operator calls),
-    from the first that touches it to the last, as one interval."""
-    if not buf.windows:
-        return ()
-    first, last = buf.windows[0][0], buf.windows[-1][1]
+    """USMP's lifetime of a live range, as crewrite reads it: every statement of the AOT
+    entry (an operator call) in which it is touched, whole."""
     ends = [p for p, label in enumerate(live.labels) if is_entry(label.rsplit(":", 1)[0])]
     if not ends:
-        return ((first, last),)
-    start = 0
-    for end in ends:
-        if end >= first:
-            break
-        start = end + 1
-    stop = next((end for end in ends if end >= last), last)
-    return ((min(start, first), max(stop, last)),)
+        return buf.windows
+    widened = []
+    for first, last in buf.windows:
+        start = max((end + 1 for end in ends if end < first), default=0)
+        stop = min((end for end in ends if end >= last), default=last)
+        widened.append((min(start, first), max(stop, last)))
+    merged: list[tuple[int, int]] = []
+    for first, last in sorted(widened):
+        if merged and first <= merged[-1][1] + 1:
+            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
+        else:
+            merged.append((first, last))
+    return tuple(merged)
 
 
 def _original_size(project: Project, pool: Pool, slices: Sequence[SliceSite]) -> tuple[int, str]:
@@ -225,72 +276,34 @@ def replan(
 ) -> PoolPlans:
     """Plan every workspace pool of a project with no workspace calls; a pool that cannot
     be re-planned safely, or would not shrink, is left with a note saying why."""
-    facts = find_pools(program)
-    notes: list[str] = []
-    movable = [p for p in facts.pools if not p.constant]
-    if not movable:
-        return PoolPlans((), program, ())
-    extents = analyse_extents(program.translation_units)
-    sized, unsized = slice_sizes(facts, extents)
-    refused: dict[tuple[str, str], PoolProblem] = {}
-    for pool in movable:
-        fatal = [p for p in facts.problems.get(pool.key, ()) if p.fatal]
-        if fatal:
-            refused[pool.key] = fatal[0]
-        elif pool.key in unsized:
-            refused[pool.key] = unsized[pool.key]
-        for warning in facts.problems.get(pool.key, ()):
-            if not warning.fatal:
-                notes.append(f"{warning.file}:{warning.line}: warning: {warning.reason}")
-    keep = {p.key for p in movable if p.key not in refused}
-    buffers = {
-        function: [s for s in sites if (facts.modules.get(function, ""), s.pool) in keep]
-        for function, sites in sized.items()
-    }
-    pool_program = extract(facts.units, project.module_names(), buffers)
+    analysis = analyse_pools(program, project.module_names())
+    notes = list(analysis.warnings)
+    for (module, name), problem in analysis.refused.items():
+        notes.append(
+            f"pool '{name}' of module '{module}' stays as USMP planned it: "
+            f"{problem.file}:{problem.line}: {problem.reason}"
+        )
     results = []
-    for pool in movable:
-        if pool.key in refused:
-            problem = refused[pool.key]
-            notes.append(
-                f"pool '{pool.name}' of module '{pool.module}' stays as USMP planned it: "
-                f"{problem.file}:{problem.line}: {problem.reason}"
-            )
-            continue
-        result = _replan_pool(project, pool_program, facts, pool, planner, time_limit, liveness)
+    for pool in analysis.movable:
+        live = analysis.liveness(pool, liveness)
+        name = f"{pool.module}:{pool.name}"
+        plan = _plan(live.buffers, [b.windows for b in live.buffers], name, planner, time_limit)
+        usmp = _plan(
+            live.buffers,
+            [usmp_windows(live, b) for b in live.buffers],
+            name,
+            planner,
+            time_limit,
+        )
+        sites = [b.site for b in live.buffers if isinstance(b.site, SliceSite)]
+        original, origin = _original_size(project, pool, sites)
+        result = PoolResult(pool, live, plan, usmp, original, origin)
         if result.saved_bytes <= 0:
             notes.append(
                 f"pool '{pool.name}' of module '{pool.module}': USMP's plan "
-                f"({result.original_bytes:,} B) is already as small as crewrite's "
+                f"({original:,} B) is already as small as crewrite's "
                 f"({result.arena_bytes:,} B); left as it is"
             )
             continue
         results.append(result)
-    return PoolPlans(tuple(results), pool_program, tuple(notes))
-
-
-def _replan_pool(
-    project: Project,
-    program: Program,
-    facts: PoolFacts,
-    pool: Pool,
-    planner: str,
-    time_limit: float | None,
-    model: str,
-) -> PoolResult:
-    live = analyse(program, pool.module, model, POOL_ALIGNMENT)
-    mine = tuple(
-        b for b in live.buffers if isinstance(b.site, SliceSite) and b.site.pool == pool.name
-    )
-    live = replace(live, buffers=mine)
-    name = f"{pool.module}:{pool.name}"
-    plan = _plan(mine, [b.windows for b in mine], name, planner, time_limit)
-    usmp = _plan(mine, [usmp_windows(live, b) for b in mine], name, planner, time_limit)
-    sites = [b.site for b in mine if isinstance(b.site, SliceSite)]
-    original, origin = _original_size(project, pool, sites)
-    if plan.arena_bytes > original and pool.definition is None:
-        raise CrewriteError(
-            f"pool '{pool.name}' of module '{pool.module}': its slices need "
-            f"{plan.arena_bytes:,} B but the pool has {original:,} B ({origin})"
-        )
-    return PoolResult(pool, live, plan, usmp, original, origin)
+    return PoolPlans(tuple(results), analysis.program, tuple(notes))

@@ -311,7 +311,8 @@ def verify(
             else:
                 program = parse_program(before, defines)
             program_after = parse_program(after, defines)
-            layout = prove_layout(program, program_after, before.alloc_alignment)
+            headers = {rel: after.texts[rel] for rel in after.headers}
+            layout = prove_layout(program, program_after, before.alloc_alignment, headers)
             old = builds["original"].result() if original_build is None else original_build.build
             runs = _compare(old, builds["rewritten"].result(), interface, options)
             found: list[sanitize.Finding] = []

@@ -22,8 +22,10 @@ from pycparser import c_ast
 
 from crewrite.emit import arena_name
 from crewrite.extract import ALLOC, Program, fold_constant, workspace_call
+from crewrite.extract.pools import Pool, SliceSite, find_pools, pool_of_param
 from crewrite.liveness import LiveBuffer, analyse
 from crewrite.measure import round_up
+from crewrite.usmp import POOL_ALIGNMENT, analyse_pools, pool_define
 
 OWN = "_crewrite_"  # crewrite's own functions and variables (arena, poison build runtime)
 
@@ -257,8 +259,15 @@ def _intersect(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -
     return None
 
 
-def prove_layout(original: Program, rewritten: Program, alignment: int) -> LayoutProof:
-    """Check the rewritten program's arena offsets against the original's live ranges."""
+def prove_layout(
+    original: Program,
+    rewritten: Program,
+    alignment: int,
+    headers: Mapping[str, str] | None = None,
+) -> LayoutProof:
+    """Check the rewritten program's arena offsets against the original's live ranges, and
+    the offsets of every moved USMP pool against its slices' (`headers`: the rewritten
+    project's header texts, where an application-provided pool's size is declared)."""
     arenas = {arena_name(m): m for m in original.modules}
     statements = _statements(original)
     rewritten_functions = _functions(rewritten, set(arenas), statements)
@@ -332,6 +341,11 @@ def prove_layout(original: Program, rewritten: Program, alignment: int) -> Layou
                 f"{name[0]}:{line}: {name[1]} uses an arena in a form crewrite cannot read"
             )
     problems += _check_placements(placements, sizes, alignment, labels)
+    pools = _prove_pools(original, rewritten, headers or {})
+    placements += pools.placements
+    sizes.update({name: size for name, size in pools.sizes.items() if size is not None})
+    problems += pools.problems
+    notes += pools.notes
     problems += _check_call_graph(original, rewritten)
     used = sorted({p.arena for p in placements})
     return LayoutProof(
@@ -344,23 +358,24 @@ def prove_layout(original: Program, rewritten: Program, alignment: int) -> Layou
 
 def _check_placements(
     placements: list[Placement],
-    sizes: dict[str, int],
+    sizes: Mapping[str, int | None],
     alignment: int,
     labels: Mapping[str, Sequence[str]],
 ) -> list[str]:
+    """Alignment, bounds (`sizes`; None: not known, not checked) and overlaps."""
     problems = []
     for p in placements:
         for offset in p.offsets:
+            size = sizes.get(p.arena)
             if offset % alignment:
                 problems.append(
                     f"{p.id} at offset {offset} is not {alignment}-byte aligned ({p.where})"
                 )
             if p.arena not in sizes:
                 problems.append(f"{p.id}: no definition of {p.arena} with a size")
-            elif offset + p.size > sizes[p.arena]:
+            elif size is not None and offset + p.size > size:
                 problems.append(
-                    f"{p.id} [{offset}, +{p.size}) runs past the end of {p.arena} "
-                    f"({sizes[p.arena]:,} B)"
+                    f"{p.id} [{offset}, +{p.size}) runs past the end of {p.arena} ({size:,} B)"
                 )
     overlaps = []
     for i, a in enumerate(placements):
@@ -398,3 +413,232 @@ def _check_call_graph(original: Program, rewritten: Program) -> list[str]:
         "the rewritten call graph differs from the original's: "
         + ", ".join(f"{a} -> {b} ({'lost' if (a, b) in before else 'new'})" for a, b in changed)
     ]
+
+
+# -- USMP pools -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _PoolProof:
+    placements: list[Placement]
+    sizes: dict[str, int | None]  # None: not declared where crewrite can read it
+    problems: list[str]
+    notes: list[str]
+
+
+@dataclass(frozen=True)
+class _PoolSlices:
+    """Where one function of the rewritten C points its slices of one pool."""
+
+    settings: tuple[_Setting, ...]  # let slices: declarations and crewrite's re-pointings
+    inline: tuple[tuple[int, int], ...]  # (statement position, offset) of each inline use
+    statements: int
+
+
+def _pool_slices(body: c_ast.Compound, params: set[str]) -> _PoolSlices:
+    """The slices of the pool parameters `params` in a rewritten function body, statement by
+    statement; crewrite's own statements (a re-pointed slice, a poison build's clock) are
+    set aside so that positions count the original's statements."""
+    settings: list[_Setting] = []
+    inline: list[tuple[int, int]] = []
+    position = 0
+    for item in body.block_items or []:
+        uses = _ArenaUses(params)
+        uses.visit(item)
+        inserted = isinstance(item, c_ast.Assignment) and len(uses.settings) == 1
+        for variable, (param, offset) in uses.settings:
+            settings.append(_Setting(variable, param, offset, position, inserted))
+        inline += [(position, offset) for offset in inline_slices(item, params)]
+        if inserted or (
+            not uses.settings and any(OWN in n or n.startswith("crewrite_") for n in uses.names)
+        ):
+            continue
+        position += 1
+    return _PoolSlices(tuple(settings), tuple(inline), position)
+
+
+def inline_slices(node: c_ast.Node, params: set[str]) -> list[int]:
+    """Offsets of every `&P[C]` in a statement (P one of `params`) that initialises no
+    variable, in text order: the inline slices."""
+    found: list[tuple[int, int, int]] = []
+
+    class Visitor(c_ast.NodeVisitor):
+        def visit_Decl(self, n: c_ast.Decl) -> None:
+            if arena_address(n.init, params) is None:
+                self.generic_visit(n)
+
+        def visit_Assignment(self, n: c_ast.Assignment) -> None:
+            if not isinstance(n.lvalue, c_ast.ID) or arena_address(n.rvalue, params) is None:
+                self.generic_visit(n)
+
+        def visit_UnaryOp(self, n: c_ast.UnaryOp) -> None:
+            address = arena_address(n, params) if n.op == "&" else None
+            if address is not None and isinstance(n.expr, c_ast.ArrayRef):
+                coord = n.expr.coord
+                found.append((coord.line if coord else 0, coord.column if coord else 0, address[1]))
+                return
+            self.generic_visit(n)
+
+    Visitor().visit(node)
+    return [offset for _, _, offset in sorted(found)]
+
+
+def _moved(before: Program, after: Program) -> set[tuple[str, str]]:
+    """Pools whose slices or size differ between two programs."""
+    old, new = find_pools(before), find_pools(after)
+    moved = set()
+    for pool in old.pools:
+        if pool.constant:
+            continue
+        same = next((p for p in new.pools if p.key == pool.key), None)
+        offsets_before = sorted((s.function, s.offset) for s in old.slices_of(pool))
+        offsets_after = sorted((s.function, s.offset) for s in new.slices_of(pool)) if same else []
+        sizes = (
+            (pool.definition.size if pool.definition else None),
+            (same.definition.size if same is not None and same.definition else None),
+        )
+        if offsets_before != offsets_after or sizes[0] != sizes[1]:
+            moved.add(pool.key)
+    return moved
+
+
+def _prove_pools(original: Program, rewritten: Program, headers: Mapping[str, str]) -> _PoolProof:
+    """Every moved workspace pool: each slice where the rewritten C puts it, its size and
+    live ranges recomputed from the original (crewrite.usmp), checked like an arena's."""
+    proof = _PoolProof([], {}, [], [])
+    if original.allocs:
+        return proof
+    moved = _moved(original, rewritten)
+    if not moved:
+        return proof
+    analysis = analyse_pools(original, list(original.modules))
+    after = find_pools(rewritten)
+    statements = _statements(original)
+    functions = {key: f for key, f in _own_functions(rewritten)}
+    labels: dict[str, Sequence[str]] = {}
+    for pool in analysis.facts.pools:
+        if pool.key not in moved:
+            continue
+        if pool.key in analysis.refused:
+            why = analysis.refused[pool.key]
+            proof.problems.append(
+                f"pool '{pool.name}' of module '{pool.module}' was moved, but its slices cannot "
+                f"be sized ({why.file}:{why.line}: {why.reason})"
+            )
+            continue
+        name = f"{pool.module}:{pool.name}"
+        live = analysis.liveness(pool)
+        labels[name] = live.labels
+        proof.sizes[name] = _new_pool_size(after.pools, pool, headers)
+        if proof.sizes[name] is None:
+            proof.notes.append(f"pool {name}: its new size is declared nowhere crewrite reads")
+        by_site: dict[tuple[str, str], list[LiveBuffer]] = defaultdict(list)
+        for buf in live.buffers:
+            by_site[buf.site.key].append(buf)
+        for ranges in by_site.values():
+            site = ranges[0].site
+            assert isinstance(site, SliceSite)
+            where = f"{site.file}:{site.line}"
+            fn_key = (site.file, _bare(site.function))
+            body = functions.get(fn_key)
+            if body is None:
+                proof.problems.append(f"{site.function} (from {where}) is not in the rewritten C")
+                continue
+            params = {p for p in _param_names(body) if pool_of_param(p) == pool.name}
+            scanned = _pool_slices(body.body, params)
+            lines = [s.line for s in statements[fn_key]]
+            if scanned.statements != len(lines):
+                proof.problems.append(
+                    f"{site.function}: the rewritten function has {scanned.statements} of the "
+                    f"original's statements, the original {len(lines)}: cannot line them up"
+                )
+                continue
+            offsets = _slice_offsets(ranges, site, scanned, lines, original)
+            if isinstance(offsets, str):
+                proof.problems.append(f"{site.function}:{site.variable} ({where}) {offsets}")
+                continue
+            for buf in ranges:
+                proof.placements.append(
+                    Placement(
+                        buf.id,
+                        name,
+                        tuple(sorted(offsets[buf.range])),
+                        round_up(site.size, POOL_ALIGNMENT),
+                        buf.windows,
+                        where,
+                    )
+                )
+    proof.problems.extend(_check_placements(proof.placements, proof.sizes, POOL_ALIGNMENT, labels))
+    return proof
+
+
+def _param_names(func: c_ast.FuncDef) -> list[str]:
+    args = func.decl.type.args
+    return [p.name for p in (args.params if args else []) if isinstance(p, c_ast.Decl) and p.name]
+
+
+def _new_pool_size(pools: Sequence[Pool], pool: Pool, headers: Mapping[str, str]) -> int | None:
+    """The pool's size in the rewritten project: its definition, else the module header's
+    `TVMGEN_<MOD>_<POOL>_WORKSPACE_POOL_SIZE` (an application-provided pool)."""
+    same = next((p for p in pools if p.key == pool.key), None)
+    if same is not None and same.definition is not None:
+        return same.definition.size
+    for text in headers.values():
+        found = pool_define(text, pool.module, pool.name)
+        if found is not None:
+            return int(found[1])
+    return None
+
+
+def _slice_offsets(
+    ranges: list[LiveBuffer],
+    site: SliceSite,
+    scanned: _PoolSlices,
+    lines: list[int],
+    original: Program,
+) -> dict[int, set[int]] | str:
+    """Offsets each live range of one slice may see in the rewritten C, or why they cannot
+    be told."""
+    if site.form == "let":
+        settings = [s for s in scanned.settings if s.variable == site.variable]
+        if not settings:
+            return "is no longer a slice of its pool"
+        return _offsets(ranges, settings, lines)
+    order = _inline_order(original, site)
+    if order is None or len(order) != len(scanned.inline):
+        return "cannot be lined up with the inline slices of the rewritten function"
+    starts = []
+    for buf in sorted(ranges, key=lambda b: b.range):
+        if buf.range == 0:
+            starts.append(0)
+        elif buf.start_line in lines:
+            starts.append(lines.index(buf.start_line))
+        else:
+            return f"has a live range starting at line {buf.start_line}, a statement not found"
+    out: dict[int, set[int]] = {}
+    for mine, (position, offset) in zip(order, scanned.inline, strict=True):
+        if not mine:
+            continue
+        rng = max(i for i, start in enumerate(starts) if start <= position)
+        out.setdefault(rng, set()).add(offset)
+    missing = [b.range for b in ranges if b.range not in out]
+    if missing:
+        return f"has live ranges {missing} that no inline use points at"
+    return out
+
+
+def _inline_order(original: Program, site: SliceSite) -> list[bool] | None:
+    """For every inline slice of any pool parameter in the site's function, in text order:
+    whether it is one of `site`'s uses."""
+    tu = original.translation_units.get(site.file)
+    if tu is None:
+        return None
+    for ext in tu.ast.ext:
+        if isinstance(ext, c_ast.FuncDef) and ext.decl.name == _bare(site.function):
+            params = {p for p in _param_names(ext) if pool_of_param(p) == site.pool}
+            return [
+                offset == site.offset
+                for item in ext.body.block_items or []
+                for offset in inline_slices(item, {site.param} & params or params)
+            ]
+    return None

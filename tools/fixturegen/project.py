@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from .model import ModuleBuilder, ModuleResult
+from .model import USMP_DEFAULTS, ModuleBuilder, ModuleResult
 
 ALLOCATOR_OVERHEAD = 512
 
@@ -138,9 +138,9 @@ SPECS: dict[str, dict] = {
             },
         },
     },
-    # Built with USMP: a static pool, no workspace calls.
+    # Built with USMP: a static pool, no workspace calls; the entry reuses its sids.
     "usmp_static": {
-        "usmp": True,
+        "usmp": {"sids": "reused"},
         "modules": {
             "default": {
                 "seed": 53,
@@ -156,6 +156,25 @@ SPECS: dict[str, dict] = {
         },
     },
 }
+
+
+# The models above built with USMP (tir.usmp.enable=1): pools planned by USMP's greedy by size.
+SPECS["kws_usmp"] = {"usmp": {"const_pool": True}, "modules": SPECS["kws_native"]["modules"]}
+SPECS["cmsis_kws_usmp"] = {"usmp": True, "modules": SPECS["cmsis_kws"]["modules"]}
+SPECS["vww_usmp"] = {"usmp": True, "header_copy": True, "modules": SPECS["vww_big"]["modules"]}
+SPECS["two_modules_usmp"] = {
+    # pools the application provides, tensors as inline slices, loop-local scratch slices
+    "usmp": {"pool": "application", "inline_sids": True, "tiled_dense": True},
+    "modules": SPECS["two_modules"]["modules"],
+}
+
+
+def usmp_options(spec: dict) -> dict | None:
+    """A spec's USMP options with their defaults; None when it is built without USMP."""
+    given = spec.get("usmp")
+    if not given:
+        return None
+    return {**USMP_DEFAULTS, **(given if isinstance(given, dict) else {})}
 
 
 @dataclass
@@ -184,6 +203,12 @@ def _main_c(name: str, mods: list[ModuleResult]) -> str:
         f"\n#ifndef WORKSPACE_SIZE\n#define WORKSPACE_SIZE ({' + '.join(P)} + 512)\n#endif\n\n"
     )
     out.append("static uint8_t g_aot_memory[WORKSPACE_SIZE];\n")
+    for m in mods:
+        if _app_pool(m):
+            out.append(
+                f"static uint8_t g_{m.mod}_pool[TVMGEN_{m.mod.upper()}_GLOBAL_WORKSPACE_"
+                "WORKSPACE_POOL_SIZE] __attribute__((aligned(16)));\n"
+            )
     for m in mods:
         for n, t, c in m.inputs:
             out.append(f"static {t} g_{m.mod}_in_{n}[{c}] __attribute__((aligned(16)));\n")
@@ -220,9 +245,16 @@ def _main_c(name: str, mods: list[ModuleResult]) -> str:
         out.append(f"  struct {p}_outputs {m.mod}_outputs = {{\n")
         out += [f"    .{n} = g_{m.mod}_out_{n},\n" for (n, _t, _c) in m.outputs]
         out.append("  };\n")
+        pools = ""
+        if _app_pool(m):
+            out.append(
+                f"  struct {p}_workspace_pools {m.mod}_pools = {{\n"
+                f"    .global_workspace = g_{m.mod}_pool,\n  }};\n"
+            )
+            pools = f", &{m.mod}_pools"
         out.append(
             "  shim_workspace_init(g_aot_memory, sizeof(g_aot_memory));\n"
-            f"  int32_t {m.mod}_rc = {p}_run(&{m.mod}_inputs, &{m.mod}_outputs);\n"
+            f"  int32_t {m.mod}_rc = {p}_run(&{m.mod}_inputs, &{m.mod}_outputs{pools});\n"
             "  peak += shim_workspace_peak();\n"
             "  calls += shim_workspace_calls();\n"
             f"  if ({m.mod}_rc != 0) {{\n"
@@ -243,6 +275,10 @@ def _main_c(name: str, mods: list[ModuleResult]) -> str:
         "  return failed;\n}\n"
     )
     return "".join(out)
+
+
+def _app_pool(m: ModuleResult) -> bool:
+    return m.usmp is not None and m.usmp["pool"] == "application"
 
 
 def _cmake(name: str, ws: int) -> str:
@@ -282,14 +318,17 @@ def _tensors(tensors: list) -> dict:
 
 def _metadata(name: str, mods: list[ModuleResult], usmp: bool, specs: dict) -> str:
     """metadata.json as TVM 0.10+ writes it (format version 7): the run function's tensors
-    under memory.functions.main."""
+    under memory.functions.main; with USMP, each module's pool size by pool name (at the top
+    for one module, in the module's entry for several)."""
     md = {
         "version": 7,
         "model_name": name,
         "export_datetime": "2024-01-01 00:00:00Z",
         "modules": {},
         "memory_pools": (
-            {"global_workspace": {"size_bytes": mods[0].workspace_size}} if usmp else {}
+            {"global_workspace": {"size_bytes": mods[0].workspace_size}}
+            if usmp and len(mods) == 1
+            else {}
         ),
     }
     for m in mods:
@@ -315,18 +354,22 @@ def _metadata(name: str, mods: list[ModuleResult], usmp: bool, specs: dict) -> s
                 },
             },
         }
+        if usmp and len(mods) > 1:
+            md["modules"][m.mod]["memory_pools"] = {
+                "global_workspace": {"size_bytes": m.workspace_size}
+            }
     return json.dumps(md, indent=2, sort_keys=True) + "\n"
 
 
 def build_fixture(name: str) -> Fixture:
     spec = SPECS[name]
-    usmp = spec.get("usmp", False)
+    usmp = usmp_options(spec)
     mods = [ModuleBuilder(mod, ms, usmp=usmp).build() for mod, ms in spec["modules"].items()]
     ws = sum(m.workspace_size for m in mods) + ALLOCATOR_OVERHEAD
     files = {
         "CMakeLists.txt": _cmake(name, ws),
         "src/main.c": _main_c(name, mods),
-        "model/metadata.json": _metadata(name, mods, usmp, spec["modules"]),
+        "model/metadata.json": _metadata(name, mods, usmp is not None, spec["modules"]),
     }
     for m in mods:
         for rel, text in m.files.items():
@@ -365,6 +408,7 @@ def expected_facts(fixtures: list[Fixture]) -> str:
                     "buffers": m.buffers,
                     "inputs": [list(i) for i in m.inputs],
                     "outputs": [list(o) for o in m.outputs],
+                    **({"pool_slices": m.slices} if m.usmp else {}),
                 }
                 for m in fx.modules
             },
