@@ -56,3 +56,75 @@ def program_of(root: Path) -> Program:
         return extract(parse_all(project, Options()), project.module_names())
     finally:
         project.close()
+
+
+USMP_LIB0 = """\
+// tvm target: c -keys=arm_cpu,cpu -mcpu=cortex-m4
+#include "tvm/runtime/c_runtime_api.h"
+{definition}#include <tvmgen_{mod}.h>
+TVM_DLL int32_t tvmgen_{mod}___tvm_main__(void* x,void* y,uint8_t* global_workspace_0_var);
+int32_t tvmgen_{mod}_run({params}) {{return tvmgen_{mod}___tvm_main__(inputs->x,outputs->y,{pool});
+}}
+"""
+
+USMP_HEADER = """\
+#ifndef TVMGEN_{MOD}_H_
+#define TVMGEN_{MOD}_H_
+#include <stdint.h>
+#define TVMGEN_{MOD}_X_SIZE {x}
+#define TVMGEN_{MOD}_Y_SIZE {y}
+struct tvmgen_{mod}_inputs {{ void* x; }};
+struct tvmgen_{mod}_outputs {{ void* y; }};
+{pools}int32_t tvmgen_{mod}_run({params});
+#define TVMGEN_{MOD}_WORKSPACE_SIZE {size}
+#endif
+"""
+
+
+def make_usmp_project(
+    root: Path,
+    lib1_body: str,
+    pool: int,
+    module: str = "t",
+    tensors: tuple[int, int] = (64, 64),
+    application_pool: bool = False,
+) -> Path:
+    """A USMP-built project: `static uint8_t global_workspace[pool]` in lib0 (or a pool the
+    application provides through `workspace_pools`), the entry and operators in lib1."""
+    mod, upper = module, module.upper()
+    host = root / "model" / "codegen" / "host"
+    (host / "src").mkdir(parents=True)
+    (host / "include").mkdir(parents=True)
+    params = f"struct tvmgen_{mod}_inputs* inputs, struct tvmgen_{mod}_outputs* outputs"
+    pools = ""
+    if application_pool:
+        params += f", struct tvmgen_{mod}_workspace_pools* workspace_pools"
+        pools = (
+            f"struct tvmgen_{mod}_workspace_pools {{ void* global_workspace; }};\n"
+            f"#define TVMGEN_{upper}_GLOBAL_WORKSPACE_WORKSPACE_POOL_SIZE {pool}\n"
+        )
+    (host / "include" / f"tvmgen_{mod}.h").write_text(
+        USMP_HEADER.format(
+            mod=mod, MOD=upper, x=tensors[0], y=tensors[1], pools=pools, params=params, size=pool
+        )
+    )
+    definition = (
+        ""
+        if application_pool
+        else '__attribute__((section(".bss.noinit.tvm"), aligned(16)))\n'
+        f"static uint8_t global_workspace[{pool}];\n"
+    )
+    (host / "src" / f"{mod}_lib0.c").write_text(
+        USMP_LIB0.format(
+            mod=mod,
+            definition=definition,
+            params=params,
+            pool=(
+                "workspace_pools->global_workspace"
+                if application_pool
+                else "((uint8_t*)&global_workspace)"
+            ),
+        )
+    )
+    (host / "src" / f"{mod}_lib1.c").write_text(PRELUDE + textwrap.dedent(lib1_body))
+    return root
