@@ -39,6 +39,10 @@ what changes:
   in a CMakeLists.txt, or #define WORKSPACE_SIZE N in its src/ or include/) is lowered by the
   bytes moved to the arena. Without --out the project is rewritten in place, all or nothing;
   a second run changes nothing.
+  A project built with USMP (no workspace call, static pools) has each workspace pool
+  re-planned instead: every slice &pool[N] at a new offset, the pool array, its header
+  defines and metadata shrunk by what was saved; constant pools stay, and a pool whose
+  slices crewrite cannot size stays as USMP planned it, with the reason.
 
 liveness:
   fine (default) follows each buffer into the functions it is handed to, and splits a sid
@@ -55,7 +59,8 @@ verification:
   inputs. The flags under "host verification" tune it.
 
 exit codes:
-  0  rewritten (or, with --dry-run, would be), or already static (no workspace calls)
+  0  rewritten (or, with --dry-run, would be), or already static (no workspace calls, and
+     no USMP pool crewrite can shrink)
   1  bad input or unsafe situation: one message with file, line and reason; nothing written
      (with --verify: also a rewrite that could not be proven)
   2  bad command line

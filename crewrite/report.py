@@ -217,9 +217,15 @@ def pool_json(r: PoolResult) -> dict[str, Any]:
 
 
 def _panel(
-    drawing: drawsvg.Drawing, m: ModuleResult, left: float, top: float, width: float, height: float
+    drawing: drawsvg.Drawing,
+    m: ModuleResult | PoolResult,
+    left: float,
+    top: float,
+    width: float,
+    height: float,
 ) -> None:
-    """One module: its live windows as rectangles, offsets up, program points across."""
+    """One module (or USMP pool): its live windows as rectangles, offsets up, program points
+    across."""
     points = max(1, len(m.liveness.labels))
     ceiling = max(m.original_bytes, m.arena_bytes, 1)
 
@@ -250,7 +256,8 @@ def _panel(
                 f"{start}-{end}\n{buf.site.file}:{buf.site.line}"
             )
             drawing.append(rect)
-    lines = [(m.original_bytes, "#c0392b", f"runtime allocator before: {m.original_bytes:,} B")]
+    before = "USMP's pool" if isinstance(m, PoolResult) else "runtime allocator before"
+    lines = [(m.original_bytes, "#c0392b", f"{before}: {m.original_bytes:,} B")]
     if m.arena_bytes == m.plan.lower_bound_bytes:
         lines.append((m.arena_bytes, "#27ae60", f"arena = lower bound: {m.arena_bytes:,} B"))
     else:
@@ -282,10 +289,11 @@ def svg_report(result: Result, width: int = 1000, panel: int = 360) -> str:
     """The layout as a picture, one panel per module (hover a rectangle for its buffer), with
     lines at the lower bound and at the workspace the runtime allocator needed before."""
     margin, gap = 60, 50
-    height = max(1, len(result.modules)) * (panel + gap) + gap
+    panels: list[ModuleResult | PoolResult] = [*result.modules, *result.pools]
+    height = max(1, len(panels)) * (panel + gap) + gap
     drawing = drawsvg.Drawing(width + 2 * margin, height, font_family="sans-serif")
     drawing.append(drawsvg.Rectangle(0, 0, width + 2 * margin, height, fill="white"))
-    for index, m in enumerate(result.modules):
+    for index, m in enumerate(panels):
         _panel(drawing, m, margin, gap + index * (panel + gap), width, panel)
     svg: str = drawing.as_svg()
     return svg

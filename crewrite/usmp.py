@@ -49,6 +49,11 @@ class PoolResult:
     original_from: str
 
     @property
+    def module(self) -> str:
+        """How reports name it: the module and the pool."""
+        return f"{self.pool.module}, USMP pool {self.pool.name}"
+
+    @property
     def arena_bytes(self) -> int:
         return max(self.plan.arena_bytes, POOL_ALIGNMENT)
 
