@@ -147,8 +147,9 @@ def test_a_second_run_finds_the_pool_already_replanned(small, capsys):
 
 
 def test_report_says_what_usmp_left_and_where_the_saving_comes_from(small, tmp_path, capsys):
-    report = tmp_path / "report.json"
-    assert main(["rewrite", str(small), "--dry-run", "--report-json", str(report), "-v"]) == 0
+    report, picture = tmp_path / "report.json", tmp_path / "layout.svg"
+    flags = ["--dry-run", "--report-json", str(report), "--report-svg", str(picture), "-v"]
+    assert main(["rewrite", str(small), *flags]) == 0
     printed = capsys.readouterr().out
     assert "USMP pool global_workspace" in printed
     assert "pool as USMP planned it (model/codegen/host/src/t_lib0.c:4): 512 B" in printed
@@ -161,6 +162,9 @@ def test_report_says_what_usmp_left_and_where_the_saving_comes_from(small, tmp_p
     assert (pool["saved_by_packing_bytes"], pool["saved_by_lifetimes_bytes"]) == (64, 128)
     assert {s["variable"] for s in pool["slices"]} >= {"pad_let", "tile_let"}
     assert all(s["usmp_offset"] is not None for s in pool["slices"])
+    windows = sum(len(s["live"]) for s in pool["slices"])
+    svg = picture.read_text()
+    assert svg.count("<rect") == windows + 2 and "USMP's pool: 512 B" in svg
 
 
 def test_an_application_pool_gets_its_header_define_lowered(tmp_path, capsys):
@@ -256,7 +260,7 @@ TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x_buffer_var, int8_t* y_buffer_var
 
 
 def test_the_constant_pool_is_never_moved(tmp_path):
-    root = make_usmp_project(tmp_path / "c", CONSTANTS, pool=512)
+    root = make_usmp_project(tmp_path / "c", CONSTANTS, pool=512, constants=True)
     result = rewritten(root)
     (pool,) = result.pools
     assert pool.pool.name == "global_workspace" and pool.arena_bytes == 256
@@ -293,3 +297,31 @@ def test_the_layout_proof_reads_the_pool_back_and_catches_a_clash(small):
     assert len(proofs[0].placements) == len(pool.liveness.buffers)
     assert not proofs[1].ok
     assert any("acc_let" in p and "pad_let" in p and "share bytes" in p for p in proofs[1].problems)
+
+
+@pytest.mark.parametrize(
+    ("extra", "replanned", "said"),
+    [
+        (
+            "uint8_t* tvmgen_t_get_workspace_address(void) { return &global_workspace[0]; }\n",
+            True,
+            "t_lib0.c:9: warning: tvmgen_t_get_workspace_address uses the pool "
+            "'global_workspace' itself (hand-extended code?)",
+        ),
+        (
+            "int8_t* tvmgen_t_input(void) { return (int8_t*)&global_workspace[64]; }\n",
+            False,
+            "t_lib0.c:9: tvmgen_t_input uses the pool 'global_workspace' itself, not only to "
+            "hand it to the model",
+        ),
+    ],
+    ids=["base-returned", "offset-into-the-pool"],
+)
+def test_uses_of_the_pool_outside_the_model(tmp_path, capsys, extra, replanned, said):
+    root = make_usmp_project(tmp_path / "p", SMALL, pool=512)
+    lib0 = root / "model/codegen/host/src/t_lib0.c"
+    lib0.write_text(lib0.read_text() + extra)
+    assert main(["rewrite", str(root), "--dry-run"]) == 0
+    printed = capsys.readouterr().out
+    assert said in printed
+    assert ("re-planned by crewrite: 320 B" in printed) == replanned

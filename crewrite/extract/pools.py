@@ -495,7 +495,7 @@ def find_pools(program: Program) -> PoolFacts:
                     definition.line,
                 )
             )
-        if definition is not None:
+        if not pool.constant:
             problems.setdefault(pool.key, []).extend(_other_uses(program, pool, defs))
     units = {rel: _renamed(tu, renamed.get(rel, set())) for rel, tu in tus.items()}
     return PoolFacts(
@@ -527,72 +527,88 @@ def _identity(program: Program, rel: str, name: str) -> str | None:
 
 
 def _other_uses(program: Program, pool: Pool, defs: list[Definition]) -> list[PoolProblem]:
-    """Warnings for uses of a pool object other than handing it to the AOT entry: whatever
-    reads it there must fit in the re-planned size."""
-    assert pool.definition is not None
+    """Uses of the pool itself (`pool`, or `x->pool` for one the application provides) in
+    the module's functions other than handing it to a function's pool parameter: its first
+    byte returned is a warning (hand-extended code: whatever uses it must fit in the
+    re-planned pool); anything else, such as inputs and outputs mapped at offsets into the
+    pool, addresses its bytes outside the slices and keeps it as USMP planned it."""
     found = []
     for tu, func, identity in defs:
-        if tu.rel != pool.definition.file:
+        if program.functions[identity].module != pool.module:
             continue
-        for call, line in _mentions(func.body, pool.name):
-            if call is not None:
-                callee = call_name(call)
+        for use, node, line in _pool_references(func.body, pool.name):
+            if use == "handed":
+                assert isinstance(node, c_ast.FuncCall)
+                callee = call_name(node)
                 target = _identity(program, tu.rel, callee) if callee else None
                 params = program.functions[target].params if target else ()
                 position = next(
-                    (i for i, a in enumerate(call_args(call)) if _mentions_name(a, pool.name)), -1
+                    (i for i, a in enumerate(call_args(node)) if _base_of(a, pool.name)), -1
                 )
                 if 0 <= position < len(params) and pool_of_param(params[position]) == pool.name:
                     continue
+            fatal = use != "returned"
             found.append(
                 PoolProblem(
-                    f"{identity} uses the pool '{pool.name}' itself (hand-extended code?): "
-                    "whatever it does there must fit in the re-planned pool",
+                    f"{identity} uses the pool '{pool.name}' itself"
+                    + (
+                        " (hand-extended code?): whatever it does there must fit in the "
+                        "re-planned pool"
+                        if not fatal
+                        else ", not only to hand it to the model: its bytes are reached "
+                        "outside the slices crewrite moves (inputs and outputs in the pool?)"
+                    ),
                     tu.rel,
                     line,
-                    fatal=False,
+                    fatal=fatal,
                 )
             )
     return found
 
 
-def _mentions(body: c_ast.Node, name: str) -> list[tuple[c_ast.FuncCall | None, int]]:
-    """Each mention of `name`, with the call whose argument it is (None otherwise)."""
-    out: list[tuple[c_ast.FuncCall | None, int]] = []
+def _pool_references(body: c_ast.Node, name: str) -> list[tuple[str, c_ast.Node | None, int]]:
+    """Each reference to pool `name` in a body: ("handed", call) when its first byte is a
+    call's argument, ("returned", None) when it is returned, ("other", None) otherwise."""
+    out: list[tuple[str, c_ast.Node | None, int]] = []
 
     class Visitor(c_ast.NodeVisitor):
-        def __init__(self) -> None:
-            self.call: c_ast.FuncCall | None = None
-
         def visit_FuncCall(self, node: c_ast.FuncCall) -> None:
             for arg in call_args(node):
-                if _mentions_name(arg, name) and _is_pool_address(arg, name):
-                    out.append((node, line_of(node)))
+                if _base_of(arg, name):
+                    out.append(("handed", node, line_of(node)))
                 else:
                     self.visit(arg)
 
+        def visit_Return(self, node: c_ast.Return) -> None:
+            if node.expr is not None and _base_of(node.expr, name):
+                out.append(("returned", None, line_of(node)))
+            elif node.expr is not None:
+                self.visit(node.expr)
+
         def visit_ID(self, node: c_ast.ID) -> None:
             if node.name == name:
-                out.append((None, line_of(node)))
+                out.append(("other", None, line_of(node)))
+
+        def visit_StructRef(self, node: c_ast.StructRef) -> None:
+            if isinstance(node.field, c_ast.ID) and node.field.name == name:
+                out.append(("other", None, line_of(node)))
+            else:
+                self.visit(node.name)
 
     Visitor().visit(body)
     return out
 
 
-def _is_pool_address(node: c_ast.Node, name: str) -> bool:
-    """`pool`, `&pool`, `&pool[0]`, with casts: the pool's first byte."""
+def _base_of(node: c_ast.Node, name: str) -> bool:
+    """`pool`, `&pool`, `&pool[0]`, `x->pool` (casts aside): the pool's first byte."""
     node = strip_casts(node)
     if isinstance(node, c_ast.UnaryOp) and node.op == "&":
         node = strip_casts(node.expr)
         if isinstance(node, c_ast.ArrayRef) and fold_constant(node.subscript) == 0:
-            node = node.name
+            node = strip_casts(node.name)
+    if isinstance(node, c_ast.StructRef):
+        return isinstance(node.field, c_ast.ID) and node.field.name == name
     return isinstance(node, c_ast.ID) and node.name == name
-
-
-def _mentions_name(node: c_ast.Node, name: str) -> bool:
-    if isinstance(node, c_ast.ID):
-        return bool(node.name == name)
-    return any(_mentions_name(child, name) for child in _children(node))
 
 
 def _renamed(tu: TranslationUnit, inline: set[int]) -> TranslationUnit:

@@ -62,9 +62,15 @@ USMP_LIB0 = """\
 // tvm target: c -keys=arm_cpu,cpu -mcpu=cortex-m4
 #include "tvm/runtime/c_runtime_api.h"
 {definition}#include <tvmgen_{mod}.h>
-TVM_DLL int32_t tvmgen_{mod}___tvm_main__(void* x,void* y,uint8_t* global_workspace_0_var);
-int32_t tvmgen_{mod}_run({params}) {{return tvmgen_{mod}___tvm_main__(inputs->x,outputs->y,{pool});
+TVM_DLL int32_t tvmgen_{mod}___tvm_main__(void* x,void* y,{const_param}uint8_t* global_workspace_0_var);
+int32_t tvmgen_{mod}_run({params}) {{return tvmgen_{mod}___tvm_main__(inputs->x,outputs->y,{const_arg}{pool});
 }}
+"""  # noqa: E501
+CONST_POOL = """static struct global_const_workspace {
+  int8_t w_let[96] __attribute__((packed, aligned(16)));
+} global_const_workspace = {
+  .w_let = {%s},
+};
 """
 
 USMP_HEADER = """\
@@ -88,9 +94,11 @@ def make_usmp_project(
     module: str = "t",
     tensors: tuple[int, int] = (64, 64),
     application_pool: bool = False,
+    constants: bool = False,
 ) -> Path:
     """A USMP-built project: `static uint8_t global_workspace[pool]` in lib0 (or a pool the
-    application provides through `workspace_pools`), the entry and operators in lib1."""
+    application provides through `workspace_pools`), the entry and operators in lib1; with
+    `constants`, a constant pool (96 bytes) handed to the entry before it."""
     mod, upper = module, module.upper()
     host = root / "model" / "codegen" / "host"
     (host / "src").mkdir(parents=True)
@@ -114,10 +122,14 @@ def make_usmp_project(
         else '__attribute__((section(".bss.noinit.tvm"), aligned(16)))\n'
         f"static uint8_t global_workspace[{pool}];\n"
     )
+    if constants:
+        definition = CONST_POOL % ", ".join(str(i % 7 - 3) for i in range(96)) + definition
     (host / "src" / f"{mod}_lib0.c").write_text(
         USMP_LIB0.format(
             mod=mod,
             definition=definition,
+            const_param="uint8_t* global_const_workspace_0_var," if constants else "",
+            const_arg="((uint8_t*)&global_const_workspace)," if constants else "",
             params=params,
             pool=(
                 "workspace_pools->global_workspace"
