@@ -11,7 +11,8 @@ crewrite's own pipeline:
   cannot be bounded (or that reaches before its start) keeps the pool as USMP planned it,
   with the slice and the statement named;
 - lifetime: crewrite's liveness over the extraction with the slices as buffers (statement
-  level inside operators, parameter spans across them, ping-pong splits of reused slices);
+  level inside operators, parameter spans across them, ping-pong splits of reused slices),
+  and a slice used for several things in sequence split into its uses (crewrite.phases);
 - offset: the same planner as for arenas, with the lower bound.
 
 For the report the same slices are also packed with USMP's lifetimes (each one live for
@@ -32,6 +33,7 @@ from crewrite.extract import Program, extract
 from crewrite.extract.pools import Pool, PoolFacts, PoolProblem, SliceSite, find_pools
 from crewrite.liveness import LiveBuffer, Liveness, analyse, is_entry
 from crewrite.measure import round_up
+from crewrite.phases import split_phases
 from crewrite.project import Project
 
 POOL_ALIGNMENT = 16  # USMP's default byte alignment of every buffer in a pool
@@ -93,18 +95,21 @@ class PoolAnalysis:
     program: Program
     refused: Mapping[tuple[str, str], PoolProblem]  # pool key -> why it stays as it is
     warnings: tuple[str, ...]
+    extents: Mapping[str, FunctionExtents]
 
     @property
     def movable(self) -> list[Pool]:
         return [p for p in self.facts.pools if not p.constant and p.key not in self.refused]
 
     def liveness(self, pool: Pool, model: str = "fine") -> Liveness:
-        """The live ranges of one pool's slices."""
+        """The live ranges of one pool's slices; with fine liveness, a slice used for
+        several things in sequence has one range per use (crewrite.phases)."""
         live = analyse(self.program, pool.module, model, POOL_ALIGNMENT)
         mine = tuple(
             b for b in live.buffers if isinstance(b.site, SliceSite) and b.site.pool == pool.name
         )
-        return replace(live, buffers=mine)
+        live = replace(live, buffers=mine)
+        return split_phases(live, self.program, self.extents) if model == "fine" else live
 
 
 def analyse_pools(program: Program, modules: Sequence[str]) -> PoolAnalysis:
@@ -113,8 +118,9 @@ def analyse_pools(program: Program, modules: Sequence[str]) -> PoolAnalysis:
     facts = find_pools(program)
     workspace = [p for p in facts.pools if not p.constant]
     if not workspace:
-        return PoolAnalysis(facts, program, {}, ())
-    sized, unsized = slice_sizes(facts, analyse_extents(program.translation_units))
+        return PoolAnalysis(facts, program, {}, (), {})
+    extents = analyse_extents(program.translation_units)
+    sized, unsized = slice_sizes(facts, extents)
     refused: dict[tuple[str, str], PoolProblem] = {}
     warnings = []
     for pool in workspace:
@@ -131,7 +137,8 @@ def analyse_pools(program: Program, modules: Sequence[str]) -> PoolAnalysis:
         function: [s for s in sites if (facts.modules.get(function, ""), s.pool) in keep]
         for function, sites in sized.items()
     }
-    return PoolAnalysis(facts, extract(facts.units, modules, buffers), refused, tuple(warnings))
+    program = extract(facts.units, modules, buffers)
+    return PoolAnalysis(facts, program, refused, tuple(warnings), extents)
 
 
 def slice_sizes(

@@ -18,6 +18,7 @@ from crewrite.api import rewrite
 from crewrite.cli import main
 from crewrite.pipeline import Options
 from crewrite.verify import VerifyOptions, verify
+from helpers.cases import TWO_USES, USMP_ENTRY
 from helpers.projects import make_usmp_project
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -53,6 +54,10 @@ def test_every_usmp_fixture_is_replanned_below_its_pool_and_proven(
         assert pool["lower_bound_bytes"] <= pool["arena_bytes"] < pool["usmp_pool_bytes"]
     verdict = verify(FIXTURES / name, out, OPTIONS, original_build=original_builds[name])
     assert verdict.ok, verdict.text()
+    if name == "kws_usmp":  # conv2d's scratch holds the padded input, then the output
+        split = [s for p in report["pools"] for s in p["slices"] if s["ranges"] == 2]
+        assert {s["variable"] for s in split} == {"pad_temp_let"}
+        assert split[0]["size"] < split[1]["size"]  # 696 B, then 12,000 B
     slices = sum(len(pool["slices"]) for pool in report["pools"])
     assert len(verdict.layout.placements) == slices and verdict.bytes_compared > 0
     assert main(["rewrite", str(out), "-q"]) == 3  # the re-planned pool is recognised
@@ -145,3 +150,13 @@ def test_a_static_pool_fixture_copy_in_place_then_again(tmp_path):
     lib0 = (copy / "model/codegen/host/src/default_lib0.c").read_text()
     assert "static uint8_t global_workspace[38048]" not in lib0
     assert main(["rewrite", str(copy), "-q", "--ok-if-rewritten"]) == 0
+
+
+@pytest.mark.parametrize("poison", [None, 0], ids=["plain", "poisoned"])
+def test_a_slice_split_into_its_two_uses_computes_the_same(tmp_path, poison):
+    original = make_usmp_project(tmp_path / "two", TWO_USES + USMP_ENTRY, pool=512)
+    out = tmp_path / "out"
+    result = rewrite(original, out, options=Options(poison_shift=poison))
+    assert result.pools[0].arena_bytes == 272
+    verdict = verify(original, out, VerifyOptions(runs=3))
+    assert verdict.ok, verdict.text()

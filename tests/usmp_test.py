@@ -18,6 +18,7 @@ from crewrite.pipeline import Options, parse_all, rewrite_project
 from crewrite.project import load_project
 from crewrite.usmp import slice_sizes
 from crewrite.verify import prove_layout
+from helpers.cases import TWO_USES, USMP_ENTRY
 from helpers.projects import make_usmp_project, program_of
 
 # USMP's greedy by size stacked everything (pool 512); live at once are at most pad + acc
@@ -210,12 +211,6 @@ TVM_DLL int32_t tvmgen_t_op(int8_t* p0, int8_t* T_out, uint8_t* global_workspace
   return 0;
 }
 """
-ENTRY = """
-TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x_buffer_var, int8_t* y_buffer_var, uint8_t* global_workspace_1_var) {
-  if (tvmgen_t_op(x_buffer_var, y_buffer_var, global_workspace_1_var) != 0 ) return -1;
-  return 0;
-}
-"""  # noqa: E501
 
 
 @pytest.mark.parametrize(
@@ -231,7 +226,7 @@ TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x_buffer_var, int8_t* y_buffer_var
 def test_a_pool_crewrite_cannot_follow_stays_as_usmp_planned_it(
     tmp_path, capsys, body, line, reason
 ):
-    root = make_usmp_project(tmp_path / "p", body + ENTRY, pool=512)
+    root = make_usmp_project(tmp_path / "p", body + USMP_ENTRY, pool=512)
     before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
     assert main(["rewrite", str(root)]) == 0
     printed = capsys.readouterr().out
@@ -325,3 +320,45 @@ def test_uses_of_the_pool_outside_the_model(tmp_path, capsys, extra, replanned, 
     printed = capsys.readouterr().out
     assert said in printed
     assert ("re-planned by crewrite: 320 B" in printed) == replanned
+
+
+def test_a_slice_used_for_two_things_in_sequence_shrinks_with_them(tmp_path):
+    root = make_usmp_project(tmp_path / "two", TWO_USES + USMP_ENTRY, pool=512)
+    result = rewritten(root)
+    (pool,) = result.pools
+    uses = {b.id.split(":")[-1]: (b.site.size, b.start_line) for b in pool.liveness.buffers}
+    assert uses == {
+        "s_let#0": (256, None),
+        "s_let#1": (16, 17),  # from the statement at line 17, which rewrites s[0..16)
+        "t_let": (16, None),
+        "u_let": (240, None),
+    }
+    assert pool.arena_bytes == pool.plan.lower_bound_bytes == 272
+    second = pool.offsets["tvmgen_t_op:s_let#1"]
+    assert (
+        f"  s_let = (void *)(&(global_workspace_2_var[{second}])); /* crewrite: rewritten: "
+        "next tensor in s_let */\n  for (int32_t i = 0; i < 4; ++i) {\n    ((int32_t*)s_let)[i]"
+    ) in lib1(result.new_texts)
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        # the third statement rewrites s[0..2) only, s[2] and s[3] are read after it
+        ("for (int32_t i = 0; i < 4; ++i) {\n    ((int32_t*)s_let)[i] =",
+         "for (int32_t i = 0; i < 2; ++i) {\n    ((int32_t*)s_let)[i] ="),
+        # it updates s[0..4) in place: it reads what the first use left
+        ("((int32_t*)s_let)[i] = ((int32_t*)t_let)[(3 - i)];",
+         "((int32_t*)s_let)[i] = ((int32_t*)s_let)[i] + ((int32_t*)t_let)[(3 - i)];"),
+    ],
+    ids=["rewrites-part", "updates-in-place"],
+)  # fmt: skip
+def test_a_use_that_keeps_bytes_of_the_one_before_is_not_split(tmp_path, old, new):
+    """The first use's bytes are still needed after the third statement: s stays one range
+    of 256 B."""
+    body = TWO_USES.replace(old, new)
+    assert body != TWO_USES
+    root = make_usmp_project(tmp_path / "partial", body + USMP_ENTRY, pool=1024)
+    (pool,) = rewritten(root).pools
+    s = [b for b in pool.liveness.buffers if b.site.variable == "s_let"]
+    assert [(b.id.split(":")[-1], b.site.size) for b in s] == [("s_let", 256)]

@@ -563,7 +563,7 @@ def _prove_pools(original: Program, rewritten: Program, headers: Mapping[str, st
                         buf.id,
                         name,
                         tuple(sorted(offsets[buf.range])),
-                        round_up(site.size, POOL_ALIGNMENT),
+                        round_up(buf.site.size, POOL_ALIGNMENT),
                         buf.windows,
                         where,
                     )

@@ -19,6 +19,7 @@ USMP_DEFAULTS = {
     "inline_sids": False,  # tensors between operators as (&(pool_1_var[N])) in the calls
     "const_pool": False,  # the entry's constants in a global_const_workspace struct
     "tiled_dense": False,  # int8 dense accumulates 8 outputs at a time in a loop-local slice
+    "merged_scratch": False,  # conv2d's padded input and output staging share one slice
 }
 
 

@@ -195,9 +195,14 @@ def op_conv(mb, L, xs):
         f"    conv_row[oc] = sum;\n  }}\n}}\n\n"
     )
     sc = mb.scratch()
-    body = sc.alloc("pad_temp", PH * PW * Cin, 0, 8)
+    # USMP after TVM merged two scratch buffers with disjoint lifetimes: the padded input,
+    # then the requantized output staged before it is copied out
+    merged = bool(mb.usmp and mb.usmp["merged_scratch"])
+    padded = max(PH * PW * Cin, OH * OW * Cout) if merged else PH * PW * Cin
+    body = sc.alloc("pad_temp", padded, 0, 8)
     body += sc.alloc("conv", OH * OW * Cout * 4, 0, 32)
     pad, conv = sc.v("pad_temp"), sc.v("conv")
+    out = f"((int8_t*){pad})[ax0]" if merged else "T_cast[ax0]"
     body += (
         f"  for (int32_t i1 = 0; i1 < {PH}; ++i1) {{\n"
         f"    for (int32_t i2 = 0; i2 < {PW}; ++i2) {{\n"
@@ -213,8 +218,13 @@ def op_conv(mb, L, xs):
         f"    }}\n  }}\n"
         f"  for (int32_t ax0 = 0; ax0 < {OH * OW * Cout}; ++ax0) {{\n"
         f"    int32_t v = {requant(f'((int32_t*){conv})[ax0]', str(mult), shift, -2)};\n"
-        f"    {clamp8('T_cast[ax0]', 'v')}\n  }}\n"
+        f"    {clamp8(out, 'v')}\n  }}\n"
     )
+    if merged:
+        body += (
+            f"  for (int32_t ax0_1 = 0; ax0_1 < {OH * OW * Cout}; ++ax0_1) {{\n"
+            f"    T_cast[ax0_1] = ((int8_t*){pad})[ax0_1];\n  }}\n"
+        )
     mb.add_op(fname, "int8_t* p0, int8_t* T_cast", body, sc)
     return Emitted(fname, Tensor((OH, OW, Cout), "int8_t"), [("in", 0), ("out",)])
 

@@ -159,7 +159,10 @@ SPECS: dict[str, dict] = {
 
 
 # The models above built with USMP (tir.usmp.enable=1): pools planned by USMP's greedy by size.
-SPECS["kws_usmp"] = {"usmp": {"const_pool": True}, "modules": SPECS["kws_native"]["modules"]}
+SPECS["kws_usmp"] = {
+    "usmp": {"const_pool": True, "merged_scratch": True},
+    "modules": SPECS["kws_native"]["modules"],
+}
 SPECS["cmsis_kws_usmp"] = {"usmp": True, "modules": SPECS["cmsis_kws"]["modules"]}
 SPECS["vww_usmp"] = {"usmp": True, "header_copy": True, "modules": SPECS["vww_big"]["modules"]}
 SPECS["two_modules_usmp"] = {
