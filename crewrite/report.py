@@ -8,6 +8,7 @@ from typing import Any
 import drawsvg
 
 from crewrite.extract.pools import SliceSite
+from crewrite.liveness import LiveBuffer
 from crewrite.measure import peak
 from crewrite.pipeline import ModuleResult, Result
 from crewrite.usmp import PoolResult
@@ -96,21 +97,23 @@ def _module_json(m: ModuleResult) -> dict[str, Any]:
             "label": m.liveness.labels[point] if point >= 0 else None,
             "buffers": live,
         },
-        "buffers": [
-            {
-                "function": b.site.function,
-                "variable": b.site.variable,
-                "file": b.site.file,
-                "line": b.site.line,
-                "size": b.site.size,
-                "offset": m.offsets[b.id],
-                "live": [list(w) for w in b.windows],
-                "escaped": b.escaped,
-                "range": b.range,
-                "ranges": b.ranges,
-            }
-            for b in m.liveness.buffers
-        ],
+        "buffers": [_range_json(b, m.offsets[b.id]) for b in m.liveness.buffers],
+    }
+
+
+def _range_json(b: LiveBuffer, offset: int) -> dict[str, Any]:
+    """One live range: where its buffer is declared, its size, offset and windows."""
+    return {
+        "function": b.site.function,
+        "variable": b.site.variable,
+        "file": b.site.file,
+        "line": b.site.line,
+        "size": b.site.size,
+        "offset": offset,
+        "live": [list(w) for w in b.windows],
+        "escaped": b.escaped,
+        "range": b.range,
+        "ranges": b.ranges,
     }
 
 
@@ -198,19 +201,10 @@ def pool_json(r: PoolResult) -> dict[str, Any]:
         "optimal": r.plan.optimal,
         "alignment": r.liveness.alignment,
         "slices": [
-            {
-                "function": b.site.function,
-                "variable": b.site.variable,
-                "file": b.site.file,
-                "line": b.site.line,
-                "size": b.site.size,
-                "usmp_offset": b.site.offset if isinstance(b.site, SliceSite) else None,
-                "offset": r.offsets[b.id],
-                "live": [list(w) for w in b.windows],
-                "escaped": b.escaped,
-                "range": b.range,
-                "ranges": b.ranges,
-            }
+            dict(
+                _range_json(b, r.offsets[b.id]),
+                usmp_offset=b.site.offset if isinstance(b.site, SliceSite) else None,
+            )
             for b in r.liveness.buffers
         ],
     }

@@ -33,6 +33,7 @@ from crewrite.extract import Program, extract
 from crewrite.extract.pools import Pool, PoolFacts, PoolProblem, SliceSite, find_pools
 from crewrite.liveness import LiveBuffer, Liveness, analyse, is_entry
 from crewrite.measure import round_up
+from crewrite.packing.graph import merge_windows
 from crewrite.phases import split_phases
 from crewrite.project import Project
 
@@ -226,13 +227,7 @@ def usmp_windows(live: Liveness, buf: LiveBuffer) -> tuple[tuple[int, int], ...]
         start = max((end + 1 for end in ends if end < first), default=0)
         stop = min((end for end in ends if end >= last), default=last)
         widened.append((min(start, first), max(stop, last)))
-    merged: list[tuple[int, int]] = []
-    for first, last in sorted(widened):
-        if merged and first <= merged[-1][1] + 1:
-            merged[-1] = (merged[-1][0], max(merged[-1][1], last))
-        else:
-            merged.append((first, last))
-    return tuple(merged)
+    return tuple(merge_windows(tuple(widened)))
 
 
 def _original_size(project: Project, pool: Pool, slices: Sequence[SliceSite]) -> tuple[int, str]:
