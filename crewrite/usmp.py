@@ -37,8 +37,6 @@ from crewrite.packing.graph import merge_windows
 from crewrite.phases import split_phases
 from crewrite.project import Project
 
-POOL_ALIGNMENT = 16  # USMP's default byte alignment of every buffer in a pool
-
 
 @dataclass(frozen=True)
 class PoolResult:
@@ -58,7 +56,7 @@ class PoolResult:
 
     @property
     def arena_bytes(self) -> int:
-        return max(self.plan.arena_bytes, POOL_ALIGNMENT)
+        return max(self.plan.arena_bytes, self.pool.alignment)
 
     @property
     def saved_bytes(self) -> int:
@@ -67,7 +65,7 @@ class PoolResult:
     @property
     def packing_saved(self) -> int:
         """What packing alone saves: USMP's pool minus the same lifetimes packed by crewrite."""
-        return self.original_bytes - max(self.usmp_lifetimes.arena_bytes, POOL_ALIGNMENT)
+        return self.original_bytes - max(self.usmp_lifetimes.arena_bytes, self.pool.alignment)
 
     @property
     def lifetime_saved(self) -> int:
@@ -105,7 +103,7 @@ class PoolAnalysis:
     def liveness(self, pool: Pool, model: str = "fine") -> Liveness:
         """The live ranges of one pool's slices; with fine liveness, a slice used for
         several things in sequence has one range per use (crewrite.phases)."""
-        live = analyse(self.program, pool.module, model, POOL_ALIGNMENT)
+        live = analyse(self.program, pool.module, model, pool.alignment)
         mine = tuple(
             b for b in live.buffers if isinstance(b.site, SliceSite) and b.site.pool == pool.name
         )
@@ -240,7 +238,7 @@ def _original_size(project: Project, pool: Pool, slices: Sequence[SliceSite]) ->
         if found is not None:
             return int(found[1]), f"{pool_define_name(pool.module, pool.name)} ({rel})"
     reach = max((s.offset + s.size for s in slices), default=0)
-    return round_up(reach, POOL_ALIGNMENT), "the furthest byte its slices touch"
+    return round_up(reach, pool.alignment), "the furthest byte its slices touch"
 
 
 def pool_define_name(module: str, pool: str) -> str:
@@ -257,20 +255,21 @@ def pool_define(text: str, module: str, pool: str) -> tuple[tuple[int, int], str
 
 
 def _plan(
-    buffers: Sequence[LiveBuffer],
+    live: Liveness,
     windows: Sequence[tuple[tuple[int, int], ...]],
     name: str,
-    options_planner: str,
+    planner: str,
     time_limit: float | None,
 ) -> packing.Plan:
+    """Offsets for the live ranges of `live` in the given windows (their own, or USMP's)."""
     problem = packing.Problem(
         buffers=tuple(
-            packing.Buffer(b.id, b.site.size, w) for b, w in zip(buffers, windows, strict=True)
+            packing.Buffer(b.id, b.site.size, w) for b, w in zip(live.buffers, windows, strict=True)
         ),
-        alignment=POOL_ALIGNMENT,
+        alignment=live.alignment,
         name=name,
     )
-    return packing.plan(problem, planner=options_planner, time_limit=time_limit)
+    return packing.plan(problem, planner=planner, time_limit=time_limit)
 
 
 def replan(
@@ -294,9 +293,9 @@ def replan(
     for pool in analysis.movable:
         live = analysis.liveness(pool, liveness)
         name = f"{pool.module}:{pool.name}"
-        plan = _plan(live.buffers, [b.windows for b in live.buffers], name, planner, time_limit)
+        plan = _plan(live, [b.windows for b in live.buffers], name, planner, time_limit)
         usmp = _plan(
-            live.buffers,
+            live,
             [usmp_windows(live, b) for b in live.buffers],
             name,
             planner,

@@ -362,3 +362,16 @@ def test_a_use_that_keeps_bytes_of_the_one_before_is_not_split(tmp_path, old, ne
     (pool,) = rewritten(root).pools
     s = [b for b in pool.liveness.buffers if b.site.variable == "s_let"]
     assert [(b.id.split(":")[-1], b.site.size) for b in s] == [("s_let", 256)]
+
+
+def test_a_pool_aligned_to_more_than_16_bytes_keeps_its_slices_so_aligned(tmp_path):
+    arenas = {}
+    for alignment in (16, 64):
+        root = make_usmp_project(tmp_path / f"a{alignment}", TWO_USES + USMP_ENTRY, pool=1024)
+        lib0 = root / "model/codegen/host/src/t_lib0.c"
+        lib0.write_text(lib0.read_text().replace("aligned(16)", f"aligned({alignment})"))
+        (pool,) = rewritten(root).pools
+        assert pool.pool.alignment == pool.liveness.alignment == alignment
+        assert all(offset % alignment == 0 for offset in pool.offsets.values())
+        arenas[alignment] = pool.arena_bytes
+    assert arenas == {16: 272, 64: 384}  # 16-byte t, s#1 and 240-byte u take 64, 64, 256

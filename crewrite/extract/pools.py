@@ -35,6 +35,7 @@ from crewrite.extract.textloc import line_of
 from crewrite.frontend import TranslationUnit
 
 POOL_PARAM = re.compile(r"^(?P<pool>\w+?)_\d+_var$")
+MIN_ALIGNMENT = 16  # USMP's default byte alignment of every buffer in a pool
 _ALIGNED = re.compile(r"aligned\s*\(\s*(\d+)\s*\)")
 _BYTE_TYPES = frozenset({"uint8_t", "int8_t", "char", "unsigned char", "signed char"})
 
@@ -78,6 +79,11 @@ class Pool:
     @property
     def key(self) -> tuple[str, str]:
         return (self.module, self.name)
+
+    @property
+    def alignment(self) -> int:
+        """Of every slice's offset: USMP's 16 bytes, or more if the pool asks for it."""
+        return max(MIN_ALIGNMENT, self.definition.alignment if self.definition else 1)
 
 
 @dataclass(frozen=True)

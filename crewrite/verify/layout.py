@@ -25,7 +25,7 @@ from crewrite.extract import ALLOC, Program, fold_constant, workspace_call
 from crewrite.extract.pools import Pool, SliceSite, find_pools, pool_of_param
 from crewrite.liveness import LiveBuffer, analyse
 from crewrite.measure import round_up
-from crewrite.usmp import POOL_ALIGNMENT, analyse_pools, pool_define
+from crewrite.usmp import analyse_pools, pool_define
 
 OWN = "_crewrite_"  # crewrite's own functions and variables (arena, poison build runtime)
 
@@ -563,12 +563,15 @@ def _prove_pools(original: Program, rewritten: Program, headers: Mapping[str, st
                         buf.id,
                         name,
                         tuple(sorted(offsets[buf.range])),
-                        round_up(buf.site.size, POOL_ALIGNMENT),
+                        round_up(buf.site.size, live.alignment),
                         buf.windows,
                         where,
                     )
                 )
-    proof.problems.extend(_check_placements(proof.placements, proof.sizes, POOL_ALIGNMENT, labels))
+    for pool in analysis.facts.pools:
+        name = f"{pool.module}:{pool.name}"
+        mine = [p for p in proof.placements if p.arena == name]
+        proof.problems.extend(_check_placements(mine, proof.sizes, pool.alignment, labels))
     return proof
 
 
