@@ -34,6 +34,7 @@ from crewrite.emit_pool import metadata_edits as pool_metadata_edits
 from crewrite.emit_pool import poison_pool_edits, pool_edits
 from crewrite.errors import CrewriteError
 from crewrite.extract import ALLOC, FREE, Program, extract, workspace_call
+from crewrite.extract.pools import is_constant_pool, pool_of_param
 from crewrite.extract.textloc import line_of
 from crewrite.frontend import TranslationUnit, parse_source
 from crewrite.liveness import Liveness, analyse
@@ -247,7 +248,7 @@ def _rewrite_program(
 
     # Every site is rewritten: the runtime allocator needs nothing more for these modules,
     # and the whole original workspace moved out of it.
-    notes: list[str] = []
+    notes: list[str] = list(_pools_left(program))
     for rel in project.metadata:
         meta, meta_notes = metadata_edits(rel, project.texts[rel], {m.module: 0 for m in modules})
         notes += meta_notes
@@ -268,6 +269,19 @@ def _rewrite_program(
     if look_again:
         _second_look(project, options, result, translation_units, program)
     return result
+
+
+def _pools_left(program: Program) -> list[str]:
+    """USMP workspace pools in a project that also calls the workspace API: left as they are
+    (crewrite re-plans pools only where no workspace call is left)."""
+    pools = {pool_of_param(p) for fn in program.functions.values() for p in fn.params}
+    left = sorted(p for p in pools if p is not None and not is_constant_pool(p))
+    if not left:
+        return []
+    return [
+        f"USMP pool(s) {', '.join(left)} left as planned: crewrite re-plans pools only in a "
+        f"project without {ALLOC} calls"
+    ]
 
 
 def _rewrite_pools(project: Project, program: Program, options: Options) -> Result:

@@ -375,3 +375,33 @@ def test_a_pool_aligned_to_more_than_16_bytes_keeps_its_slices_so_aligned(tmp_pa
         assert all(offset % alignment == 0 for offset in pool.offsets.values())
         arenas[alignment] = pool.arena_bytes
     assert arenas == {16: 272, 64: 384}  # 16-byte t, s#1 and 240-byte u take 64, 64, 256
+
+
+MIXED = """
+TVM_DLL int32_t tvmgen_t_op(int8_t* p0, int8_t* T_out, uint8_t* global_workspace_2_var) {
+  void* acc_let = (&(global_workspace_2_var[64]));
+  void* tmp = TVMBackendAllocWorkspace(1, 0, (uint64_t)64, 0, 8);
+  if (tmp == NULL) {
+    return -1;
+  }
+  for (int32_t i = 0; i < 64; ++i) {
+    ((int8_t*)tmp)[i] = p0[i];
+    ((int8_t*)acc_let)[i] = ((int8_t*)tmp)[i];
+  }
+  for (int32_t i = 0; i < 64; ++i) {
+    T_out[i] = ((int8_t*)acc_let)[i];
+  }
+  if (TVMBackendFreeWorkspace(1, 0, tmp) != 0) {
+    return -1;
+  }
+  return 0;
+}
+"""
+
+
+def test_a_project_with_workspace_calls_and_a_pool_moves_only_the_calls(tmp_path):
+    root = make_usmp_project(tmp_path / "mixed", MIXED + USMP_ENTRY, pool=512)
+    result = rewritten(root)
+    assert result.status == "rewritten" and not result.pools and result.modules
+    assert "(&(global_workspace_2_var[64]))" in lib1(result.new_texts)
+    assert any("USMP pool(s) global_workspace left as planned" in n for n in result.notes)
