@@ -160,3 +160,29 @@ def test_a_slice_split_into_its_two_uses_computes_the_same(tmp_path, poison):
     assert result.pools[0].arena_bytes == 272
     verdict = verify(original, out, VerifyOptions(runs=3))
     assert verdict.ok, verdict.text()
+
+
+UNWRITTEN = """
+TVM_DLL int32_t tvmgen_t_op(int8_t* p0, int8_t* T_out, uint8_t* global_workspace_2_var) {
+  void* acc_let = (&(global_workspace_2_var[64]));
+  for (int32_t i = 0; i < 63; ++i) {
+    ((int8_t*)acc_let)[i] = p0[i];
+  }
+  for (int32_t i = 0; i < 64; ++i) {
+    T_out[i] = ((int8_t*)acc_let)[i];
+  }
+  return 0;
+}
+"""
+
+
+def test_verify_fills_a_static_pool_before_every_run(tmp_path):
+    """The model reads the last byte of its slice without writing it: with the pool the
+    generated code defines filled differently for each run of the original, verify finds
+    the original's outputs depend on memory it never wrote."""
+    original = make_usmp_project(tmp_path / "unwritten", UNWRITTEN + USMP_ENTRY, pool=512)
+    copy = tmp_path / "copy"
+    shutil.copytree(original, copy)
+    verdict = verify(original, copy, VerifyOptions(runs=2))
+    assert not verdict.ok and verdict.unstable is not None, verdict.text()
+    assert verdict.unstable.offset == 63
