@@ -1,27 +1,25 @@
-"""Edits for a re-planned USMP pool: every slice's constant offset, the pool array's size
-(attributes kept), the module header's defines, the MLF metadata's sizes, and a marker in
-every file changed. Constant pools and everything else stay as they are.
+"""Edits for a re-planned USMP pool in the sources: every slice's constant offset, the pool
+array's size (attributes kept), and a marker in every file changed. Constant pools and
+everything else stay as they are. The module header's defines (every copy), the MLF
+metadata and the build's sizes go with the arena rewrite's (crewrite.emit, one mechanism
+for both).
 
 Each edit replaces the exact text it expects (crewrite.emit.Edit): a slice's offset literal,
-the pool's dimension, a define's number.
+the pool's dimension.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
-from crewrite.emit import MARKER, Edit, declaration_point, json_scalar_spans
+from crewrite.emit import MARKER, Edit, declaration_point
 from crewrite.errors import CrewriteError
 from crewrite.extract import Program
 from crewrite.extract.pools import SliceSite, pool_of_param
 from crewrite.liveness import LiveBuffer
-from crewrite.poison import poison_edits
-from crewrite.project import WORKSPACE_DEFINE
-from crewrite.usmp import PoolResult, pool_define, pool_define_name
-
-_SIZE_KEYS = frozenset({"size_bytes", "size", "pool_size", "pool_size_bytes", "allocated_size"})
+from crewrite.poison import poison_edits, pool_pointer
+from crewrite.usmp import PoolResult, pool_define_name
 
 
 def _literal(texts: Mapping[str, str], site: SliceSite, span: tuple[int, int], new: int) -> Edit:
@@ -116,104 +114,9 @@ def definition_edits(result: PoolResult, texts: Mapping[str, str]) -> list[Edit]
     ]
 
 
-def header_edits(result: PoolResult, header: str, text: str) -> tuple[list[Edit], list[str]]:
-    """`TVMGEN_<MOD>_<POOL>_WORKSPACE_POOL_SIZE` becomes the new pool size and
-    `TVMGEN_<MOD>_WORKSPACE_SIZE` (USMP: the pools' total) drops by what was saved."""
-    pool = result.pool
-    edits, notes = [], []
-    found = pool_define(text, pool.module, pool.name)
-    if found is not None:
-        (start, end), old = found
-        edits.append(_number(header, start, end, old, result.arena_bytes))
-    for match in WORKSPACE_DEFINE.finditer(text):
-        if match.group(1).lower() != pool.module.lower():
-            continue
-        old = match.group(2)
-        if int(old) < result.saved_bytes:
-            notes.append(
-                f"{header}: TVMGEN_{pool.module.upper()}_WORKSPACE_SIZE={old} is below the "
-                f"{result.saved_bytes} bytes saved; left unchanged"
-            )
-            continue
-        start, end = match.span(2)
-        edits.append(_number(header, start, end, old, int(old) - result.saved_bytes))
-    return edits, notes
-
-
-def _number(file: str, start: int, end: int, old: str, new: int) -> Edit:
-    return Edit(file, start, end, f"{new} /* {MARKER}: was {old} */", expect=old)
-
-
-def metadata_edits(
-    results: Sequence[PoolResult], rel: str, text: str
-) -> tuple[list[Edit], list[str]]:
-    """Model Library Format metadata: the `main` workspace of each module drops by what its
-    pools saved, and a size given for a pool by name (`<pool>: {size_bytes: N}` or
-    `{pool_name: <pool>, size_bytes: N}`) becomes its new size."""
-    try:
-        spans = json_scalar_spans(text)
-    except (ValueError, IndexError):
-        return [], [f"{rel}: not readable JSON; pool sizes left unchanged"]
-    saved: dict[str, int] = {}
-    for r in results:
-        saved[r.pool.module] = saved.get(r.pool.module, 0) + r.saved_bytes
-    named = _named_pools(text)
-    edits, notes = [], []
-    for path, (start, end) in sorted(spans.items(), key=lambda item: item[1]):
-        old = text[start:end]
-        if not old.isdigit():
-            continue
-        key = path[-1]
-        if key == "workspace_size_bytes" and path[-5:-2] == ("memory", "functions", "main"):
-            module = path[1] if path[:1] == ("modules",) and len(path) == 7 else None
-            if module is None and len(saved) == 1:
-                module = next(iter(saved))
-            if module in saved and int(old) >= saved[module]:
-                new = int(old) - saved[module]
-                edits.append(Edit(rel, start, end, str(new), expect=old))
-                notes.append(f"{rel}: {module} workspace_size_bytes {old} -> {new}")
-            continue
-        if key not in _SIZE_KEYS:
-            continue
-        for r in results:
-            owner = path[:-1]
-            if (r.pool.name in owner or named.get(owner) == r.pool.name) and int(old) == (
-                r.original_bytes
-            ):
-                edits.append(Edit(rel, start, end, str(r.arena_bytes), expect=old))
-                notes.append(
-                    f"{rel}: pool {r.pool.name} {'.'.join(map(str, path))} {old} -> {r.arena_bytes}"
-                )
-                break
-    return edits, notes
-
-
-def _named_pools(text: str) -> dict[tuple[str | int, ...], str]:
-    """Path of every JSON object with a `pool_name` (or `name`) string -> that name."""
-    out: dict[tuple[str | int, ...], str] = {}
-
-    def walk(node: object, path: tuple[str | int, ...]) -> None:
-        if isinstance(node, dict):
-            name = node.get("pool_name", node.get("name"))
-            if isinstance(name, str):
-                out[path] = name
-            for k, v in node.items():
-                walk(v, (*path, k))
-        elif isinstance(node, list):
-            for i, v in enumerate(node):
-                walk(v, (*path, i))
-
-    try:
-        walk(json.loads(text), ())
-    except ValueError:
-        pass
-    return out
-
-
-def pool_edits(
-    result: PoolResult, texts: Mapping[str, str], headers: Sequence[str]
-) -> tuple[list[Edit], list[str]]:
-    """Every edit of one re-planned pool in sources and headers, and notes for the report."""
+def pool_edits(result: PoolResult, texts: Mapping[str, str]) -> tuple[list[Edit], list[str]]:
+    """Every edit of one re-planned pool in the sources, and notes for the report (the
+    module header's defines are the caller's: every copy of them, one module at a time)."""
     edits = slice_edits(result, texts)
     edits += definition_edits(result, texts)
     edits += marker_edits(result, sorted({e.file for e in edits}), texts)
@@ -225,10 +128,6 @@ def pool_edits(
             f"({pool_define_name(result.pool.module, result.pool.name)}"
             " in the module header says so)"
         )
-    for rel in headers:
-        more, header_notes = header_edits(result, rel, texts[rel])
-        edits += more
-        notes += header_notes
     return edits, notes
 
 
@@ -240,7 +139,7 @@ def poison_pool_edits(
     from its pool parameter (an application-provided pool has no name in the sources).
     Sizes are exact, so even a slice one byte too small loses its last byte."""
     pool = result.pool
-    memory = f"tvmgen_{pool.module}_crewrite_pool_"
+    memory = pool_pointer(pool.module)
     holders = [
         (fn, param)
         for fn in program.functions.values()
@@ -252,7 +151,14 @@ def poison_pool_edits(
     host = pool.definition.file if pool.definition is not None else holders[0][0].file
     edits, declarations = [], {}
     for rel in sorted({*files, host}):
-        at = declaration_point(texts[rel], len(texts[rel]))
+        starts = [
+            program.translation_units[rel].offset(fn.line)
+            for fn in program.functions.values()
+            if fn.file == rel and fn.module == pool.module
+        ]
+        # before the first function, as the poison clock's declarations (helpers may come
+        # before the file's last include)
+        at = declaration_point(texts[rel], min(starts, default=len(texts[rel])))
         storage = "" if rel == host else "extern "
         declarations[rel] = Edit(rel, at, at, f"{storage}uint8_t* {memory};\n")
         edits.append(declarations[rel])

@@ -22,7 +22,6 @@ planned minus that arena is what packing alone saves, the rest comes from finer 
 
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
@@ -35,7 +34,7 @@ from crewrite.liveness import LiveBuffer, Liveness, analyse, is_entry
 from crewrite.measure import round_up
 from crewrite.packing.graph import merge_windows
 from crewrite.phases import split_phases
-from crewrite.project import Project
+from crewrite.project import Project, size_defines
 
 
 @dataclass(frozen=True)
@@ -111,9 +110,15 @@ class PoolAnalysis:
         return split_phases(live, self.program, self.extents) if model == "fine" else live
 
 
-def analyse_pools(program: Program, modules: Sequence[str]) -> PoolAnalysis:
+def analyse_pools(
+    program: Program,
+    modules: Sequence[str],
+    unreadable: Mapping[str, PoolProblem] | None = None,
+) -> PoolAnalysis:
     """Find the pools of a program, size their slices, and extract it again with the slices
-    of every pool that can move as buffers (`modules`: the module names, as extracted)."""
+    of every pool that can move as buffers (`modules`: the module names, as extracted).
+    `unreadable`: pools (by name) that a source crewrite could not parse may touch, which
+    stay as they are."""
     facts = find_pools(program)
     workspace = [p for p in facts.pools if not p.constant]
     if not workspace:
@@ -124,7 +129,9 @@ def analyse_pools(program: Program, modules: Sequence[str]) -> PoolAnalysis:
     warnings = []
     for pool in workspace:
         fatal = [p for p in facts.problems.get(pool.key, ()) if p.fatal]
-        if fatal or pool.key in unsized:
+        if unreadable and pool.name in unreadable:
+            refused[pool.key] = unreadable[pool.name]
+        elif fatal or pool.key in unsized:
             refused[pool.key] = fatal[0] if fatal else unsized[pool.key]
         warnings += [
             f"{w.file}:{w.line}: warning: {w.reason}"
@@ -233,10 +240,11 @@ def _original_size(project: Project, pool: Pool, slices: Sequence[SliceSite]) ->
     else how far its slices reach."""
     if pool.definition is not None and pool.definition.size is not None:
         return pool.definition.size, f"{pool.definition.file}:{pool.definition.line}"
-    for rel in project.headers:
-        found = pool_define(project.texts[rel], pool.module, pool.name)
-        if found is not None:
-            return int(found[1]), f"{pool_define_name(pool.module, pool.name)} ({rel})"
+    generated_first = sorted(project.headers, key=lambda rel: not project.is_generated_header(rel))
+    for rel in generated_first:
+        for define in size_defines(project.texts[rel], pool.name):
+            if define.module.lower() == pool.module.lower() and define.value is not None:
+                return define.value, f"{pool_define_name(pool.module, pool.name)} ({rel})"
     reach = max((s.offset + s.size for s in slices), default=0)
     return round_up(reach, pool.alignment), "the furthest byte its slices touch"
 
@@ -244,14 +252,6 @@ def _original_size(project: Project, pool: Pool, slices: Sequence[SliceSite]) ->
 def pool_define_name(module: str, pool: str) -> str:
     """TVM's `TVMGEN_<MOD>_<POOL>_WORKSPACE_POOL_SIZE` (its interface header)."""
     return f"TVMGEN_{module.upper()}_{pool.upper()}_WORKSPACE_POOL_SIZE"
-
-
-def pool_define(text: str, module: str, pool: str) -> tuple[tuple[int, int], str] | None:
-    """Span and value of a pool's size define in a header text, if it has one."""
-    match = re.search(
-        rf"#\s*define\s+{re.escape(pool_define_name(module, pool))}\s+(\d+)\b", text, re.I
-    )
-    return (match.span(1), match.group(1)) if match else None
 
 
 def _plan(
@@ -279,12 +279,16 @@ def replan(
     planner: str = "auto",
     time_limit: float | None = None,
     liveness: str = "fine",
+    unreadable: Mapping[str, PoolProblem] | None = None,
 ) -> PoolPlans:
     """Plan every workspace pool of a project with no workspace calls; a pool that cannot
-    be re-planned safely, or would not shrink, is left with a note saying why."""
-    analysis = analyse_pools(program, project.module_names())
+    be re-planned safely, or would not shrink, is left with a note saying why. `unreadable`:
+    pools (by name) that a source crewrite could not parse may touch (left as they are)."""
+    analysis = analyse_pools(program, project.module_names(), unreadable)
     notes = list(analysis.warnings)
     for (module, name), problem in analysis.refused.items():
+        if unreadable and name in unreadable:
+            continue  # said where the source was left out (crewrite.reading)
         notes.append(
             f"pool '{name}' of module '{module}' stays as USMP planned it: "
             f"{problem.file}:{problem.line}: {problem.reason}"

@@ -9,6 +9,7 @@ import pytest
 
 from crewrite.emit import (
     Edit,
+    MovedWorkspace,
     apply_edits,
     build_edits,
     declaration_point,
@@ -94,7 +95,14 @@ OLD_METADATA = (
 
 
 def test_metadata_workspace_lowered_in_place_keeping_every_other_byte():
-    edits, notes = metadata_edits("metadata.json", NEW_METADATA, {"kws": 0, "ad": 0})
+    edits, notes = metadata_edits(
+        "metadata.json",
+        NEW_METADATA,
+        {
+            "kws": MovedWorkspace(38048, True, frozenset()),
+            "ad": MovedWorkspace(1664, True, frozenset()),
+        },
+    )
     out = apply_edits(NEW_METADATA, edits)
     data = json.loads(out)
     assert data["modules"]["kws"]["memory"]["functions"]["main"][0]["workspace_size_bytes"] == 0
@@ -108,14 +116,16 @@ def test_metadata_workspace_lowered_in_place_keeping_every_other_byte():
 
 
 def test_old_single_module_metadata_and_unreadable_metadata():
-    edits, _ = metadata_edits("m.json", OLD_METADATA, {"default": 0})
+    edits, _ = metadata_edits(
+        "m.json", OLD_METADATA, {"default": MovedWorkspace(9, True, frozenset())}
+    )
     assert (
         json.loads(apply_edits(OLD_METADATA, edits))["memory"]["functions"]["main"][0][
             "workspace_size_bytes"
         ]
         == 0
     )
-    edits, notes = metadata_edits("m.json", "{not json", {"default": 0})
+    edits, notes = metadata_edits("m.json", "{not json", {})
     assert edits == [] and "left unchanged" in notes[0]
 
 

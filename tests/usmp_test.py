@@ -12,10 +12,10 @@ import pytest
 
 from crewrite.cli import main
 from crewrite.extents import analyse as analyse_extents
-from crewrite.extract import extract
 from crewrite.extract.pools import find_pools
-from crewrite.pipeline import Options, parse_all, rewrite_project
+from crewrite.pipeline import Options, rewrite_project
 from crewrite.project import load_project
+from crewrite.reading import read_program
 from crewrite.usmp import slice_sizes
 from crewrite.verify import prove_layout
 from helpers.cases import TWO_USES, USMP_ENTRY
@@ -270,7 +270,7 @@ def test_the_layout_proof_reads_the_pool_back_and_catches_a_clash(small):
     offsets = {b.site.variable: pool.offsets[b.id] for b in pool.liveness.buffers}
     project = load_project([small])
     try:
-        original = extract(parse_all(project, Options()), project.module_names())
+        original = read_program(project, []).program
         good = dict(project.texts, **result.new_texts)
         headers = {rel: good[rel] for rel in project.headers}
         text = lib1(good)
@@ -284,7 +284,7 @@ def test_the_layout_proof_reads_the_pool_back_and_catches_a_clash(small):
         for version in (text, clash):
             project.texts["model/codegen/host/src/t_lib1.c"] = version
             project.texts.update({k: v for k, v in good.items() if k.endswith("t_lib0.c")})
-            after = extract(parse_all(project, Options()), project.module_names())
+            after = read_program(project, []).program
             proofs.append(prove_layout(original, after, 16, headers))
     finally:
         project.close()

@@ -4,7 +4,10 @@ of it packing alone gives (the same slices with USMP's lifetimes), and the secon
 rewrite took (planning, emission and the second look); with `--runs N`, each rewrite is
 also proven with `crewrite verify` on N seeds, and its seconds given.
 
-.venv/bin/python tools/bench_usmp.py [PROJECT ...] [--runs N] [--json FILE]
+.venv/bin/python tools/bench_usmp.py [PROJECT ...] [-I DIR ...] [--runs N] [--json FILE]
+
+The fixtures are read with tests/helpers/include on the include path: usmp_vendor's NPU
+runtime header needs a pthread.h, which crewrite's own headers leave out on purpose.
 
 Exits 1 if a pool is not re-planned below USMP's or a verify is not a proof.
 """
@@ -20,9 +23,11 @@ import time
 from pathlib import Path
 
 from crewrite.api import rewrite
+from crewrite.pipeline import Options
 from crewrite.verify import VerifyOptions, verify
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+PTHREAD = Path(__file__).resolve().parent.parent / "tests" / "helpers" / "include"
 
 
 def _usmp_fixtures() -> list[Path]:
@@ -35,10 +40,14 @@ def main(argv: list[str] | None = None) -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("projects", nargs="*", type=Path)
+    parser.add_argument(
+        "-I", dest="include_dirs", action="append", type=Path, default=[], metavar="DIR"
+    )
     parser.add_argument("--runs", type=int, default=0, help="verify with N seeds (0: no)")
     parser.add_argument("--json", type=Path, help="write the rows as JSON")
     args = parser.parse_args(argv)
     projects = args.projects or _usmp_fixtures()
+    include = tuple(args.include_dirs) or (() if args.projects else (PTHREAD,))
     print(
         "| project | pool | USMP pool B | crewrite B | lower bound B | saved B | saved % "
         "| by packing B | by lifetimes B | rewrite s | verify s |"
@@ -49,12 +58,13 @@ def main(argv: list[str] | None = None) -> int:
         scratch = Path(tempfile.mkdtemp(prefix="bench-usmp-"))
         try:
             started = time.perf_counter()
-            result = rewrite(path, scratch / "out")
+            result = rewrite(path, scratch / "out", options=Options(include_dirs=include))
             rewrite_s = time.perf_counter() - started
             verify_s = None
             if args.runs and result.new_texts:
                 started = time.perf_counter()
-                verdict = verify(path, scratch / "out", VerifyOptions(runs=args.runs))
+                options = VerifyOptions(runs=args.runs, include_dirs=include)
+                verdict = verify(path, scratch / "out", options)
                 verify_s = time.perf_counter() - started
                 if not verdict.ok:
                     failed += 1

@@ -32,7 +32,7 @@ from pycparser import c_ast, c_generator
 from crewrite.extract.cexpr import call_args, call_name, fold_constant, strip_casts
 from crewrite.extract.records import AllocSite, Program
 from crewrite.extract.textloc import line_of
-from crewrite.frontend import TranslationUnit
+from crewrite.frontend import TranslationUnit, code_only
 
 POOL_PARAM = re.compile(r"^(?P<pool>\w+?)_\d+_var$")
 MIN_ALIGNMENT = 16  # USMP's default byte alignment of every buffer in a pool
@@ -122,6 +122,20 @@ def pool_of_param(name: str) -> str | None:
 def is_constant_pool(name: str) -> bool:
     """TVM names its constant pool `global_const_workspace`; user pools of constants say so."""
     return "const" in name.lower()
+
+
+_POOL_PARAM_USE = re.compile(r"\b([A-Za-z_]\w*?)_\d+_var\b")
+
+
+def pools_named(text: str) -> set[str]:
+    """Workspace pools whose parameters (`<pool>_<N>_var`) a source names, read from its code
+    without parsing: enough to tell that a project without workspace calls has USMP pools to
+    re-plan, and which pools a source that does not parse may touch."""
+    return {
+        m.group(1)
+        for m in _POOL_PARAM_USE.finditer(code_only(text))
+        if not is_constant_pool(m.group(1))
+    }
 
 
 @dataclass

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from crewrite.errors import CrewriteError
 from crewrite.frontend import FAKE_LIBC
-from crewrite.project import WORKSPACE_DEFINE, Project
+from crewrite.project import Project, size_defines
 from crewrite.verify.interface import Interface
 
 HOSTRT = Path(__file__).resolve().parent.parent / "hostrt"
@@ -114,9 +114,10 @@ def pool_bytes(project: Project) -> int:
     header declares, twice over (copies of headers can be stale), and at least 16 MiB (only
     the bytes used are ever touched)."""
     declared = [
-        int(m.group(2))
+        define.value
         for rel in project.headers
-        for m in WORKSPACE_DEFINE.finditer(project.texts[rel])
+        for define in size_defines(project.texts[rel])
+        if define.value is not None
     ]
     return max([MIN_POOL_BYTES] + [2 * d for d in declared])
 
@@ -265,16 +266,21 @@ def build(
     alignment: int,
     sanitize: bool = False,
     kept: bool = True,
+    glue: str | None = None,
 ) -> HostBuild:
     """Compile the project's model sources with the driver and the host runtime into
-    `out_dir`; the compiler commands go to `out_dir/build.sh` (`kept`: it will stay)."""
+    `out_dir`; the compiler commands go to `out_dir/build.sh` (`kept`: it will stay). `glue`
+    replaces the driver's project half (`glue_source`) for a caller that calls the model
+    another way than `tvmgen_<mod>_run` (the tests drive graph-executor outputs so)."""
     label = project.given or str(project.root)
     out_dir.mkdir(parents=True, exist_ok=True)
     log = out_dir / "build.sh"
     log.write_text("#!/bin/sh\nset -e\n", encoding="utf-8")
-    glue = out_dir / "crewrite_glue.c"
-    pools = static_pools(project)
-    glue.write_text(glue_source(interface, pools), encoding="utf-8")
+    glue_file = out_dir / "crewrite_glue.c"
+    pools = static_pools(project) if glue is None else []  # a caller's glue wraps nothing
+    glue_file.write_text(
+        glue if glue is not None else glue_source(interface, pools), encoding="utf-8"
+    )
     includes = [
         HOSTRT_INCLUDE,
         *toolchain.lib_include,
@@ -317,7 +323,7 @@ def build(
             toolchain.cc,
             *flags,
             *map(str, sources),
-            str(glue),
+            str(glue_file),
             *map(str, runtime),
             *map(str, objects),
             "-o",

@@ -25,7 +25,9 @@ from crewrite.extract import ALLOC, Program, fold_constant, workspace_call
 from crewrite.extract.pools import Pool, SliceSite, find_pools, pool_of_param
 from crewrite.liveness import LiveBuffer, analyse
 from crewrite.measure import round_up
-from crewrite.usmp import analyse_pools, pool_define
+from crewrite.poison import inserted_names
+from crewrite.project import size_defines
+from crewrite.usmp import analyse_pools
 
 OWN = "_crewrite_"  # crewrite's own functions and variables (arena, poison build runtime)
 
@@ -151,7 +153,9 @@ def _alloc_target(item: c_ast.Node) -> str | None:
     return None
 
 
-def _scan_function(body: c_ast.Compound, arenas: set[str], original: list[_Statement]) -> _Function:
+def _scan_function(
+    body: c_ast.Compound, arenas: set[str], own: set[str], original: list[_Statement]
+) -> _Function:
     settings, stray = [], []
     position = 0
     for item in body.block_items or []:
@@ -168,9 +172,7 @@ def _scan_function(body: c_ast.Compound, arenas: set[str], original: list[_State
         )
         for variable, (arena, offset) in uses.settings:
             settings.append(_Setting(variable, arena, offset, position, inserted))
-        if inserted or (
-            not uses.settings and any(OWN in n or n.startswith("crewrite_") for n in uses.names)
-        ):
+        if inserted or (not uses.settings and any(OWN in n or n in own for n in uses.names)):
             continue  # crewrite's own statement (a later range, or a poison build's clock)
         position += 1
     return _Function(tuple(settings), position, tuple(stray))
@@ -194,10 +196,13 @@ def _statements(program: Program) -> dict[tuple[str, str], list[_Statement]]:
 
 
 def _functions(
-    program: Program, arenas: set[str], originals: dict[tuple[str, str], list[_Statement]]
+    program: Program,
+    arenas: set[str],
+    own: set[str],
+    originals: dict[tuple[str, str], list[_Statement]],
 ) -> dict[tuple[str, str], _Function]:
     return {
-        key: _scan_function(f.body, arenas, originals.get(key, []))
+        key: _scan_function(f.body, arenas, own, originals.get(key, []))
         for key, f in _own_functions(program)
     }
 
@@ -270,7 +275,8 @@ def prove_layout(
     project's header texts, where an application-provided pool's size is declared)."""
     arenas = {arena_name(m): m for m in original.modules}
     statements = _statements(original)
-    rewritten_functions = _functions(rewritten, set(arenas), statements)
+    own = {name for module in original.modules for name in inserted_names(module)}
+    rewritten_functions = _functions(rewritten, set(arenas), own, statements)
     sizes = _arena_sizes(rewritten, set(arenas))
     remaining = {s.key for s in rewritten.allocs}
     problems: list[str] = []
@@ -341,7 +347,7 @@ def prove_layout(
                 f"{name[0]}:{line}: {name[1]} uses an arena in a form crewrite cannot read"
             )
     problems += _check_placements(placements, sizes, alignment, labels)
-    pools = _prove_pools(original, rewritten, headers or {})
+    pools = _prove_pools(original, rewritten, headers or {}, own)
     placements += pools.placements
     sizes.update({name: size for name, size in pools.sizes.items() if size is not None})
     problems += pools.problems
@@ -435,7 +441,7 @@ class _PoolSlices:
     statements: int
 
 
-def _pool_slices(body: c_ast.Compound, params: set[str]) -> _PoolSlices:
+def _pool_slices(body: c_ast.Compound, params: set[str], own: set[str]) -> _PoolSlices:
     """The slices of the pool parameters `params` in a rewritten function body, statement by
     statement; crewrite's own statements (a re-pointed slice, a poison build's clock) are
     set aside so that positions count the original's statements."""
@@ -449,9 +455,7 @@ def _pool_slices(body: c_ast.Compound, params: set[str]) -> _PoolSlices:
         for variable, (param, offset) in uses.settings:
             settings.append(_Setting(variable, param, offset, position, inserted))
         inline += [(position, offset) for offset in inline_slices(item, params)]
-        if inserted or (
-            not uses.settings and any(OWN in n or n.startswith("crewrite_") for n in uses.names)
-        ):
+        if inserted or (not uses.settings and any(OWN in n or n in own for n in uses.names)):
             continue
         position += 1
     return _PoolSlices(tuple(settings), tuple(inline), position)
@@ -502,7 +506,9 @@ def _moved(before: Program, after: Program) -> set[tuple[str, str]]:
     return moved
 
 
-def _prove_pools(original: Program, rewritten: Program, headers: Mapping[str, str]) -> _PoolProof:
+def _prove_pools(
+    original: Program, rewritten: Program, headers: Mapping[str, str], own: set[str]
+) -> _PoolProof:
     """Every moved workspace pool: each slice where the rewritten C puts it, its size and
     live ranges recomputed from the original (crewrite.usmp), checked like an arena's."""
     proof = _PoolProof([], {}, [], [])
@@ -545,7 +551,7 @@ def _prove_pools(original: Program, rewritten: Program, headers: Mapping[str, st
                 proof.problems.append(f"{site.function} (from {where}) is not in the rewritten C")
                 continue
             params = {p for p in _param_names(body) if pool_of_param(p) == pool.name}
-            scanned = _pool_slices(body.body, params)
+            scanned = _pool_slices(body.body, params, own)
             lines = [s.line for s in statements[fn_key]]
             if scanned.statements != len(lines):
                 proof.problems.append(
@@ -587,9 +593,9 @@ def _new_pool_size(pools: Sequence[Pool], pool: Pool, headers: Mapping[str, str]
     if same is not None and same.definition is not None:
         return same.definition.size
     for text in headers.values():
-        found = pool_define(text, pool.module, pool.name)
-        if found is not None:
-            return int(found[1])
+        for define in size_defines(text, pool.name):
+            if define.module.lower() == pool.module.lower() and define.value is not None:
+                return define.value
     return None
 
 

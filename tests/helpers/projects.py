@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import textwrap
+from collections.abc import Sequence
 from pathlib import Path
 
-from crewrite.extract import Program, extract
-from crewrite.pipeline import Options, parse_all
+from crewrite.extract import Program
 from crewrite.project import load_project
+from crewrite.reading import read_program
 
 HEADER = """\
 #ifndef TVMGEN_{MOD}_H_
@@ -49,11 +50,11 @@ def make_project(
     return root
 
 
-def program_of(root: Path) -> Program:
-    """What the extractor finds in a project folder."""
-    project = load_project([root])
+def program_of(root: Path, include_dirs: Sequence[Path] = ()) -> Program:
+    """What the extractor finds in a project folder (`include_dirs`: as -I)."""
+    project = load_project([root], include_dirs=list(include_dirs))
     try:
-        return extract(parse_all(project, Options()), project.module_names())
+        return read_program(project, ()).program
     finally:
         project.close()
 

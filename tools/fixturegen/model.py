@@ -5,6 +5,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass, field
 
@@ -47,6 +48,7 @@ class ModuleResult:
     call_order: list = field(default_factory=list)  # functions the entry calls, in order
     usmp: dict | None = None  # USMP's options when the module is built with USMP
     slices: int = 0  # USMP: workspace pool slices in the sources
+    graph: str | None = None  # graph executor: executor-config/graph/graph.json
 
 
 class ModuleBuilder:
@@ -57,6 +59,11 @@ class ModuleBuilder:
         self.rng = Rng(spec["seed"])
         self.spec = spec
         self.usmp = usmp
+        # Graph executor: packed-API operators called one at a time by the runtime, registered
+        # in a system library (default_lib0.c); "legacy" writes TVM 0.8's names (TVMArray,
+        # .ctx, no tvmgen_ prefix, lib0.c / lib1.c, no resource_handle).
+        self.graph = spec.get("executor") == "graph"
+        self.legacy = bool(spec.get("legacy"))
         self.consts: list[str] = []
         self.const_n = 0
         self.lib1: list[str] = []
@@ -120,6 +127,8 @@ class ModuleBuilder:
             f"{EXTERN_C}TVM_DLL int32_t {fname}({params}{sc.param()}) {{\n"
             f"{body}{sc.frees()}  return 0;\n}}\n\n"
         )
+        if self.graph:
+            text = self._packed(fname, params, body + sc.frees())
         if not self.usmp:
             self.sites += len(sc.bufs)
         self.scratch_of[fname] = sc.total
@@ -131,6 +140,45 @@ class ModuleBuilder:
         else:
             self.lib2.append(text)
             self.lib2_protos.append(f"{EXTERN_C}TVM_DLL int32_t {fname}({params}{sc.param()});\n")
+
+    def _packed(self, fname: str, params: str, body: str) -> str:
+        """The operator as the graph executor calls it: packed arguments (TVMValue handles to
+        DLTensors) unpacked into typed data pointers, workspace on the tensors' device id."""
+        if self.legacy:
+            signature = (
+                "void* args, void* arg_type_ids, int32_t num_args, void* out_ret_value, "
+                "void* out_ret_tcode"
+            )
+            tensor, device, code = "TVMArray", "ctx", "((int32_t*)arg_type_ids)[({i})]"
+        else:
+            signature = (
+                "void* args, int32_t* arg_type_ids, int32_t num_args, void* out_ret_value, "
+                "int32_t* out_ret_tcode, void* resource_handle"
+            )
+            tensor, device, code = "DLTensor", "device", "arg_type_ids[{i}]"
+        head = []
+        names = []
+        for i, param in enumerate(params.split(", ")):
+            ctype, name = param.replace("__restrict__ ", "").rsplit(" ", 1)
+            ctype = ctype.rstrip("*").strip()
+            names.append((i, ctype, name))
+            head.append(f"  void* arg{i} = (((TVMValue*)args)[{i}].v_handle);\n")
+            head.append(f"  int32_t arg{i}_code = {code.format(i=i)};\n")
+        for i, ctype, name in names:
+            head.append(f"  {ctype}* {name} = ({ctype}*)((({tensor}*)arg{i})[0].data);\n")
+            head.append(f"  void* arg{i}_shape = ((({tensor}*)arg{i})[0].shape);\n")
+            head.append(f"  void* arg{i}_strides = ((({tensor}*)arg{i})[0].strides);\n")
+            if i == 0:
+                head.append(f"  int32_t dev_id = ((({tensor}*)arg0)[0].{device}.device_id);\n")
+        for i, _, _ in names:
+            head.append(f"  if (!(arg{i}_strides == NULL)) {{\n  }}\n")
+        body = body.replace("TVMBackendAllocWorkspace(1, 0,", "TVMBackendAllocWorkspace(1, dev_id,")
+        body = body.replace("TVMBackendFreeWorkspace(1, 0,", "TVMBackendFreeWorkspace(1, dev_id,")
+        return (
+            f"{EXTERN_C}TVM_DLL int32_t {fname}({signature}) {{\n"
+            + "".join(head)
+            + f"{body}  return 0;\n}}\n\n"
+        )
 
     # -- the walk
     def build(self) -> ModuleResult:
@@ -160,6 +208,7 @@ class ModuleBuilder:
         calls = []
         sid_calls: dict[int, list[int]] = {}  # sid -> entry calls that hand it over
         pooled: list[tuple[str, str]] = []  # USMP: constants the entry slices from its pool
+        nodes: list = []  # graph executor: (function, input layers, layer)
         out_tensor = None
         usmp = self.usmp
         for i, L in enumerate(layers):
@@ -214,6 +263,9 @@ class ModuleBuilder:
                     args.append("global_const_workspace_0_var")
                 args.append("global_workspace_1_var")
             calls.append((em.fname, args))
+            if self.graph:
+                assert [a[0] for a in em.args] == ["in"] * (len(em.args) - 1) + ["out"], em.args
+                nodes.append((em.fname, [src[a[1]] for a in em.args[:-1]], i))
 
         sid_total = sum(round16(s.nbytes) for s in sids)
         max_scratch = max(self.scratch_of.values(), default=0)
@@ -221,10 +273,27 @@ class ModuleBuilder:
         offsets: dict[str, int] = {}
         if usmp is not None:
             offsets, ws = self._plan_pool(sids, sid_calls, calls)
-        else:
+        elif not self.graph:
             self.sites += len(sids)
-        files = self.render(sids, calls, in_name, out_name, tensors[-1], out_tensor, ws, pooled)
-        files = {rel: _placed(text, offsets) for rel, text in files.items()}
+        if self.graph:
+            files = self.render_graph(calls)
+        else:
+            files = self.render(sids, calls, in_name, out_name, tensors[-1], out_tensor, ws, pooled)
+            files = {rel: _placed(text, offsets) for rel, text in files.items()}
+        entry_buffers = (
+            {}
+            if self.graph
+            else {
+                f"{self.p}___tvm_main__": [[f"sid_{s.n}", s.nbytes, s.code, s.bits] for s in sids]
+            }
+        )
+        entry_allocs = 0 if usmp or self.graph else len(sids)
+        alloc_calls = 0 if usmp else entry_allocs + sum(self.nbufs_of[f] for f, _ in calls)
+        if self.legacy:  # TVM 0.8 names carry no tvmgen_<mod>_ prefix
+            strip = f"{self.p}_"
+            calls = [(f.replace(strip, ""), a) for f, a in calls]
+            nodes = [(f.replace(strip, ""), i, n) for f, i, n in nodes]
+            self.bufs_of = {f.replace(strip, ""): b for f, b in self.bufs_of.items()}
         return ModuleResult(
             self.mod,
             files,
@@ -234,14 +303,12 @@ class ModuleBuilder:
             [(out_name, out_tensor.dtype, out_tensor.count)],
             [s.nbytes for s in sids],
             max_scratch,
-            0 if usmp else len(sids) + sum(self.nbufs_of[f] for f, _ in calls),
-            {
-                f"{self.p}___tvm_main__": [[f"sid_{s.n}", s.nbytes, s.code, s.bits] for s in sids],
-                **self.bufs_of,
-            },
+            alloc_calls,
+            {**entry_buffers, **self.bufs_of},
             [f for f, _ in calls],
             usmp,
             len(self.pool_slices) + (0 if usmp is None else len(sids)),
+            self._graph_json(nodes, tensors, storage, len(sids)) if self.graph else None,
         )
 
     def _plan_pool(self, sids: list, sid_calls: dict, calls: list) -> tuple[dict[str, int], int]:
@@ -259,6 +326,46 @@ class ModuleBuilder:
             for uid in uids:
                 buffers.append(PoolBuffer(f"SLICE{uid}", self.pool_slices[uid], at))
         return greedy_by_size(buffers)
+
+    def _graph_json(self, nodes: list, tensors: dict, storage: dict, n_sids: int) -> str:
+        """TVM's graph JSON for the graph executor: an input node, one node per operator, with
+        every node's storage id, shape and dtype."""
+        dtype = {"int8_t": "int8", "int32_t": "int32", "float": "float32"}
+        graph_nodes = [{"op": "null", "name": self.spec["inputs"][0][0], "inputs": []}]
+        entries = [-1]
+        for fname, inputs, layer in nodes:
+            graph_nodes.append(
+                {
+                    "op": "tvm_op",
+                    "name": fname,
+                    "attrs": {
+                        "func_name": fname,
+                        "num_inputs": str(len(inputs)),
+                        "num_outputs": "1",
+                        "flatten_data": "0",
+                    },
+                    "inputs": [[entries.index(s), 0, 0] for s in inputs],
+                }
+            )
+            entries.append(layer)
+
+        def storage_id(layer: int) -> int:
+            kind, value = storage[layer]
+            return {"in": 0, "sid": value, "out": n_sids + 1}[kind] if kind != "sid" else value
+
+        graph = {
+            "nodes": graph_nodes,
+            "arg_nodes": [0],
+            "heads": [[len(graph_nodes) - 1, 0, 0]],
+            "attrs": {
+                "dltype": ["list_str", [dtype[tensors[e].dtype] for e in entries]],
+                "device_index": ["list_int", [1] * len(entries)],
+                "storage_id": ["list_int", [storage_id(e) for e in entries]],
+                "shape": ["list_shape", [[1, *tensors[e].shape] for e in entries]],
+            },
+            "node_row_ptr": list(range(len(graph_nodes) + 1)),
+        }
+        return json.dumps(graph, indent=2) + "\n"
 
     # -- rendering
     def render(self, sids, calls, in_name, out_name, tin, tout, ws, pooled) -> dict:
@@ -437,6 +544,51 @@ class ModuleBuilder:
             + "".join(inits)
             + f"}};// of total size {total} bytes\n"
         )
+
+    def render_graph(self, calls: list) -> dict:
+        """A graph-executor / system-lib module: packed operators in lib1, the function
+        registry and TVMSystemLibEntryPoint in lib0; no module header, no AOT entry."""
+        target = self.spec.get("target", "c -keys=arm_cpu,cpu -mcpu=cortex-m7")
+        functions = list(dict.fromkeys(f for f, _ in calls))
+        if self.legacy:
+            params = "TVMValue* args, int* type_code, int num_args, TVMValue* out_value, int* out_type_code"
+        else:
+            params = (
+                "TVMValue* args, int* type_code, int num_args, TVMValue* out_value, "
+                "int* out_type_code, void* resource_handle"
+            )
+        count = len(functions)
+        names = f"\\{count & 255:03o}\\{count >> 8:03o}" + "".join(f"{f}\\000" for f in functions)
+        lib0 = (
+            f"// tvm target: {target}\n"
+            "#include <tvm/runtime/crt/module.h>\n"
+            + "".join(f"{EXTERN_C}TVM_DLL int32_t {f}({params});\n" for f in functions)
+            + "static TVMBackendPackedCFunc _tvm_func_array[] = {\n"
+            + "".join(f"    (TVMBackendPackedCFunc){f},\n" for f in functions)
+            + "};\n"
+            "static const TVMFuncRegistry _tvm_func_registry = {\n"
+            f'    "{names}",\n'
+            "    _tvm_func_array,\n"
+            "};\n"
+            "static const TVMModule _tvm_system_lib = {\n"
+            "    &_tvm_func_registry,\n"
+            "};\n"
+            "const TVMModule* TVMSystemLibEntryPoint(void) {\n"
+            "    return &_tvm_system_lib;\n"
+            "}\n"
+        )
+        head = (
+            f"// tvm target: {target}\n#define TVM_EXPORTS\n"
+            '#include "tvm/runtime/c_runtime_api.h"\n'
+            '#include "tvm/runtime/c_backend_api.h"\n'
+            "#include <math.h>\n#include <stdbool.h>\n#include <arm_acle.h>\n"
+        )
+        lib1 = head + "".join(self.consts) + "".join(self.lib1)
+        if self.legacy:
+            lib0 = lib0.replace(f"{self.p}_", "")
+            lib1 = lib1.replace(f"{self.p}_", "")
+            return {"src/lib0.c": lib0, "src/lib1.c": lib1}
+        return {f"src/{self.mod}_lib0.c": lib0, f"src/{self.mod}_lib1.c": lib1}
 
 
 def _placed(text: str, offsets: dict[str, int]) -> str:

@@ -755,6 +755,109 @@ def op_cmsis_fc(mb, L, xs):
     )
 
 
+# --------------------------------------------------------------- micro-kernel operators
+
+
+def _kernel_block(mb, body: str) -> None:
+    """A tensorized micro-kernel as TVM's Arm schedules import it: its own includes in the
+    middle of the file, CMSIS's __STATIC_FORCEINLINE, a CRT error code and a forward goto."""
+    mb.lib1.append(
+        f"{EXTERN_C}#include <arm_acle.h>\n#include <arm_nn_math_types.h>\n"
+        "#include <tvm/runtime/crt/error_codes.h>\n\n" + body
+    )
+
+
+def op_kpool(mb, L, xs):
+    """2x2 max pooling through a micro-kernel called in a loop; no scratch of its own."""
+    (x,) = xs
+    H, W, C = x.shape
+    uid = short_hash(mb.p, "kpool", len(mb.lib1), n=8).upper()
+    kernel = f"max4_s8_{uid}"
+    _kernel_block(
+        mb,
+        f"{EXTERN_C}__STATIC_FORCEINLINE int32_t {kernel}(int8_t* in, int8_t* out, int32_t row, "
+        "int32_t step) {\n"
+        "  int32_t retcode = 0;\n"
+        "  if (row <= 0 || step <= 0) {\n"
+        "    retcode = kTvmErrorFunctionCallInvalidArg;\n    goto out;\n  }\n"
+        "  int8_t m = in[0];\n"
+        "  m = in[step] > m ? in[step] : m;\n"
+        "  m = in[row] > m ? in[row] : m;\n"
+        "  m = in[row + step] > m ? in[row + step] : m;\n"
+        "  out[0] = m;\n"
+        "out:\n  return retcode;\n}\n\n",
+    )
+    fname = mb.uniq(f"{mb.p}_fused_nn_max_pool2d")
+    OH, OW = H // 2, W // 2
+    body = (
+        f"  for (int32_t i = 0; i < {OH}; ++i) {{\n"
+        f"    for (int32_t j = 0; j < {OW}; ++j) {{\n"
+        f"      for (int32_t c = 0; c < {C}; ++c) {{\n"
+        f"        if ({kernel}((&(p0[(((((i * 2) * {W}) + (j * 2)) * {C}) + c)])), "
+        f"(&(T_pool[((((i * {OW}) + j) * {C}) + c)])), {W * C}, {C}) != 0) {{\n"
+        "          return -1;\n        }\n      }\n    }\n  }\n"
+    )
+    mb.add_op(fname, "int8_t* p0, int8_t* T_pool", body, mb.scratch())
+    return Emitted(fname, Tensor((OH, OW, C), "int8_t", x.std), [("in", 0), ("out",)])
+
+
+def op_kconv(mb, L, xs):
+    """1x1 conv2d through a 16-bit dot-product micro-kernel: weights widened into kernel_vec,
+    each input row into data_vec, the kernel called per output channel inside the loops with
+    an early return on error, int32 conv buffer, requantization."""
+    (x,) = xs
+    *sp, Cin = x.shape
+    HW = math.prod(sp)
+    Cout = L["cout"]
+    assert Cin % 2 == 0
+    shift = 24
+    acc_std = math.sqrt(Cin) * x.std * SW
+    wname = mb.const("int8_t", mb.rng.int8s(Cin * Cout, SW))
+    bname = mb.const("int32_t", _bias(mb, Cout, acc_std))
+    mult = quant_mult_shift(TARGET / acc_std, shift)
+    uid = short_hash(mb.p, "kconv", len(mb.lib1), n=8).upper()
+    kernel = f"dot16_{Cin}_body_{uid}"
+    _kernel_block(
+        mb,
+        f"{EXTERN_C}__STATIC_FORCEINLINE int32_t {kernel}(int16_t* aa, int16_t* bb, int32_t* cc) {{\n"
+        "  int32_t retcode = 0;\n"
+        "  if ((((uintptr_t)aa) & 0x3) != 0 || (((uintptr_t)bb) & 0x3) != 0) {\n"
+        "    retcode = kTvmErrorFunctionCallInvalidArg;\n    goto out;\n  }\n"
+        "  int32_t sum = 0;\n"
+        f"  for (int32_t l = 0; l < {Cin // 2}; ++l) {{\n"
+        "    int32_t a;\n    int32_t b;\n"
+        "    memcpy(&a, &aa[l * 2], sizeof(a));\n    memcpy(&b, &bb[l * 2], sizeof(b));\n"
+        "    sum = __smlad(a, b, sum);\n  }\n"
+        "  cc[0] = sum;\n"
+        "out:\n  return retcode;\n}\n\n",
+    )
+    fname = mb.uniq(f"{mb.p}_fused_nn_conv2d_add_cast_multiply_right_shift_cast_clip")
+    sc = mb.scratch()
+    body = sc.alloc("data_vec", Cin * 2, 0, 16)
+    body += sc.alloc("kernel_vec", Cout * Cin * 2, 0, 16)
+    body += sc.alloc("conv", HW * Cout * 4, 0, 32)
+    dv, kv, conv = sc.v("data_vec"), sc.v("kernel_vec"), sc.v("conv")
+    body += (
+        f"  for (int32_t oc = 0; oc < {Cout}; ++oc) {{\n"
+        f"    for (int32_t k = 0; k < {Cin}; ++k) {{\n"
+        f"      ((int16_t*){kv})[((oc * {Cin}) + k)] = ((int16_t){wname}[((k * {Cout}) + oc)]);\n"
+        "    }\n  }\n"
+        f"  for (int32_t p = 0; p < {HW}; ++p) {{\n"
+        f"    for (int32_t k_1 = 0; k_1 < {Cin}; ++k_1) {{\n"
+        f"      ((int16_t*){dv})[k_1] = ((int16_t)p0[((p * {Cin}) + k_1)]);\n    }}\n"
+        f"    for (int32_t oc_1 = 0; oc_1 < {Cout}; ++oc_1) {{\n"
+        f"      if ({kernel}(((int16_t*){dv}), (&(((int16_t*){kv})[(oc_1 * {Cin})])), "
+        f"(&(((int32_t*){conv})[((p * {Cout}) + oc_1)]))) != 0) {{\n"
+        "        return -1;\n      }\n    }\n  }\n"
+        f"  for (int32_t ax0 = 0; ax0 < {HW}; ++ax0) {{\n"
+        f"    for (int32_t ax1 = 0; ax1 < {Cout}; ++ax1) {{\n"
+        f"      int32_t v = {requant(f'(((int32_t*){conv})[((ax0 * {Cout}) + ax1)] + {bname}[ax1])', str(mult), shift)};\n"
+        f"      {clamp8(f'T_cast[((ax0 * {Cout}) + ax1)]', 'v')}\n    }}\n  }}\n"
+    )
+    mb.add_op(fname, "int8_t* p0, int8_t* T_cast", body, sc)
+    return Emitted(fname, Tensor((*sp, Cout), "int8_t"), [("in", 0), ("out",)])
+
+
 OPS = {
     "lut": op_lut,
     "conv": op_conv,
@@ -770,4 +873,6 @@ OPS = {
     "cmsis_dw": op_cmsis_dw,
     "cmsis_avgpool": op_cmsis_avgpool,
     "cmsis_fc": op_cmsis_fc,
+    "kpool": op_kpool,
+    "kconv": op_kconv,
 }
