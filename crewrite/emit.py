@@ -22,7 +22,6 @@ from crewrite.project import (
     HEADER_MACRO_USE,
     SizeDefine,
     c_constant,
-    size_defines,
 )
 
 MARKER = "crewrite: rewritten"
@@ -197,14 +196,6 @@ def declaration_edits(
             decl = f"extern uint8_t {name}[];\n"
         edits[rel] = Edit(rel, at, at, note + decl)
     return edits
-
-
-def header_edits(module: str, header: str, text: str, arena_bytes: int) -> list[Edit]:
-    """`TVMGEN_<MOD>_WORKSPACE_SIZE` becomes what the runtime still needs: 0, in every copy,
-    whatever number or expression it held."""
-    defines = [d for d in size_defines(text) if d.module.lower() == module.lower()]
-    why = f"; buffers moved to {arena_name(module)} ({arena_bytes} bytes)"
-    return define_edits(header, defines, 0, why)
 
 
 def define_edits(header: str, defines: Sequence[SizeDefine], value: int, why: str) -> list[Edit]:

@@ -177,6 +177,69 @@ def test_an_application_pool_gets_its_header_define_lowered(tmp_path, capsys):
     assert "provided by the application: give it 320 bytes" in capsys.readouterr().out
 
 
+def test_every_header_copy_and_array_takes_the_replanned_sizes(tmp_path, capsys):
+    """The arena's mechanism for header copies and arrays sized from them, with USMP's
+    values: every copy of the workspace define (stale here) and of the pool define (an
+    expression here) takes the new size, one note names the copies that disagreed, and an
+    application array sized from the pool define is evaluated with the new size: one that
+    would have length 0 gets `+ 1`."""
+    root = make_usmp_project(tmp_path / "app", SMALL, pool=512, application_pool=True)
+    generated = (root / "model/codegen/host/include/tvmgen_t.h").read_text()
+    (root / "include").mkdir()
+    (root / "include" / "tvmgen_t.h").write_text(
+        generated.replace("POOL_SIZE 512", "POOL_SIZE (2*256)").replace(
+            "SPACE_SIZE 512", "SPACE_SIZE 0"
+        )
+    )
+    (root / "src").mkdir()
+    (root / "src" / "app.c").write_text(
+        '#include "tvmgen_t.h"\n'
+        "static unsigned char g_pool[TVMGEN_T_GLOBAL_WORKSPACE_WORKSPACE_POOL_SIZE];\n"
+        "static unsigned char g_rest[TVMGEN_T_GLOBAL_WORKSPACE_WORKSPACE_POOL_SIZE - 320];\n"
+    )
+    assert main(["rewrite", str(root)]) == 0
+    said = capsys.readouterr().out
+    for rel, was, pool in (
+        ("model/codegen/host/include", "512", "512"),
+        ("include", "0", "(2*256)"),
+    ):
+        text = (root / rel / "tvmgen_t.h").read_text()
+        assert f"#define TVMGEN_T_WORKSPACE_SIZE 320 /* crewrite: rewritten: was {was} */" in text
+        assert f"WORKSPACE_POOL_SIZE 320 /* crewrite: rewritten: was {pool} */" in text
+    assert "TVMGEN_T_WORKSPACE_SIZE copies disagreed: " in said
+    assert "include/tvmgen_t.h 0" in said and "every copy now says 320" in said
+    assert "POOL_SIZE copies disagreed" not in said  # 512 and (2*256) agree
+    app = (root / "src" / "app.c").read_text()
+    assert "g_pool[TVMGEN_T_GLOBAL_WORKSPACE_WORKSPACE_POOL_SIZE];" in app
+    assert "g_rest[TVMGEN_T_GLOBAL_WORKSPACE_WORKSPACE_POOL_SIZE - 320 + 1 /*" in app
+    assert "would have length 0" in said
+
+
+def test_a_pool_whose_entry_does_not_parse_stays_as_planned(tmp_path, capsys):
+    """The entry that slices the tensors sits in a source crewrite cannot parse (a vendor
+    header): the operators' scratch alone must not be re-planned over tensors it cannot see,
+    so the pool stays as USMP planned it, and the one reason given is the source left out
+    (not what its absence makes the rest look like: a pool handed to no known function)."""
+    root = make_usmp_project(tmp_path / "p", SMALL, pool=512)
+    src = root / "model/codegen/host/src"
+    operators, entry = (src / "t_lib1.c").read_text().split("TVM_DLL int32_t tvmgen_t___tvm_")
+    (src / "t_lib1.c").write_text(operators)
+    (src / "t_lib2.c").write_text(
+        '#include "tvm/runtime/c_runtime_api.h"\n#include "npu_driver.h"\n'
+        "static npu_context_t tvmgen_t_npu;\n"
+        "TVM_DLL int32_t tvmgen_t_op_a(int8_t* p0, int8_t* T_out, uint8_t* pool);\n"
+        "TVM_DLL int32_t tvmgen_t_op_b(int8_t* p0, int8_t* T_out, uint8_t* pool);\n"
+        "TVM_DLL int32_t tvmgen_t___tvm_" + entry
+    )
+    before = {p: p.read_bytes() for p in root.rglob("*") if p.is_file()}
+    assert main(["rewrite", str(root)]) == 0
+    said = capsys.readouterr().out
+    assert "t_lib2.c: left out: it does not parse" in said and "npu_driver.h" in said
+    assert "the USMP pool(s) it uses (global_workspace) stay as USMP planned them" in said
+    assert "nothing to rewrite" in said and "stays as USMP planned it" not in said
+    assert {p: p.read_bytes() for p in root.rglob("*") if p.is_file()} == before
+
+
 ESCAPES = """
 static int32_t* tvmgen_t_kept;
 TVM_DLL int32_t tvmgen_t_op(int8_t* p0, int8_t* T_out, uint8_t* global_workspace_2_var) {
