@@ -2,7 +2,8 @@
 `crewrite verify`: every source parsed, and one that does not parse set aside when crewrite
 needs nothing from it (real projects ship hand-extended or vendor files that our headers
 cannot read: `pthread.h`, an NPU runtime). A file with a workspace call, or one that defines
-or names a function crewrite follows, must parse: its parse error is the answer."""
+or names a function crewrite follows, must parse: its parse error is the answer. A USMP pool
+that a file left out uses stays as USMP planned it (`left_out` tells the pipeline which)."""
 
 from __future__ import annotations
 
