@@ -23,6 +23,7 @@ from crewrite.project import c_constant, size_defines
 from crewrite.verify import VerifyOptions, host, verify
 from crewrite.verify.host import HOSTRT_INCLUDE, find_compiler
 from helpers import graph_driver
+from helpers.projects import never_parse
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 PTHREAD = Path(__file__).resolve().parent / "helpers" / "include"  # a pthread.h
@@ -302,14 +303,6 @@ def test_array_sized_through_an_application_macro_is_kept_valid(project, tmp_pat
 # --------------------------------------------------------- nothing to do needs no parse
 
 
-def never_parse(monkeypatch) -> None:
-    def refuse(*args, **kwargs):
-        raise AssertionError("parsed, where the text alone decides")
-
-    monkeypatch.setattr("crewrite.reading.parse_source", refuse)
-    monkeypatch.setattr("crewrite.pipeline.parse_source", refuse)
-
-
 def test_no_workspace_call_and_no_pool_is_nothing_to_do_without_parsing(
     project, capsys, monkeypatch
 ):
@@ -323,7 +316,10 @@ def test_no_workspace_call_and_no_pool_is_nothing_to_do_without_parsing(
     assert snapshot(root) == before
 
 
-def test_a_usmp_pool_used_where_crewrite_cannot_read_stays_as_planned(tmp_path, capsys):
+@pytest.mark.e2e
+def test_a_usmp_pool_used_where_crewrite_cannot_read_stays_as_planned(
+    tmp_path, capsys, monkeypatch
+):
     """usmp_vendor slices its pool in a source whose vendor header needs pthread.h: the pool
     is seen from the text, the source is parsed and fails, and the pool stays as USMP planned
     it, saying why; given the header, the pool is re-planned, and a second run knows it from
@@ -344,12 +340,6 @@ def test_a_usmp_pool_used_where_crewrite_cannot_read_stays_as_planned(tmp_path, 
     lib0 = (copy / "model/codegen/host/src/default_lib0.c").read_text()
     (size,) = re.findall(r"static uint8_t global_workspace\[(\d+)\];", lib0)
     assert int(size) < 5504 and "crewrite: rewritten" in lib0
-
-
-def test_a_replanned_pool_is_already_rewritten_without_parsing(tmp_path, capsys, monkeypatch):
-    copy = tmp_path / "usmp"
-    shutil.copytree(FIXTURES / "usmp_static", copy)
-    assert main(["rewrite", str(copy), "-q"]) == 0
     never_parse(monkeypatch)
     assert main(["rewrite", str(copy)]) == 3
     assert "already rewritten" in capsys.readouterr().err

@@ -1,10 +1,13 @@
-"""Tiny generated-project-shaped inputs written into tmp folders, and their extracted facts."""
+"""Tiny generated-project-shaped inputs written into tmp folders, their extracted facts, and a
+guard that a test decides from the text alone (nothing parsed)."""
 
 from __future__ import annotations
 
 import textwrap
 from collections.abc import Sequence
 from pathlib import Path
+
+import pytest
 
 from crewrite.extract import Program
 from crewrite.project import load_project
@@ -48,6 +51,17 @@ def make_project(
     if cmake is not None:
         (root / "CMakeLists.txt").write_text(cmake)
     return root
+
+
+def never_parse(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make any parse of a source fail the test: for what crewrite must decide from the
+    text alone (nothing to do, already rewritten)."""
+
+    def refuse(*args: object, **kwargs: object) -> None:
+        raise AssertionError("parsed, where the text alone decides")
+
+    monkeypatch.setattr("crewrite.reading.parse_source", refuse)
+    monkeypatch.setattr("crewrite.pipeline.parse_source", refuse)
 
 
 def program_of(root: Path, include_dirs: Sequence[Path] = ()) -> Program:
