@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
-from crewrite.errors import CrewriteError
-from crewrite.output import check_no_interrupted_write, write_copy, write_in_place
+from crewrite.errors import CrewriteError, InternalError
+from crewrite.output import recover_interrupted_write, write_copy, write_in_place
 from crewrite.packing import PlanError
-from crewrite.pipeline import Options, Result, rewrite_project
+from crewrite.pipeline import AlreadyRewritten, Options, Result, rewrite_project
 from crewrite.project import load_project
 from crewrite.verify import VerifyOptions, verify_rewrite
 
@@ -27,19 +28,26 @@ def rewrite(
     """Rewrite a project folder, MLF `.tar` or list of `.c` files; in place unless `out`.
 
     Raises `CrewriteError` (with file, line and reason) and writes nothing on bad input, and
-    `AlreadyRewritten` when there is nothing left to do. With `verify`, the rewrite is proven
-    on the host first (crewrite.verify) and nothing is written unless `result.verdict.ok`.
+    `AlreadyRewritten` when there is nothing left to do. An in-place rewrite that was killed
+    earlier is repaired first (the project is then as it was before that run). With `verify`,
+    the rewrite is proven on the host first (crewrite.verify) and nothing is written unless
+    `result.verdict.ok`.
     """
     options = options or Options()
     paths = [Path(p) for p in ([path] if isinstance(path, (str, Path)) else path)]
-    for p in paths:
-        if p.is_dir():
-            check_no_interrupted_write(p.resolve())
+    repaired = _repair(paths)
     project = load_project(
         paths, Path(header) if header else None, [Path(d) for d in options.include_dirs]
     )
     try:
-        result = rewrite_project(project, options)
+        try:
+            result = rewrite_project(project, options)
+        except AlreadyRewritten as exc:
+            if repaired:
+                raise AlreadyRewritten(f"{exc.reason} ({repaired})", exc.file, exc.line) from None
+            raise
+        if repaired:
+            result = replace(result, notes=(repaired, *result.notes))
         if verify is not None and result.new_texts:
             result = replace(result, verdict=verify_rewrite(project, result.new_texts, verify))
             if result.verdict is not None and not result.verdict.ok:
@@ -55,6 +63,22 @@ def rewrite(
             exc = type(exc)(exc.reason, project.display(exc.file), exc.line)
         raise exc from None
     except PlanError as exc:
-        raise CrewriteError(f"internal error, the offset plan failed its check: {exc}") from None
+        raise InternalError(f"the offset plan failed its check: {exc}") from None
     finally:
         project.close()
+
+
+def _repair(paths: list[Path]) -> str | None:
+    """Undo what an interrupted in-place run left behind, before reading anything."""
+    if len(paths) == 1 and paths[0].is_dir():
+        return recover_interrupted_write(paths[0].resolve())
+    if len(paths) == 1 and paths[0].suffix == ".tar":
+        stale = paths[0].with_name(f".{paths[0].name}.crewrite-tmp")
+        if stale.is_file():
+            stale.unlink()
+        return None
+    files = [p.resolve() for p in paths if p.is_file()]
+    if not files:
+        return None
+    root = Path(os.path.commonpath([f.parent for f in files]))
+    return recover_interrupted_write(root, files)

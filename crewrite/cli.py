@@ -8,19 +8,20 @@ import json
 import os
 import re
 import sys
+import traceback
 from collections.abc import Callable
 from pathlib import Path
 
 from crewrite import __version__, packing
 from crewrite.api import rewrite
-from crewrite.errors import CrewriteError
+from crewrite.errors import CrewriteError, InternalError, UsageError
 from crewrite.liveness import MODELS
 from crewrite.packing import cli as pack_cli
 from crewrite.pipeline import AlreadyRewritten, Options
 from crewrite.report import json_report, svg_report, text_report
 from crewrite.verify import cli as verify_cli
 
-EXIT_OK, EXIT_ERROR, EXIT_ALREADY = 0, 1, 3  # 2 (bad command line) comes from argparse
+EXIT_OK, EXIT_ERROR, EXIT_USAGE, EXIT_ALREADY, EXIT_INTERNAL = 0, 1, 2, 3, 123
 SECTION_NAME = re.compile(r"[A-Za-z0-9_.\-]+")
 
 REWRITE_EPILOG = """\
@@ -33,12 +34,24 @@ what changes:
   every TVMBackendAllocWorkspace(...) becomes an address in one static uint8_t arena per
   module (tvmgen_<mod>_crewrite_arena, defined in the module's source file with the most
   workspace sites, `extern` in the others: no new file, so any build picks it up), every
-  TVMBackendFreeWorkspace(...) becomes 0, TVMGEN_<MOD>_WORKSPACE_SIZE in the module header
-  becomes 0 (what the runtime allocator still needs), and so does workspace_size_bytes in
-  an MLF metadata.json; the allocator size the project sets with a number (-DWORKSPACE_SIZE=N
-  in a CMakeLists.txt, or #define WORKSPACE_SIZE N in its src/ or include/) is lowered by the
-  bytes moved to the arena. Without --out the project is rewritten in place, all or nothing;
-  a second run changes nothing.
+  TVMBackendFreeWorkspace(...) becomes 0, TVMGEN_<MOD>_WORKSPACE_SIZE becomes 0 (what the
+  runtime allocator still needs) in the generated header and in every copy the application
+  keeps (copies that disagreed are named), and so does workspace_size_bytes in an MLF
+  metadata.json (graph executor: lowered only by the operators' workspace, the graph's
+  tensors stay); the allocator size the project sets with a number (-DWORKSPACE_SIZE=N in a
+  CMakeLists.txt, or #define WORKSPACE_SIZE N in its src/ or include/) is lowered by the bytes
+  moved to the arena, and an array sized from the header macro that would have length 0
+  gets `+ 1` (strict ISO C rejects zero-length arrays). Without --out the project is
+  rewritten in place, all or nothing (a run killed midway is repaired by the next one); a
+  second run changes nothing.
+  A project built with USMP (no workspace call, static pools) has each workspace pool
+  re-planned instead: every slice &pool[N] at a new offset, the pool array, its header
+  defines (in every copy) and metadata shrunk by what was saved; constant pools stay, and a
+  pool whose slices crewrite cannot size, or whose sources do not parse, stays as USMP
+  planned it, with the reason.
+  A project with neither workspace calls nor USMP pools (or already rewritten) is recognised
+  from its text, without parsing; a source that does not parse is left out when it has no
+  workspace call and nothing crewrite follows (and said so).
 
 liveness:
   fine (default) follows each buffer into the functions it is handed to, and splits a
@@ -64,12 +77,14 @@ verification:
   inputs. The flags under "host verification" tune it.
 
 exit codes:
-  0  rewritten (or, with --dry-run, would be), or already static (no workspace calls)
+  0  rewritten (or, with --dry-run, would be), or already static (no workspace calls, and
+     no USMP pool crewrite can shrink)
   1  bad input or unsafe situation: one message with file, line and reason; nothing written
      (with --verify: also a rewrite that could not be proven; with --strict: an access past
      a buffer's allocation)
-  2  bad command line
+  2  bad command line (a value that cannot work, e.g. --time-limit -1, --header DIR)
   3  already rewritten by crewrite: nothing to do (0 with --ok-if-rewritten)
+  123  internal error (a bug in crewrite: please report it; -v prints the traceback)
 """
 
 
@@ -206,13 +221,15 @@ def _can_create(path: Path) -> bool:
 
 def _run_rewrite(args: argparse.Namespace) -> int:
     if args.header is not None and any(p.is_dir() or p.suffix == ".tar" for p in args.paths):
-        raise CrewriteError("--header is for .c files given one by one")
+        raise UsageError("--header is for .c files given one by one")
+    if args.header is not None and args.header.is_dir():
+        raise UsageError(f"--header {args.header}: a folder; name the module header tvmgen_<mod>.h")
     if args.time_limit is not None and not 0 < args.time_limit < float("inf"):
-        raise CrewriteError(
+        raise UsageError(
             f"--time-limit must be a positive number of seconds, not {args.time_limit}"
         )
     if args.section is not None and not SECTION_NAME.fullmatch(args.section):
-        raise CrewriteError(f"--section {args.section!r}: use letters, digits, '.', '_', '-'")
+        raise UsageError(f"--section {args.section!r}: use letters, digits, '.', '_', '-'")
     for report in (args.report_json, args.report_svg):
         if report is not None and not _can_create(report):
             raise CrewriteError("cannot write the report here (a folder, or read-only)", report)
@@ -272,6 +289,11 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "verify":
             return verify_cli.run(args)
         return pack_cli.run(args)
+    except UsageError as exc:
+        print(f"crewrite: {exc.format()}", file=sys.stderr)
+        return EXIT_USAGE
+    except InternalError as exc:
+        return _internal_error(exc.format(), args)
     except CrewriteError as exc:
         print(f"crewrite: {exc.format()}", file=sys.stderr)
         return EXIT_ERROR
@@ -282,6 +304,18 @@ def main(argv: list[str] | None = None) -> int:
             return EXIT_OK
         print(f"crewrite: {exc.filename or ''}: {exc.strerror or exc}", file=sys.stderr)
         return EXIT_ERROR
+    except Exception as exc:  # a bug: one line for users, the traceback for the report
+        return _internal_error(f"{type(exc).__name__}: {exc}", args)
+
+
+def _internal_error(what: str, args: argparse.Namespace) -> int:
+    """One line (the traceback too under -v): nothing was written, and this is our bug."""
+    verbose = getattr(args, "verbose", False)
+    hint = "" if verbose else "; -v prints the traceback"
+    print(f"crewrite: internal error, please report ({what}{hint})", file=sys.stderr)
+    if verbose:
+        traceback.print_exc(file=sys.stderr)
+    return EXIT_INTERNAL
 
 
 if __name__ == "__main__":

@@ -11,13 +11,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from crewrite.errors import CrewriteError
 from crewrite.extract import ALLOC, FREE, FreeSite
 from crewrite.liveness import LiveBuffer
-from crewrite.project import BUILD_WORKSPACE, WORKSPACE_DEFINE
+from crewrite.project import (
+    BUILD_WORKSPACE,
+    HEADER_MACRO_USE,
+    SizeDefine,
+    c_constant,
+)
 
 MARKER = "crewrite: rewritten"
 _DIRECTIVE_LINE = re.compile(r"^[ \t]*#[ \t]*(include|if|ifdef|ifndef|endif)\b.*$", re.MULTILINE)
@@ -193,25 +198,19 @@ def declaration_edits(
     return edits
 
 
-def header_edits(module: str, header: str, text: str, arena_bytes: int) -> list[Edit]:
-    """`TVMGEN_<MOD>_WORKSPACE_SIZE` becomes what the runtime still needs: 0."""
-    edits = []
-    for match in WORKSPACE_DEFINE.finditer(text):
-        if match.group(1).lower() != module.lower():
-            continue
-        old = match.group(2)
-        start, end = match.span(2)
-        edits.append(
-            Edit(
-                header,
-                start,
-                end,
-                f"0 /* {MARKER}: was {old}; buffers moved to {arena_name(module)}"
-                f" ({arena_bytes} bytes) */",
-                expect=old,
-            )
+def define_edits(header: str, defines: Sequence[SizeDefine], value: int, why: str) -> list[Edit]:
+    """Each define of a module header macro (every copy of it) takes `value`, whatever number
+    or expression it held; the old one stays in a comment."""
+    return [
+        Edit(
+            header,
+            define.start,
+            define.end,
+            f"{value} /* {MARKER}: was {define.expr.replace('*/', '* /')}{why} */",
+            expect=define.expr,
         )
-    return edits
+        for define in defines
+    ]
 
 
 def build_edits(build_file: str, text: str, saved: int) -> tuple[list[Edit], list[str]]:
@@ -227,10 +226,80 @@ def build_edits(build_file: str, text: str, saved: int) -> tuple[list[Edit], lis
                 "to the arena; left unchanged"
             )
             continue
+        # Never 0: an allocator pool sized by it would be a zero-length array (invalid C).
+        new = max(old - saved, 1)
         start, end = match.span(group)
-        edits.append(Edit(build_file, start, end, str(old - saved), expect=match.group(group)))
-        notes.append(f"{build_file}: WORKSPACE_SIZE {old} -> {old - saved}")
+        edits.append(Edit(build_file, start, end, str(new), expect=match.group(group)))
+        kept = " (kept at 1: a zero-length array is not C)" if new != old - saved else ""
+        notes.append(f"{build_file}: WORKSPACE_SIZE {old} -> {new}{kept}")
     return edits, notes
+
+
+_OBJECT_MACRO = re.compile(
+    r"^[ \t]*#[ \t]*define[ \t]+(\w+)[ \t]+((?:[^\s/]|/(?![/*])|[ \t]+(?=[^\s/]|/(?![/*])))+)",
+    re.MULTILINE,
+)
+# `static uint8_t g_aot_memory[TVMGEN_DEFAULT_WORKSPACE_SIZE];` and struct members alike: a
+# declaration (type words, then a name) whose array length is an expression.
+_ARRAY_DECLARATION = re.compile(
+    r"^[ \t]*(?:[A-Za-z_][\w]*[ \t*]+|__attribute__\s*\(\(.*?\)\)[ \t]*)+?"
+    r"(?P<name>[A-Za-z_]\w*)[ \t]*\[(?P<length>[^\[\]\n;]+)\]",
+    re.MULTILINE,
+)
+
+
+def object_macros(texts: list[str]) -> dict[str, str]:
+    """`#define NAME value` of the given texts (first one wins), for evaluating lengths."""
+    macros: dict[str, str] = {}
+    for text in texts:
+        for match in _OBJECT_MACRO.finditer(text):
+            macros.setdefault(match.group(1), match.group(2))
+    return macros
+
+
+def array_length_edits(rel: str, text: str, macros: dict[str, str]) -> tuple[list[Edit], list[str]]:
+    """Keep arrays sized from a rewritten module's header macros valid C: a length that
+    becomes 0 (`g_aot_memory[TVMGEN_DEFAULT_WORKSPACE_SIZE]`) gets `+ 1`, since strict ISO C
+    compilers reject zero-length arrays. `macros` hold the new values (the workspace 0 after
+    an arena rewrite; after a USMP re-plan, the lowered workspace and the pools' sizes)."""
+    edits, notes = [], []
+    for match in _ARRAY_DECLARATION.finditer(text):
+        length = match.group("length")
+        if not _mentions_header_macro(length, macros):
+            continue
+        line = text.count("\n", 0, match.start()) + 1
+        value = c_constant(length, macros)
+        if value is None:
+            notes.append(
+                f"{rel}:{line}: cannot evaluate the length of {match.group('name')}[{length}] "
+                "after the rewrite; check that it is not zero"
+            )
+            continue
+        if value > 0:
+            continue
+        start, end = match.span("length")
+        new = f"{length.rstrip()} + 1 /* {MARKER}: never a zero-length array */"
+        edits.append(Edit(rel, start, end, new, expect=length))
+        notes.append(
+            f"{rel}:{line}: {match.group('name')}[{length.strip()}] would have length {value} "
+            "with the module header's new values (strict ISO C rejects it): made it "
+            f"[{length.strip()} + 1]"
+        )
+    return edits, notes
+
+
+def _mentions_header_macro(expr: str, macros: dict[str, str], depth: int = 0) -> bool:
+    """Whether an expression reaches a `TVMGEN_<MOD>_WORKSPACE_SIZE` (or a USMP pool's
+    `..._WORKSPACE_POOL_SIZE`), directly or through other macros."""
+    if HEADER_MACRO_USE.search(expr):
+        return True
+    if depth > 16:
+        return False
+    return any(
+        _mentions_header_macro(macros[name], macros, depth + 1)
+        for name in re.findall(r"\b[A-Za-z_]\w*", expr)
+        if name in macros
+    )
 
 
 _JSON_TOKEN = re.compile(
@@ -238,7 +307,10 @@ _JSON_TOKEN = re.compile(
 )
 
 
-def json_scalar_spans(text: str) -> dict[tuple[str | int, ...], tuple[int, int]]:
+JsonPath = tuple[str | int, ...]  # keys and indices from the top of a JSON document
+
+
+def json_scalar_spans(text: str) -> dict[JsonPath, tuple[int, int]]:
     """Path (keys and list indices) -> (start, end) of every number in a JSON text, so that a
     value can be changed without reformatting the file."""
     spans: dict[tuple[str | int, ...], tuple[int, int]] = {}
@@ -272,24 +344,167 @@ def json_scalar_spans(text: str) -> dict[tuple[str | int, ...], tuple[int, int]]
     return spans
 
 
-def metadata_edits(rel: str, text: str, remaining: dict[str, int]) -> tuple[list[Edit], list[str]]:
-    """Model Library Format metadata: each rewritten module's `main` workspace becomes what the
-    runtime still needs (project generators size the allocator from it)."""
+@dataclass(frozen=True)
+class MovedWorkspace:
+    """What one rewritten module moved out of the runtime allocator into its arena, or (USMP)
+    what re-planning its pools saved, for metadata.json."""
+
+    moved_bytes: int  # its workspace as written (sids and scratch), now in the arena; or
+    # with `pools`, the bytes its re-planned pools saved
+    has_entry: bool  # an AOT entry; without one it is a graph-executor module
+    functions: frozenset[str]  # functions whose workspace moved
+    pools: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # USMP pool -> (size
+    # as USMP planned it, as re-planned)
+
+
+def _executors(data: dict[str, Any], module: str | None) -> list[str] | None:
+    """`executors` of a module (newer metadata) or of the whole file (older)."""
+    scope = data.get("modules", {}).get(module) if module is not None else data
+    found = scope.get("executors") if isinstance(scope, dict) else None
+    if found is None and module is not None:
+        found = data.get("executors")
+    return found if isinstance(found, list) else None
+
+
+def _at(data: Any, path: JsonPath) -> Any:
+    """The value at a path of keys and indices in parsed JSON."""
+    for key in path:
+        data = data[key]
+    return data
+
+
+def metadata_edits(
+    rel: str, text: str, modules: Mapping[str, MovedWorkspace]
+) -> tuple[list[Edit], list[str]]:
+    """Model Library Format metadata: lower each rewritten module's workspace numbers by what
+    moved into the arena. For the AOT executor `main` counts only that workspace: it becomes
+    0. For the graph executor `main` also counts the graph's tensor storage, which the runtime
+    still allocates: only the largest operator workspace (what TVM added for the operators)
+    comes off. Each rewritten operator's own entry becomes 0. A module whose USMP pools were
+    re-planned: `main` (the pools' total) drops by what they saved, and a size given for a
+    pool by name (`<pool>: {size_bytes: N}` or `{pool_name: <pool>, size_bytes: N}`) becomes
+    its new size."""
     try:
+        data = json.loads(text)
         spans = json_scalar_spans(text)
     except (ValueError, IndexError):
         return [], [f"{rel}: not readable JSON; workspace_size_bytes left unchanged"]
+    if not isinstance(data, dict):
+        return [], [f"{rel}: not Model Library Format metadata; left unchanged"]
     edits, notes = [], []
-    for path, (start, end) in sorted(spans.items(), key=lambda item: item[1]):
-        if path[-1] != "workspace_size_bytes" or path[-5:-2] != ("memory", "functions", "main"):
+    ordered = sorted(spans.items(), key=lambda item: item[1])
+    operators: dict[str, list[tuple[JsonPath, int]]] = {}  # module -> (path, value)
+    mains: list[tuple[JsonPath, str]] = []
+    named = _named_pools(data)
+    for path, (start, end) in ordered:
+        if path[-1] in _POOL_SIZE_KEYS:
+            resized = _pool_size_edit(rel, text, path, (start, end), modules, named)
+            if resized is not None:
+                edits.append(resized[0])
+                notes.append(resized[1])
             continue
-        if path[:1] == ("modules",) and len(path) == 7 and path[1] in remaining:
-            module = path[1]
-        elif len(path) == 5 and len(remaining) == 1:  # older metadata: one module, no "modules"
-            module = next(iter(remaining))
+        if path[-1] != "workspace_size_bytes":
+            continue
+        module = _metadata_module(path, modules)
+        if module is None:
+            continue
+        if path[-5:-2] == ("memory", "functions", "main"):
+            mains.append((path, module))
+        elif path[-6:-4] == ("functions", "operator_functions"):
+            name = _at(data, path[:-3]).get("function_name")
+            if name in modules[module].functions:
+                operators.setdefault(module, []).append((path, int(_at(data, path))))
+    for entries in operators.values():
+        for path, value in entries:
+            if value != 0:
+                start, end = spans[path]
+                edits.append(Edit(rel, start, end, "0", expect=text[start:end]))
+    for path, module in mains:
+        info = modules[module]
+        start, end = spans[path]
+        old = int(text[start:end])
+        executors = _executors(data, module if path[:1] == ("modules",) else None)
+        graph = "graph" in executors if executors is not None else not info.has_entry
+        if info.pools:
+            if old < info.moved_bytes:
+                notes.append(
+                    f"{rel}: {module} workspace_size_bytes {old} is below the "
+                    f"{info.moved_bytes} bytes its pools saved; left unchanged"
+                )
+                continue
+            new, why = old - info.moved_bytes, ""
+        elif not graph:
+            new, why = 0, ""
         else:
-            continue
-        old = text[start:end]
-        edits.append(Edit(rel, start, end, str(remaining[module]), expect=old))
-        notes.append(f"{rel}: {module} workspace_size_bytes {old} -> {remaining[module]}")
+            moved = max((v for _, v in operators.get(module, [])), default=info.moved_bytes)
+            if old < moved:
+                notes.append(
+                    f"{rel}: {module} workspace_size_bytes {old} is below the {moved} bytes "
+                    "moved to the arena (graph executor); left unchanged"
+                )
+                continue
+            new, why = old - moved, " (graph executor: the graph's tensors stay in the runtime)"
+        if new != old:
+            edits.append(Edit(rel, start, end, str(new), expect=text[start:end]))
+        notes.append(f"{rel}: {module} workspace_size_bytes {old} -> {new}{why}")
     return edits, notes
+
+
+_POOL_SIZE_KEYS = frozenset(
+    {"size_bytes", "size", "pool_size", "pool_size_bytes", "allocated_size"}
+)
+
+
+def _pool_size_edit(
+    rel: str,
+    text: str,
+    path: JsonPath,
+    span: tuple[int, int],
+    modules: Mapping[str, MovedWorkspace],
+    named: Mapping[JsonPath, str],
+) -> tuple[Edit, str] | None:
+    """The new size of a re-planned pool at `path` (a size under the pool's name, or in an
+    object naming it), when it holds the size USMP planned; under `modules.<mod>`, only that
+    module's pools."""
+    start, end = span
+    old = text[start:end]
+    if not old.isdigit():
+        return None
+    owner = path[:-1]
+    scope = path[1] if path[:1] == ("modules",) and len(path) > 1 else None
+    for module, info in modules.items():
+        if scope is not None and scope != module:
+            continue
+        for name, (before, after) in info.pools.items():
+            if (name in owner or named.get(owner) == name) and int(old) == before:
+                note = f"{rel}: pool {name} {'.'.join(map(str, path))} {old} -> {after}"
+                return Edit(rel, start, end, str(after), expect=old), note
+    return None
+
+
+def _named_pools(data: Any) -> dict[JsonPath, str]:
+    """Path of every JSON object with a `pool_name` (or `name`) string -> that name."""
+    out: dict[JsonPath, str] = {}
+
+    def walk(node: Any, path: JsonPath) -> None:
+        if isinstance(node, dict):
+            name = node.get("pool_name", node.get("name"))
+            if isinstance(name, str):
+                out[path] = name
+            for key, value in node.items():
+                walk(value, (*path, key))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, (*path, index))
+
+    walk(data, ())
+    return out
+
+
+def _metadata_module(path: JsonPath, modules: Mapping[str, MovedWorkspace]) -> str | None:
+    """The rewritten module a metadata number belongs to: named under `modules` (newer
+    metadata), or the only module (older metadata has one, at the top level)."""
+    if path[:1] == ("modules",):
+        named = path[1] if len(path) > 1 else None
+        return named if isinstance(named, str) and named in modules else None
+    return next(iter(modules)) if len(modules) == 1 and path[:1] == ("memory",) else None

@@ -19,3 +19,11 @@ class CrewriteError(Exception):
             return self.reason
         where = self.file if self.line is None else f"{self.file}:{self.line}"
         return f"{where}: {self.reason}"
+
+
+class InternalError(CrewriteError):
+    """A check of crewrite's own work failed: a bug to report, not bad input (exit 123)."""
+
+
+class UsageError(CrewriteError):
+    """A bad command line: an option value that cannot work (exit 2, like argparse)."""

@@ -62,6 +62,17 @@ GNU_DEFINES = [
     "__GNUC__ 12",
 ]
 
+# Comments and string or character literals, blanked before a text scan of C.
+_COMMENT_OR_LITERAL = re.compile(
+    r"//[^\n]*|/\*.*?(?:\*/|\Z)|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.DOTALL
+)
+_WORKSPACE_CALL = re.compile(r"\b(?:TVMBackendAllocWorkspace|TVMBackendFreeWorkspace)\s*\(")
+_CPLUSPLUS_ONLY = re.compile(
+    r"^[ \t]*#[ \t]*ifdef[ \t]+__cplusplus\b.*?^[ \t]*#[ \t]*endif\b", re.DOTALL | re.MULTILINE
+)
+# A function definition at file scope: a name, its parameter list, then `{`.
+_DEFINITION = re.compile(r"\b([A-Za-z_]\w*)\s*\([^;{}()]*(?:\([^;{}()]*\)[^;{}()]*)*\)\s*\{")
+
 # A brace initializer made only of numbers: weights. Elided before preprocessing.
 _NUMERIC_INITIALIZER = re.compile(r"=\s*\{([\s0-9a-fA-FxXpP+\-.,uUlL]*)\}")
 ELIDE_MIN_CHARS = 512
@@ -119,6 +130,35 @@ def elide_constant_data(text: str) -> tuple[str, int]:
         elided += len(body)
     pieces.append(text[last:])
     return "".join(pieces), elided
+
+
+def code_only(text: str) -> str:
+    """The text with comments and string literals blanked (newlines kept), for text scans."""
+    return _COMMENT_OR_LITERAL.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+
+
+def workspace_call_lines(text: str) -> list[int]:
+    """Lines of workspace calls in a source, found without parsing: enough to tell "nothing to
+    do" and "already rewritten" before any parse, and which files crewrite must change."""
+    code = code_only(text)
+    return [code.count("\n", 0, m.start()) + 1 for m in _WORKSPACE_CALL.finditer(code)]
+
+
+def defined_functions(text: str) -> set[str]:
+    """Names of functions a source seems to define, read from its text (for a file that does
+    not parse: what crewrite would miss by leaving it out)."""
+    code = _CPLUSPLUS_ONLY.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), code_only(text))
+    names = set()
+    depth = 0
+    last = 0
+    for match in re.finditer(r"[{}]", code):
+        if depth == 0:
+            for found in _DEFINITION.finditer(code, last, match.end()):
+                names.add(found.group(1))
+        depth += 1 if match.group(0) == "{" else -1
+        depth = max(depth, 0)
+        last = match.end()
+    return names - {"if", "for", "while", "switch", "return", "sizeof"}
 
 
 class _Preprocessor(Preprocessor):
@@ -190,6 +230,14 @@ def _error_place(parser: CParser, message: str, filename: str) -> tuple[str, int
     return filename, None, msg
 
 
+def _include_line(text: str, header: str) -> int | None:
+    """Line of `#include <header>` or `#include "header"` in a source, if it is there."""
+    found = re.search(
+        rf'^[ \t]*#[ \t]*include[ \t]*[<"]{re.escape(header)}[>"]', text, re.MULTILINE
+    )
+    return text.count("\n", 0, found.start()) + 1 if found else None
+
+
 def parse_source(
     rel: str, path: Path, text: str, include_dirs: list[Path], defines: list[str]
 ) -> TranslationUnit:
@@ -205,6 +253,16 @@ def parse_source(
         reason = f"cannot parse C: {msg}"
         if msg.startswith(("before:", "Invalid declaration")) and "pass -I" not in msg:
             reason += " (an unknown type name? pass -I DIR for its header, or -D NAME=type)"
+        for header in dict.fromkeys(missing):
+            at = _include_line(text, header)
+            if at is not None:  # the likely cause, in this very file: name its line
+                where = f" at line {line}" if line is not None else ""
+                raise CrewriteError(
+                    f"#include {header!r} not found, and parsing then failed{where}: {msg} "
+                    "(pass -I DIR for the folder that holds it)",
+                    filename,
+                    at,
+                ) from None
         if missing:
             reason += f" (headers not found, pass -I: {', '.join(sorted(set(missing)))})"
         raise CrewriteError(reason, file, line) from None

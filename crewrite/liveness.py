@@ -104,6 +104,7 @@ class _Instance:
     free_at: int | None = None
     escaped: bool = False
     anytime: bool = False  # created in a function that runs through a pointer, at any time
+    freed: bool = True  # False: never freed, the original keeps it for good (a leak)
 
     def touch(self, start: int, end: int) -> None:
         span = self.spans.setdefault(self.current, [start, end])
@@ -213,6 +214,7 @@ class _Replay:
                 record.alloc_at = body_start
             if record.free_at is None:  # never freed: held to the end of its function
                 record.free_at = body_end
+                record.freed = False
 
 
 def analyse(
@@ -258,7 +260,10 @@ def analyse(
         if inst.anytime:
             spans = {0: [0, len(replay.labels) - 1]}
         elif inst.escaped:
-            spans = {0: list(inst.held())}
+            # A pointer kept elsewhere to a buffer never freed may be used after its function
+            # returns: live to the end of the timeline.
+            alloc_at, free_at = inst.held()
+            spans = {0: [alloc_at, free_at if inst.freed else len(replay.labels) - 1]}
         else:
             spans = inst.spans
         for rng, (first, last) in spans.items():

@@ -1,15 +1,17 @@
 """The pure core: project texts in, new texts and a report out. Nothing is written here.
 
-sources -> frontend -> extract (+ extents) -> liveness -> packing -> emit, then a second look at the
-result before anything is handed back: re-parsed and re-extracted, no workspace call left,
+sources -> frontend -> extract (+ extents) -> liveness -> packing -> emit, then a second look
+at the result before anything is handed back: re-parsed and re-extracted, no workspace call left,
 the layout proven from the rewritten C (crewrite.verify.layout), and a second run over it
-has nothing left to do.
+has nothing left to do. A project without workspace calls takes the same path for its USMP
+pools (crewrite.usmp plans them, crewrite.emit_pool edits them); one with neither calls nor
+pools is told from its text, without parsing.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -21,24 +23,46 @@ from crewrite.emit import (
     MARKER,
     ArenaLayout,
     Edit,
+    MovedWorkspace,
     apply_edits,
     arena_name,
+    array_length_edits,
     build_edits,
     combine_inserts,
     declaration_edits,
-    header_edits,
+    define_edits,
     metadata_edits,
     module_edits,
+    object_macros,
 )
-from crewrite.errors import CrewriteError
+from crewrite.emit_pool import poison_pool_edits, pool_edits
+from crewrite.errors import CrewriteError, InternalError
 from crewrite.extents import FunctionExtents
-from crewrite.extract import ALLOC, FREE, Program, extract, workspace_call
+from crewrite.extract import (
+    ALLOC,
+    FREE,
+    AllocSite,
+    FreeSite,
+    Program,
+    extract,
+    is_entry,
+    workspace_call,
+)
+from crewrite.extract.pools import (
+    PoolProblem,
+    is_constant_pool,
+    is_workspace_pool_param,
+    pool_of_param,
+    pools_named,
+)
 from crewrite.extract.textloc import line_of
 from crewrite.footprint import OutOfBounds, Unproven, out_of_bounds, unproven
-from crewrite.frontend import TranslationUnit, parse_source
+from crewrite.frontend import TranslationUnit, parse_source, workspace_call_lines
 from crewrite.liveness import Liveness, analyse
-from crewrite.poison import poison_edits
-from crewrite.project import WORKSPACE_DEFINE, Project
+from crewrite.poison import inserted_names, poison_edits, undeclared_uses
+from crewrite.project import Project, SizeDefine, size_defines
+from crewrite.reading import read_program
+from crewrite.usmp import PoolResult, replan
 from crewrite.verify import Verdict, prove_layout
 
 
@@ -103,6 +127,7 @@ class Result:
     notes: tuple[str, ...] = ()
     seconds: float = 0.0
     verdict: Verdict | None = None  # when the rewrite was verified on the host (--verify)
+    pools: tuple[PoolResult, ...] = ()  # re-planned USMP pools (no workspace calls)
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -114,49 +139,84 @@ class Result:
         )
 
 
-def parse_all(project: Project, options: Options) -> dict[str, TranslationUnit]:
-    """Every source, preprocessed with the project's include folders (which hold `-I`)."""
-    return {
-        rel: parse_source(
-            rel, project.path(rel), project.texts[rel], project.include_dirs, list(options.defines)
-        )
-        for rel in project.sources
-    }
+@dataclass(frozen=True)
+class HeaderCopies:
+    """Every definition of one module header macro (`TVMGEN_<MOD>_WORKSPACE_SIZE`, or a USMP
+    pool's `TVMGEN_<MOD>_<POOL>_WORKSPACE_POOL_SIZE`) across the project's headers: the
+    generated header's and the copies applications keep, each a number or a C constant
+    expression."""
+
+    macro: str
+    truth: int | None  # as the generated header states it: the truth for the model
+    defines: tuple[tuple[str, SizeDefine], ...]  # (header, definition)
+    said: str | None  # every copy and its value, when they disagree
+
+    def edits(self, value: int, why: str = "") -> list[Edit]:
+        """Every copy takes `value`: one mechanism for the arena rewrite and USMP pools."""
+        return [e for rel, d in self.defines for e in define_edits(rel, [d], value, why)]
+
+    def note(self, value: int | None) -> list[str]:
+        """One line naming each copy and its value when they disagreed."""
+        if self.said is None:
+            return []
+        counted = "the generated header counts" if self.truth is not None else "none could be read"
+        now = f", and every copy now says {value}" if value is not None else "; left unchanged"
+        return [f"{self.macro} copies disagreed: {self.said}; {counted}{now}"]
 
 
-def _header_workspace(project: Project, module: str) -> tuple[int | None, list[str]]:
-    value, headers = None, []
-    for rel in project.headers:
-        for match in WORKSPACE_DEFINE.finditer(project.texts[rel]):
-            if match.group(1).lower() == module.lower():
-                headers.append(rel)
-                found = int(match.group(2))
-                if value is not None and found != value:
-                    raise CrewriteError(
-                        f"TVMGEN_{module.upper()}_WORKSPACE_SIZE is {found} here but {value} in "
-                        f"{headers[0]}",
-                        rel,
-                    )
-                value = found
-    return value, headers
-
-
-def _check_not_rewritten(project: Project, program: Program) -> None:
-    marked = [rel for rel in project.sources if MARKER in project.texts[rel]]
-    if not marked:
-        return
-    if program.allocs:
-        site = program.allocs[0]
-        raise CrewriteError(
-            f"partly rewritten: {marked[0]} carries crewrite's marker but {ALLOC} calls remain "
-            "(an interrupted write, or files mixed from two generations?); regenerate the "
-            "model",
-            site.file,
-            site.line,
-        )
-    raise AlreadyRewritten(
-        "already rewritten by crewrite: no workspace call left, nothing to do", marked[0]
+def _header_copies(project: Project, module: str, pool: str | None = None) -> HeaderCopies:
+    """A module's workspace define (or, with `pool`, that pool's size define) in every
+    header; two generated headers of one module that disagree are refused."""
+    macro = f"TVMGEN_{module.upper()}_" + (
+        f"{pool.upper()}_WORKSPACE_POOL_SIZE" if pool is not None else "WORKSPACE_SIZE"
     )
+    found = [
+        (rel, define)
+        for rel in project.headers
+        for define in size_defines(project.texts[rel], pool)
+        if define.module.lower() == module.lower()
+    ]
+    generated = [(rel, d) for rel, d in found if project.is_generated_header(rel)]
+    values = {d.value for _, d in generated}
+    if len(values) > 1:
+        first, a = generated[0]
+        rel, b = next(g for g in generated if g[1].value != a.value)
+        raise CrewriteError(
+            f"{macro} is {b.expr} here but {a.expr} in "
+            f"{project.display(first)}: two generated headers of one module disagree",
+            rel,
+            project.texts[rel].count("\n", 0, b.start) + 1,
+        )
+    truth = next(iter(values)) if values else None
+    said = None
+    if len({d.value for _, d in found}) > 1 or (truth is None and generated):
+        said = ", ".join(
+            f"{project.display(rel)}{' (generated)' if project.is_generated_header(rel) else ''}"
+            f" {d.expr}" + (f" = {d.value}" if str(d.value) != d.expr.strip() else "")
+            for rel, d in found
+        )
+    return HeaderCopies(macro, truth, tuple(found), said)
+
+
+def _scan(project: Project) -> dict[str, list[int]]:
+    """Workspace calls per source and the marker, from the text alone: a project with nothing
+    to do (or already rewritten) is never parsed."""
+    calls = {rel: workspace_call_lines(project.texts[rel]) for rel in project.sources}
+    marked = [rel for rel in project.sources if MARKER in project.texts[rel]]
+    with_calls = [rel for rel in project.sources if calls[rel]]
+    if marked and with_calls:
+        raise CrewriteError(
+            f"partly rewritten: {project.display(marked[0])} carries crewrite's marker but "
+            f"{ALLOC} calls remain (an interrupted write, or files mixed from two "
+            "generations?); regenerate the model",
+            with_calls[0],
+            calls[with_calls[0]][0],
+        )
+    if marked:
+        raise AlreadyRewritten(
+            "already rewritten by crewrite: no workspace call left, nothing to do", marked[0]
+        )
+    return calls
 
 
 def _plan_module(
@@ -179,10 +239,27 @@ def _plan_module(
 def rewrite_project(project: Project, options: Options = Options()) -> Result:
     """Plan and compute every edit; raise CrewriteError before anything would be written."""
     started = time.perf_counter()
-    translation_units = parse_all(project, options)
-    program = extract(translation_units, project.module_names())
-    result = _rewrite_program(project, translation_units, program, options)
-    return replace(result, seconds=time.perf_counter() - started)
+    calls = _scan(project)
+    if not any(calls.values()) and not any(
+        pools_named(project.texts[rel]) for rel in project.sources
+    ):
+        note = (
+            f"no {ALLOC} call and no USMP pool in {len(project.sources)} source files: "
+            "the project is already static; nothing to rewrite"
+        )
+        return Result(project, "static", notes=(note,), seconds=time.perf_counter() - started)
+    reading = read_program(project, options.defines, calls)
+    unreadable = {  # pools a source that does not parse may use: they stay as they are
+        pool: PoolProblem(error.reason, rel, error.line or 1)
+        for rel, error in reading.left_out.items()
+        for pool in pools_named(project.texts[rel])
+    }
+    result = _rewrite_program(
+        project, reading.translation_units, reading.program, options, unreadable=unreadable
+    )
+    return replace(
+        result, notes=(*reading.notes, *result.notes), seconds=time.perf_counter() - started
+    )
 
 
 def _rewrite_program(
@@ -191,18 +268,20 @@ def _rewrite_program(
     program: Program,
     options: Options,
     look_again: bool = True,
+    unreadable: Mapping[str, PoolProblem] | None = None,
 ) -> Result:
-    _check_not_rewritten(project, program)
-    if not program.allocs:
-        note = (
-            f"no {ALLOC} call in {len(project.sources)} source files: the "
-            "project is already static (USMP?); nothing to rewrite"
-        )
-        return Result(project, "static", notes=(note,))
-
     extents, notes = _extents(translation_units)
+    if not program.allocs:
+        result = _rewrite_pools(project, program, options, unreadable or {}, extents)
+        result = replace(result, notes=(*notes, *result.notes))
+        if look_again and result.new_texts:
+            _second_look(project, options, result, translation_units, program, extents)
+        return result
+
     edits: dict[str, list[Edit]] = {}
     modules: list[ModuleResult] = []
+    moved: dict[str, MovedWorkspace] = {}
+    header_values: dict[str, str] = {}
     for module in program.modules:
         allocs = program.allocs_of(module)
         if not allocs:
@@ -218,14 +297,31 @@ def _rewrite_program(
                 first.file,
                 first.line,
             )
-        header_value, headers = _header_workspace(project, module)
-        original = header_value if header_value is not None else live.as_written_peak
+        copies = _header_copies(project, module)
+        notes += copies.note(0)
+        original = copies.truth if copies.truth is not None else live.as_written_peak
         # Code that reaches past its buffers needs those bytes too (reach_peak).
         if plan.arena_bytes > max(original, live.as_written_peak, live.reach_peak):
+            held = [  # the heaviest first: most bytes for most of the timeline
+                b.site
+                for b in sorted(
+                    live.buffers,
+                    key=lambda b: -b.size * sum(e - s + 1 for s, e in b.windows),
+                )
+                if b.escaped
+            ]
+            why = (
+                f": {len(held)} buffer(s) must stay live beyond their uses, since their pointers "
+                f"go where crewrite cannot follow (first '{held[0].variable}' in "
+                f"{held[0].function})"
+                if held
+                else ""
+            )
             raise CrewriteError(
                 f"module '{module}': the planned arena ({plan.arena_bytes} bytes) is larger "
-                f"than the workspace as written ({original}); refusing to make it worse",
-                allocs[0].file,
+                f"than the workspace as written ({original}){why}; refusing to make it worse",
+                held[0].file if held else allocs[0].file,
+                held[0].line if held else None,
             )
         offsets = dict(plan.offsets)  # LiveBuffer.id -> planned offset
         counts: dict[str, int] = {}
@@ -259,9 +355,16 @@ def _rewrite_program(
             )
         for edit in code_edits:
             edits.setdefault(edit.file, []).append(edit)
-        for rel in headers:
-            for edit in header_edits(module, rel, project.texts[rel], plan.arena_bytes):
-                edits.setdefault(rel, []).append(edit)
+        moved_to = f"; buffers moved to {arena_name(module)} ({plan.arena_bytes} bytes)"
+        for edit in copies.edits(0, moved_to):
+            edits.setdefault(edit.file, []).append(edit)
+        header_values[copies.macro] = "0"
+        notes += _allocator_notes(allocs, program.frees_of(module))
+        moved[module] = MovedWorkspace(
+            original,
+            any(is_entry(root) for root in live.roots),
+            frozenset(s.function.split("@")[0] for s in allocs),
+        )
         modules.append(
             ModuleResult(
                 module=module,
@@ -269,8 +372,8 @@ def _rewrite_program(
                 plan=plan,
                 original_bytes=original,
                 original_from=(
-                    f"TVMGEN_{module.upper()}_WORKSPACE_SIZE"
-                    if header_value is not None
+                    copies.macro
+                    if copies.truth is not None
                     else "peak as written (no module header)"
                 ),
                 files=tuple(sorted(counts)),
@@ -279,20 +382,10 @@ def _rewrite_program(
             )
         )
 
-    # Every site is rewritten: the runtime allocator needs nothing more for these modules,
-    # and the whole original workspace moved out of it.
-    for rel in project.metadata:
-        meta, meta_notes = metadata_edits(rel, project.texts[rel], {m.module: 0 for m in modules})
-        notes += meta_notes
-        if meta:
-            edits.setdefault(rel, []).extend(meta)
-    saved = sum(m.original_bytes for m in modules)
-    for rel in project.build_files:
-        build, build_notes = build_edits(rel, project.texts[rel], saved)
-        notes += build_notes
-        if build:
-            edits.setdefault(rel, []).extend(build)
-
+    # Every site is rewritten: the whole original workspace moved out of the runtime
+    # allocator (metadata_edits keeps what a graph executor still needs for its tensors).
+    notes += _pools_left(program)
+    notes += _project_edits(project, moved, header_values, edits)
     new_texts = {
         rel: apply_edits(project.texts[rel], file_edits)
         for rel, file_edits in sorted(edits.items())
@@ -303,13 +396,171 @@ def _rewrite_program(
     return result
 
 
+def _project_edits(
+    project: Project,
+    moved: Mapping[str, MovedWorkspace],
+    header_values: Mapping[str, str],
+    edits: dict[str, list[Edit]],
+) -> list[str]:
+    """What the rest of the project says about the modules' memory, lowered alike for an
+    arena rewrite and a USMP re-plan: the MLF metadata, the allocator size the build sets
+    (by the bytes saved), and arrays sized from the header macros (`header_values`: their
+    new values) kept valid C. Adds to `edits`; returns the notes."""
+    notes = []
+    for rel in project.metadata:
+        meta, meta_notes = metadata_edits(rel, project.texts[rel], moved)
+        notes += meta_notes
+        if meta:
+            edits.setdefault(rel, []).extend(meta)
+    saved = sum(m.moved_bytes for m in moved.values())
+    macros = {  # the values after the rewrite
+        **object_macros([project.texts[rel] for rel in project.build_files + project.headers]),
+        **header_values,
+    }
+    for rel in project.build_files:
+        build, build_notes = build_edits(rel, project.texts[rel], saved)
+        arrays, array_notes = array_length_edits(rel, project.texts[rel], macros)
+        notes += build_notes + array_notes
+        if build or arrays:
+            edits.setdefault(rel, []).extend(build + arrays)
+    return notes
+
+
+def _pools_left(program: Program) -> list[str]:
+    """USMP workspace pools in a project that also calls the workspace API: left as they are
+    (crewrite re-plans pools only where no workspace call is left)."""
+    pools = {pool_of_param(p) for fn in program.functions.values() for p in fn.params}
+    left = sorted(p for p in pools if p is not None and not is_constant_pool(p))
+    if not left:
+        return []
+    return [
+        f"USMP pool(s) {', '.join(left)} left as planned: crewrite re-plans pools only in a "
+        f"project without {ALLOC} calls"
+    ]
+
+
+def _rewrite_pools(
+    project: Project,
+    program: Program,
+    options: Options,
+    unreadable: Mapping[str, PoolProblem],
+    extents: Mapping[str, FunctionExtents],
+) -> Result:
+    """No workspace call: the project is static; USMP pools are re-planned (crewrite.usmp),
+    each pool with its slices, or left with the reason; then every copy of the module
+    header's defines, the metadata and the build, as for an arena."""
+    plans = replan(
+        project,
+        program,
+        planner=options.planner,
+        time_limit=options.time_limit,
+        liveness=options.liveness,
+        unreadable=unreadable,
+        extents=extents,
+    )
+    if not plans.results:
+        note = (
+            f"no {ALLOC} call in {len(project.sources)} source files: the project is already "
+            "static; nothing to rewrite"
+        )
+        return Result(project, "static", notes=(note, *plans.notes))
+    edits: dict[str, list[Edit]] = {}
+    notes = list(plans.notes)
+    for result in plans.results:
+        code, more = pool_edits(result, project.texts)
+        if options.poison_shift is not None:
+            if sum(r.pool.module == result.pool.module for r in plans.results) > 1:
+                raise CrewriteError(
+                    f"poison build: module '{result.pool.module}' has several pools to re-plan; "
+                    "the diagnostic build takes one"
+                )
+            code = combine_inserts(
+                code + poison_pool_edits(result, plans.program, project.texts, options.poison_shift)
+            )
+        notes += more
+        for edit in code:
+            edits.setdefault(edit.file, []).append(edit)
+    moved: dict[str, MovedWorkspace] = {}
+    header_values: dict[str, str] = {}
+    for module in dict.fromkeys(r.pool.module for r in plans.results):
+        mine = [r for r in plans.results if r.pool.module == module]
+        saved = sum(r.saved_bytes for r in mine)
+        for r in mine:
+            copies = _header_copies(project, module, r.pool.name)
+            notes += copies.note(r.arena_bytes)
+            header_values[copies.macro] = str(r.arena_bytes)
+            for edit in copies.edits(r.arena_bytes):
+                edits.setdefault(edit.file, []).append(edit)
+        notes += _lowered_workspace(project, module, saved, header_values, edits)
+        moved[module] = MovedWorkspace(
+            saved, True, frozenset(), {r.pool.name: (r.original_bytes, r.arena_bytes) for r in mine}
+        )
+    notes += _project_edits(project, moved, header_values, edits)
+    new_texts = {
+        rel: apply_edits(project.texts[rel], file_edits)
+        for rel, file_edits in sorted(edits.items())
+        if file_edits
+    }
+    return Result(project, "rewritten", (), new_texts, tuple(notes), pools=plans.results)
+
+
+def _lowered_workspace(
+    project: Project,
+    module: str,
+    saved: int,
+    header_values: dict[str, str],
+    edits: dict[str, list[Edit]],
+) -> list[str]:
+    """USMP: `TVMGEN_<MOD>_WORKSPACE_SIZE` is the module's pools' total; every copy drops to
+    the generated header's value less what re-planning saved."""
+    copies = _header_copies(project, module)
+    if not copies.defines:
+        return []
+    if copies.truth is None or copies.truth < saved:
+        why = "cannot be read" if copies.truth is None else f"is below the {saved} bytes saved"
+        return [
+            *copies.note(None),
+            f"{copies.macro}: the generated header's value {why}; left unchanged",
+        ]
+    value = copies.truth - saved
+    header_values[copies.macro] = str(value)
+    for edit in copies.edits(value):
+        edits.setdefault(edit.file, []).append(edit)
+    return copies.note(value)
+
+
+def _allocator_notes(allocs: Sequence[AllocSite], frees: Sequence[FreeSite]) -> list[str]:
+    """What the original asks of its allocator that the arena does not need, worth saying: a
+    buffer never freed (the original leaks it on every call), frees out of LIFO order (TVM's
+    stack allocator refuses them, so the original fails there)."""
+    notes = []
+    freed = {(s.function, s.variable): s for s in frees}
+    for site in allocs:
+        if site.key not in freed:
+            notes.append(
+                f"{site.file}:{site.line}: '{site.variable}' in {site.function} is never freed: "
+                "the original leaks it on every call; in the arena it keeps one place"
+            )
+    for a in allocs:
+        for b in allocs:
+            fa, fb = freed.get(a.key), freed.get(b.key)
+            if a.function == b.function and fa and fb and a.start < b.start < fa.start < fb.start:
+                notes.append(
+                    f"{fa.file}:{fa.line}: '{a.variable}' is freed before '{b.variable}', which "
+                    "was allocated after it: TVM's stack allocator (LIFO) refuses that, so the "
+                    "original fails there; the rewrite does not depend on the order"
+                )
+    return notes
+
+
 def _extents(
     translation_units: Mapping[str, TranslationUnit],
 ) -> tuple[Mapping[str, FunctionExtents], list[str]]:
     """The extent analysis of every function, and a note if it failed: then no buffer is
-    split and every live range gets its whole allocation, which is always safe."""
+    split and every live range gets its whole allocation (and no USMP slice can be sized, so
+    every pool stays as planned), which is always safe."""
     try:
-        return extent_analysis.analyse(translation_units), []
+        return extent_analysis.analyse(translation_units, slices=is_workspace_pool_param), []
     except Exception as exc:  # a bug of the analysis must not stop a rewrite it only refines
         return {}, [
             f"the byte-extent analysis failed ({type(exc).__name__}: {exc}): no buffer is "
@@ -317,8 +568,8 @@ def _extents(
         ]
 
 
-def _workspace_calls_and_arenas(tu: TranslationUnit) -> tuple[list[int], set[str]]:
-    """Lines of workspace calls left in a parsed file, and the file-scope names it declares."""
+def _workspace_calls(tu: TranslationUnit) -> list[int]:
+    """Lines of workspace calls left in a parsed file."""
     calls: list[int] = []
 
     class Calls(c_ast.NodeVisitor):
@@ -328,8 +579,7 @@ def _workspace_calls_and_arenas(tu: TranslationUnit) -> tuple[list[int], set[str
             self.generic_visit(node)
 
     Calls().visit(tu.ast)
-    declared = {ext.name for ext in tu.ast.ext if isinstance(ext, c_ast.Decl) and ext.name}
-    return calls, declared
+    return calls
 
 
 def _second_look(
@@ -341,9 +591,12 @@ def _second_look(
     extents: Mapping[str, FunctionExtents],
 ) -> None:
     """Read what was produced as a user's next run would: re-parse it (no workspace call may
-    remain, every file that uses an arena must see its declaration), re-extract it with the
-    same extraction, prove its layout against the original's live ranges, and run the
-    rewrite over it once more, which must find nothing to do."""
+    remain, and every name crewrite inserted (arenas, the poison build's clock) must be
+    declared before each use, as a compiler would check), re-extract it with the same
+    extraction, prove its layout against the original's live ranges, and run the rewrite
+    over it once more, which must find nothing to do."""
+    modules = [m.module for m in result.modules] + [p.pool.module for p in result.pools]
+    names = {n for module in modules for n in inserted_names(module)}
     reread = dict(translation_units)
     for rel in project.sources:
         if rel not in result.new_texts:
@@ -355,47 +608,45 @@ def _second_look(
             project.include_dirs,
             list(options.defines),
         )
-        calls, declared = _workspace_calls_and_arenas(tu)
+        calls = _workspace_calls(tu)
         if calls:
+            raise InternalError(f"a {ALLOC}/{FREE} call survived the rewrite", rel, calls[0])
+        for name, line in undeclared_uses(tu.ast, names, tu.filename)[:1]:
             raise CrewriteError(
-                f"internal error: a {ALLOC}/{FREE} call survived the rewrite", rel, calls[0]
+                f"'{name}' that crewrite inserts would be used here before the compiler sees "
+                "its declaration (conditional includes?); nothing was written",
+                rel,
+                line,
             )
-        for module in result.modules:
-            used = arena_name(module.module) + "["
-            if used in result.new_texts[rel] and arena_name(module.module) not in declared:
-                raise CrewriteError(
-                    f"the declaration of {arena_name(module.module)} would not be seen by the "
-                    "compiler here (conditional includes?); nothing was written",
-                    rel,
-                )
         reread[rel] = tu
     try:
         rewritten = extract(reread, project.module_names())
     except CrewriteError as exc:
-        raise CrewriteError(
-            f"internal error: the rewritten C cannot be read back: {exc.reason}", exc.file, exc.line
+        raise InternalError(
+            f"the rewritten C cannot be read back: {exc.reason}", exc.file, exc.line
         ) from None
-    proof = prove_layout(program, rewritten, project.alloc_alignment, extents)
+    headers = {rel: result.new_texts.get(rel, project.texts[rel]) for rel in project.headers}
+    proof = prove_layout(program, rewritten, project.alloc_alignment, headers, extents)
     if not proof.ok:
-        raise CrewriteError(
-            "internal error: the rewritten layout fails its proof, nothing was written: "
+        raise InternalError(
+            "the rewritten layout fails its proof, nothing was written: "
             + "; ".join(proof.problems[:3])
         )
     again = replace(project, texts={**project.texts, **result.new_texts})
     try:
+        _scan(again)
         second = _rewrite_program(again, reread, rewritten, options, look_again=False)
     except AlreadyRewritten:
         return
     except CrewriteError as exc:
-        raise CrewriteError(
-            f"internal error: a second run over the result would fail ({exc.reason}); "
-            "nothing was written",
+        raise InternalError(
+            f"a second run over the result would fail ({exc.reason}); nothing was written",
             exc.file,
             exc.line,
         ) from None
     if second.new_texts:
-        raise CrewriteError(
-            "internal error: a second run would still change "
+        raise InternalError(
+            "a second run would still change "
             + ", ".join(sorted(second.new_texts))
             + "; nothing was written"
         )

@@ -7,8 +7,11 @@ from typing import Any
 
 import drawsvg
 
+from crewrite.extract.pools import SliceSite
+from crewrite.liveness import LiveBuffer
 from crewrite.measure import peak
 from crewrite.pipeline import ModuleResult, Result
+from crewrite.usmp import PoolResult
 
 
 def _pct(part: int, whole: int) -> str:
@@ -70,6 +73,8 @@ def text_report(result: Result, verbose: bool = False) -> str:
     if result.status == "static":
         lines += result.notes
         return "\n".join(lines) + "\n"
+    for pool in result.pools:
+        lines += pool_lines(pool, verbose)
     for m in result.modules:
         plan = m.plan
         point, live = peak_point(m)
@@ -121,23 +126,7 @@ def _module_json(m: ModuleResult) -> dict[str, Any]:
             "label": m.liveness.labels[point] if point >= 0 else None,
             "buffers": live,
         },
-        "buffers": [
-            {
-                "function": b.site.function,
-                "variable": b.site.variable,
-                "file": b.site.file,
-                "line": b.site.line,
-                "size": b.site.size,
-                "range_bytes": b.size,  # planned for this live range, lead_bytes included
-                "lead_bytes": b.lead,  # reserved below offset (accesses before the start)
-                "offset": m.address(b.id),
-                "live": [list(w) for w in b.windows],
-                "escaped": b.escaped,
-                "range": b.range,
-                "ranges": b.ranges,
-            }
-            for b in m.liveness.buffers
-        ],
+        "buffers": [_range_json(b, m.address(b.id)) for b in m.liveness.buffers],
         "out_of_bounds": [
             {
                 "function": f.function,
@@ -166,6 +155,25 @@ def _module_json(m: ModuleResult) -> dict[str, Any]:
     }
 
 
+def _range_json(b: LiveBuffer, offset: int) -> dict[str, Any]:
+    """One live range: where its buffer is declared, its size, the bytes planned for it, the
+    offset its code gets and its windows."""
+    return {
+        "function": b.site.function,
+        "variable": b.site.variable,
+        "file": b.site.file,
+        "line": b.site.line,
+        "size": b.site.size,
+        "range_bytes": b.size,  # planned for this live range, lead_bytes included
+        "lead_bytes": b.lead,  # reserved below offset (accesses before the start)
+        "offset": offset,
+        "live": [list(w) for w in b.windows],
+        "escaped": b.escaped,
+        "range": b.range,
+        "ranges": b.ranges,
+    }
+
+
 def json_report(result: Result) -> dict[str, Any]:
     """One module: its keys at the top. Several: names listed, numbers summed, buffers joined,
     and each module's own object under `modules`."""
@@ -176,7 +184,12 @@ def json_report(result: Result) -> dict[str, Any]:
         "warnings": list(result.warnings),
         "seconds": round(result.seconds, 3),
     }
-    if len(modules) == 1:
+    if result.pools and not modules:
+        pools = [pool_json(p) for p in result.pools]
+        for key in ("usmp_pool_bytes", "arena_bytes", "lower_bound_bytes", "saved_bytes"):
+            top[key] = sum(p[key] for p in pools)
+        top["pools"] = pools
+    elif len(modules) == 1:
         top.update(modules[0])
     else:
         top["module"] = [m["module"] for m in modules]
@@ -194,10 +207,78 @@ def json_report(result: Result) -> dict[str, Any]:
     return top
 
 
+def pool_lines(r: PoolResult, verbose: bool = False) -> list[str]:
+    """A re-planned USMP pool: USMP's size, crewrite's, the bound, and where the saving came
+    from (packing alone: the same slices with USMP's lifetimes; the rest: finer lifetimes)."""
+    plan, live = r.plan, r.liveness
+    proof = "optimal" if plan.optimal else f"gap {plan.gap_bytes} B to the bound"
+    where = "provided by the application" if r.pool.definition is None else "static"
+    lines = [
+        f"module {r.pool.module}, USMP pool {r.pool.name} ({where}): "
+        f"{len({b.site.key for b in live.buffers})} slices ({len(live.buffers)} live ranges, "
+        f"{live.model} liveness), entry {', '.join(live.roots)}",
+        f"  pool as USMP planned it ({r.original_from}): {r.original_bytes:,} B",
+        f"  re-planned by crewrite: {r.arena_bytes:,} B  (planner {plan.planner}, {proof})",
+        f"  lower bound: {plan.lower_bound_bytes:,} B",
+        f"  saved: {r.saved_bytes:,} B ({_pct(r.saved_bytes, r.original_bytes)}): "
+        f"{r.packing_saved:,} B from packing (USMP's lifetimes packed by crewrite: "
+        f"{r.usmp_lifetimes.arena_bytes:,} B), {r.lifetime_saved:,} B from finer lifetimes",
+    ]
+    if verbose:
+        lines.append(
+            f"  {'offset':>8} {'bytes':>8}  {'was':>8}  {'live (program points)':<24} slice"
+        )
+        for b in sorted(live.buffers, key=lambda b: (r.offsets[b.id], b.id)):
+            site = b.site
+            was = site.offset if isinstance(site, SliceSite) else "-"
+            windows = " ".join(f"{s}-{e}" for s, e in b.windows) or "never used"
+            lines.append(
+                f"  {r.address(b.id):>8} {b.size:>8}  {was:>8}  {windows:<24} {b.id}  "
+                f"[{site.file}:{site.line}]"
+            )
+    return lines
+
+
+def pool_json(r: PoolResult) -> dict[str, Any]:
+    return {
+        "module": r.pool.module,
+        "pool": r.pool.name,
+        "defined": (
+            f"{r.pool.definition.file}:{r.pool.definition.line}"
+            if r.pool.definition is not None
+            else None
+        ),
+        "usmp_pool_bytes": r.original_bytes,
+        "usmp_pool_from": r.original_from,
+        "arena_bytes": r.arena_bytes,
+        "lower_bound_bytes": r.plan.lower_bound_bytes,
+        "saved_bytes": r.saved_bytes,
+        "saved_by_packing_bytes": r.packing_saved,
+        "saved_by_lifetimes_bytes": r.lifetime_saved,
+        "usmp_lifetimes_arena_bytes": r.usmp_lifetimes.arena_bytes,
+        "planner": r.plan.planner,
+        "optimal": r.plan.optimal,
+        "alignment": r.liveness.alignment,
+        "slices": [
+            dict(
+                _range_json(b, r.address(b.id)),
+                usmp_offset=b.site.offset if isinstance(b.site, SliceSite) else None,
+            )
+            for b in r.liveness.buffers
+        ],
+    }
+
+
 def _panel(
-    drawing: drawsvg.Drawing, m: ModuleResult, left: float, top: float, width: float, height: float
+    drawing: drawsvg.Drawing,
+    m: ModuleResult | PoolResult,
+    left: float,
+    top: float,
+    width: float,
+    height: float,
 ) -> None:
-    """One module: its live windows as rectangles, offsets up, program points across."""
+    """One module (or USMP pool): its live windows as rectangles, offsets up, program points
+    across."""
     points = max(1, len(m.liveness.labels))
     ceiling = max(m.original_bytes, m.arena_bytes, 1)
 
@@ -228,7 +309,8 @@ def _panel(
                 f"{start}-{end}\n{buf.site.file}:{buf.site.line}"
             )
             drawing.append(rect)
-    lines = [(m.original_bytes, "#c0392b", f"runtime allocator before: {m.original_bytes:,} B")]
+    before = "USMP's pool" if isinstance(m, PoolResult) else "runtime allocator before"
+    lines = [(m.original_bytes, "#c0392b", f"{before}: {m.original_bytes:,} B")]
     if m.arena_bytes == m.plan.lower_bound_bytes:
         lines.append((m.arena_bytes, "#27ae60", f"arena = lower bound: {m.arena_bytes:,} B"))
     else:
@@ -260,10 +342,11 @@ def svg_report(result: Result, width: int = 1000, panel: int = 360) -> str:
     """The layout as a picture, one panel per module (hover a rectangle for its buffer), with
     lines at the lower bound and at the workspace the runtime allocator needed before."""
     margin, gap = 60, 50
-    height = max(1, len(result.modules)) * (panel + gap) + gap
+    panels: list[ModuleResult | PoolResult] = [*result.modules, *result.pools]
+    height = max(1, len(panels)) * (panel + gap) + gap
     drawing = drawsvg.Drawing(width + 2 * margin, height, font_family="sans-serif")
     drawing.append(drawsvg.Rectangle(0, 0, width + 2 * margin, height, fill="white"))
-    for index, m in enumerate(result.modules):
+    for index, m in enumerate(panels):
         _panel(drawing, m, margin, gap + index * (panel + gap), width, panel)
     svg: str = drawing.as_svg()
     return svg

@@ -25,15 +25,23 @@ def project(tmp_path: Path) -> Callable[..., Path]:
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
 
+class _Builds(dict):
+    """Fixture name -> its `Original`, built on first use (a session builds only what its
+    tests ask for)."""
+
+    def __init__(self, out: Path):
+        super().__init__()
+        self.out = out
+
+    def __missing__(self, name: str) -> Any:
+        from crewrite.verify import VerifyOptions, build_original
+
+        self[name] = build_original(FIXTURES / name, VerifyOptions(), self.out / name)
+        return self[name]
+
+
 @pytest.fixture(scope="session")
 def original_builds(tmp_path_factory):
     """Every fixture as generated, built once per session with `crewrite verify`'s host
     build, for every test that runs or verifies against it."""
-    from crewrite.verify import VerifyOptions, build_original
-
-    out = tmp_path_factory.mktemp("original_builds")
-    return {
-        p.name: build_original(p, VerifyOptions(), out / p.name)
-        for p in sorted(FIXTURES.iterdir())
-        if p.is_dir()
-    }
+    return _Builds(tmp_path_factory.mktemp("original_builds"))

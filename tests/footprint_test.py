@@ -345,7 +345,7 @@ def test_a_failing_extent_analysis_leaves_a_safe_rewrite_and_says_so(monkeypatch
     from crewrite import pipeline
     from crewrite.project import load_project
 
-    def broken(units):
+    def broken(units, slices=None):
         raise RecursionError("maximum recursion depth exceeded")
 
     monkeypatch.setattr(pipeline.extent_analysis, "analyse", broken)

@@ -59,3 +59,18 @@ def test_auto_reaches_the_bound(data: Path, name: str) -> None:
 def test_cpsat_reaches_the_bound(data: Path, name: str) -> None:
     result = plan(load_instance(data / f"{name}.json"), "cpsat", time_limit=10)
     assert result.arena_bytes == README[name][0] and result.optimal
+
+
+HARD = DATA.parent / "dsa-hard"
+
+
+@pytest.mark.parametrize("name", ["perfect_s1_0_100", "perfect_s1_3_100"])
+def test_auto_solves_small_planted_perfect_packings(name: str) -> None:
+    # Each takes well under a second; the larger ones are measured by tools/bench_packing.py.
+    if not HARD.is_dir():
+        pytest.skip(f"benchmark folder {HARD} is absent")
+    problem = load_instance(HARD / f"{name}.json")
+    result = plan(problem, time_limit=20)
+    assert result.arena_bytes == 1 << 20 == result.lower_bound_bytes and result.optimal
+    fit = plan(problem, time_limit=20, capacity=1 << 20)
+    assert fit.status == "fits"

@@ -85,3 +85,33 @@ def test_auto_is_never_worse_than_greedy(problem: Problem) -> None:
     assert auto.arena_bytes <= plan(problem, "greedy-size").arena_bytes
     if auto.optimal:
         assert auto.arena_bytes <= plan(problem, "cpsat", time_limit=1).arena_bytes
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    problem=problems(),
+    planner=st.sampled_from(sorted(PLANNERS)),
+    seed=st.integers(0, 3),
+    slack=st.integers(-48, 48),
+)
+def test_decision_mode_is_valid_consistent_and_deterministic(
+    problem: Problem, planner: str, seed: int, slack: int
+) -> None:
+    bound = lower_bound(problem)
+    capacity = max(0, bound + slack)
+    result = plan(problem, planner, time_limit=5, seed=seed, capacity=capacity)
+    offsets = dict(result.offsets)
+    check_plan(problem, offsets)
+    assert brute_force_check(problem, offsets) == result.arena_bytes >= bound
+    assert result.capacity == capacity
+    assert result.status in ("fits", "impossible", "not_found")
+    assert (result.status == "fits") == (result.arena_bytes <= capacity)
+    if capacity < bound:
+        assert result.status == "impossible"
+    if planner == "auto":  # tiny instances: the exact search always decides
+        assert result.status != "not_found"
+        best = plan(problem, time_limit=5, seed=seed)  # minimised, proved optimal
+        assert best.optimal
+        assert (result.status == "fits") == (best.arena_bytes <= capacity)
+    again = plan(problem, planner, time_limit=5, seed=seed, capacity=capacity)
+    assert again.status == result.status and dict(again.offsets) == offsets

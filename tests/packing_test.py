@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -288,3 +289,90 @@ def test_buffers_conflicting_with_everything(planner: str) -> None:
     assert result.arena_bytes >= 96 and result.offsets["b"] % 32 == 0
     if planner in ("auto", "cpsat", "search"):
         assert result.arena_bytes == 96
+
+
+# ---- decision mode and MiniMalloc CSV ----------------------------------------------------
+
+
+def test_plan_with_capacity_reports_fits_impossible_and_not_found() -> None:
+    assert plan(TRAP, capacity=96).status == "fits"
+    assert plan(TRAP, capacity=100).arena_bytes <= 100
+    impossible = plan(TRAP, capacity=80)
+    assert impossible.status == "impossible" and impossible.proven_impossible
+    # No time for any search: greedy misses 96, nothing is proved.
+    assert plan(TRAP, time_limit=0, capacity=96).status == "not_found"
+    assert plan(TRAP, "greedy-size", capacity=96).status == "not_found"
+    assert plan(TRAP, "greedy-size", capacity=95).status == "impossible"  # below the bound
+    assert plan(TRAP).status == "optimal" and plan(TRAP, "greedy-size").status == "feasible"
+    with pytest.raises(ValueError, match="capacity"):
+        plan(TRAP, capacity=-1)
+
+
+def test_cli_capacity_fits(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    argv = ["pack", str(_write(tmp_path, GENERAL)), "--capacity", "80", "--json"]
+    code, out, err = _run(tmp_path, argv, capsys)
+    data = json.loads(out)
+    assert code == 0 and err == ""
+    assert data["status"] == "fits" and data["capacity_bytes"] == 80 and data["offsets"]
+    code, out, _ = _run(tmp_path, argv[:-1], capsys)
+    assert code == 0 and "80 bytes: fits" in out
+
+
+def test_cli_capacity_proven_impossible(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    path = _write(tmp_path, GENERAL)
+    code, out, err = _run(tmp_path, ["pack", str(path), "--capacity", "64"], capsys)
+    assert code == 1 and out == ""
+    assert "no plan fits in 64 bytes: proven impossible" in err and str(path) in err
+    code, out, err = _run(tmp_path, ["pack", str(path), "--capacity", "64", "--json"], capsys)
+    assert code == 1 and json.loads(out)["status"] == "impossible"
+    assert json.loads(out)["offsets"] is None
+
+
+def test_cli_capacity_not_found(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    trap = {
+        "alignment": 16,
+        "buffers": [
+            {"id": b.id, "size": b.size, "start": b.windows[0][0], "end": b.windows[0][1]}
+            for b in TRAP.buffers
+        ],
+    }
+    argv = ["pack", str(_write(tmp_path, trap)), "--capacity", "96", "--time-limit", "0"]
+    code, out, err = _run(tmp_path, argv, capsys)
+    assert code == 1 and "not found within the time limit" in err
+    code, out, _ = _run(tmp_path, [*argv, "--json"], capsys)
+    assert code == 1 and json.loads(out)["status"] == "not_found"
+
+
+def test_cli_rejects_a_bad_capacity(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    with pytest.raises(SystemExit) as exc:
+        _run(tmp_path, ["pack", str(_write(tmp_path, GENERAL)), "--capacity", "-5"], capsys)
+    assert exc.value.code == 2
+
+
+MINIMALLOC_CSV = "buffer,start,end,size\na,0,2,32\nb,2,4,32\nc,1,3,16\n"
+
+
+def test_minimalloc_csv_lifetimes_are_half_open(tmp_path: Path) -> None:
+    problem = load_instance(_write(tmp_path, MINIMALLOC_CSV, "x.48.csv"))
+    assert problem.alignment == 1 and problem.name == "x.48"
+    assert [b.windows for b in problem.buffers] == [((0, 1),), ((2, 3),), ((1, 2),)]
+    assert lower_bound(problem) == 48  # a and b do not meet at 2
+    result = plan(problem, capacity=48)
+    assert result.status == "fits"
+
+
+@pytest.mark.parametrize(
+    ("content", "reason"),
+    [
+        ("", "empty CSV"),
+        ("buffer,size\na,3\n", "lacks"),
+        ("id,lower,upper,size\na,0,x,3\n", "line 2: not an integer"),
+        ("id,lower,upper,size\na,3,3,3\n", "line 2: lifetime [3, 3) is empty"),
+        ("id,lower,upper,size\na,0,1\n", "line 2: 3 fields"),
+    ],
+)
+def test_bad_csv(tmp_path: Path, content: str, reason: str) -> None:
+    path = _write(tmp_path, content, "bad.csv")
+    with pytest.raises(InstanceError, match=re.escape(reason)) as exc:
+        load_instance(path)
+    assert str(path) in str(exc.value)

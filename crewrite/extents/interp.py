@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 from collections import ChainMap
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
@@ -245,9 +245,14 @@ class _Defined:
 
 
 class Analyser:
-    """Every function of a set of translation units; summaries memoised per context."""
+    """Every function of a set of translation units; summaries memoised per context.
+    `slices`: which pointer parameters are pools whose `&param[C]`, written where it is used,
+    is a base of its own (an inline slice)."""
 
-    def __init__(self, units: Mapping[str, TranslationUnit]):
+    def __init__(
+        self, units: Mapping[str, TranslationUnit], slices: Callable[[str], bool] | None = None
+    ):
+        self.slices = slices or (lambda name: False)
         self.types = TypeTable([tu.ast for tu in units.values()])
         self.functions: dict[str, _Defined] = {}
         self.visible: dict[str, dict[str, str]] = {}
@@ -342,6 +347,7 @@ class _FunctionRun:
         self.line = fn.node.coord.line if fn.node.coord else 0
         self.index = 0
         self.depth = 0  # 0: a top-level statement of the body is being executed
+        self.inline = True  # `&pool[C]` may be an inline slice (not a let slice's initialiser)
         self.error_exits = False
         self.untracked_any = False
         self.reassigned = assigned([self.body])
@@ -744,10 +750,14 @@ class _FunctionRun:
                     self._escape(v, line, f"stored in local array '{node.name}'")
                 value = NULL
         elif isinstance(init, c_ast.Node):
-            value = self._convert(self._eval(init, env, ctx)[0], ctype, line, ctx.ranges)
+            # `void* s = &pool[C];` is a let slice, named by its variable, not an inline one
+            self.inline = not _is_address(init)
+            try:
+                value = self._convert(self._eval(init, env, ctx)[0], ctype, line, ctx.ranges)
+            finally:
+                self.inline = True
             if (
-                self.depth == 0
-                and ctype.is_pointer
+                ctype.is_pointer
                 and node.name not in self.reassigned
                 and node.name not in self.addr_taken
             ):
@@ -779,14 +789,39 @@ class _FunctionRun:
         return Ptr(((key, Affine.exact(0)),))
 
     def _slice(self, name: str, value: Value, line: int) -> Value:
-        """`void* s = &pool[C];` at the top of the body, `pool` a parameter: a base."""
+        """`void* s = &pool[C];`, `pool` a parameter: a base. USMP also declares slices inside
+        loop bodies (the same address on every iteration); a name declared again with
+        another root or offset stays a plain pointer."""
         if not (isinstance(value, Ptr) and len(value.targets) == 1 and not value.unknown):
             return value
         root, offset = value.targets[0]
         info = self.bases.get(root)
         if info is None or info.kind != "param" or offset.constant is None:
             return value
+        known = self.bases.get(name)
+        if known is not None and (known.root, known.offset) != (root, offset.constant):
+            return value
         self.bases[name] = Base(name, "slice", line, None, root, offset.constant)
+        return Ptr(((name, Affine.exact(0)),))
+
+    def _inline_slice(self, node: c_ast.ArrayRef, value: Value) -> Value:
+        """`&pool[C]` written where it is used (USMP's inline slice), `pool` a parameter the
+        analyser was told is a pool: a base `pool[C]` of its own (the name
+        crewrite.extract.pools gives it), the same one at every use in the function."""
+        if not (self.inline and isinstance(node.name, c_ast.ID) and self.an.slices(node.name.name)):
+            return value
+        index = fold_constant(node.subscript)
+        if index is None or not isinstance(value, Ptr) or len(value.targets) != 1:
+            return value
+        root, offset = value.targets[0]
+        info = self.bases.get(root)
+        if value.unknown or info is None or info.kind != "param" or offset.constant is None:
+            return value
+        name = f"{root}[{index}]"
+        if name not in self.bases:
+            self.bases[name] = Base(
+                name, "inline", _line(node, self.line), None, root, offset.constant
+            )
         return Ptr(((name, Affine.exact(0)),))
 
     def _record(self, ctype: CType, values: list[Value], init: c_ast.InitList | None = None):
@@ -1527,6 +1562,8 @@ class _FunctionRun:
         pointer: Value = UNTRACKED
         if where[0] == "mem":
             pointer = where[1]
+            if isinstance(node, c_ast.ArrayRef):
+                pointer = self._inline_slice(node, pointer)
         elif where[0] == "field":  # into a local struct: whoever gets it reaches all of it
             pointer = Ref(where[1])
         return pointer, CType("ptr", (4, 8), False, ctype)
@@ -1766,6 +1803,12 @@ def _arith_type(a: CType, b: CType) -> CType:
     return INT
 
 
+def _is_address(node: c_ast.Node) -> bool:
+    while isinstance(node, c_ast.Cast):
+        node = node.expr
+    return isinstance(node, c_ast.UnaryOp) and node.op == "&"
+
+
 def _is_alloc(node: c_ast.Node) -> bool:
     while isinstance(node, c_ast.Cast):
         node = node.expr
@@ -1793,6 +1836,10 @@ def _scaled(value: Affine, size, ranges) -> Affine:
     return Affine.of(value.interval(ranges) * Interval(size[0], size[1]))
 
 
-def analyse(units: Mapping[str, TranslationUnit]) -> dict[str, FunctionExtents]:
-    """Extents of every function defined in the sources, keyed by function identity."""
-    return Analyser(units).analyse_all()
+def analyse(
+    units: Mapping[str, TranslationUnit], slices: Callable[[str], bool] | None = None
+) -> dict[str, FunctionExtents]:
+    """Extents of every function defined in the sources, keyed by function identity.
+    `slices`: the pointer parameters that are pools (`&param[C]` where it is used is then a
+    base of its own, an inline slice); none by default."""
+    return Analyser(units, slices).analyse_all()

@@ -1,8 +1,10 @@
 """The workspace alloc and free sites of one function: each checked (a CPU buffer of constant
-size, stored in a variable) and located in the original text."""
+size, stored in a variable, not allocated again while its last buffer may be in use) and
+located in the original text."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from pycparser import c_ast
@@ -19,6 +21,7 @@ from crewrite.frontend import TranslationUnit
 class Sites:
     allocs: tuple[AllocSite, ...]
     frees: tuple[FreeSite, ...]
+    loop_of: Mapping[AllocSite | FreeSite, int | None]  # site -> innermost enclosing loop
 
 
 class _SiteFinder(c_ast.NodeVisitor):
@@ -27,7 +30,16 @@ class _SiteFinder(c_ast.NodeVisitor):
         self.function = function
         self.allocs: list[AllocSite] = []
         self.frees: list[FreeSite] = []
+        self.loop_of: dict[AllocSite | FreeSite, int | None] = {}
         self._target: str | None = None
+        self._loops: list[int] = []
+
+    def _loop(self, node: c_ast.Node) -> None:
+        self._loops.append(id(node))
+        self.generic_visit(node)
+        self._loops.pop()
+
+    visit_For = visit_While = visit_DoWhile = _loop
 
     def visit_Decl(self, node: c_ast.Decl) -> None:
         self._target = node.name
@@ -43,14 +55,18 @@ class _SiteFinder(c_ast.NodeVisitor):
         kind = workspace_call(node)
         args = call_args(node)
         line = line_of(node)
+        loop = self._loops[-1] if self._loops else None
         if kind == ALLOC:
-            self.allocs.append(self._alloc(node, args, line))
+            self.allocs.append(alloc := self._alloc(node, args, line))
+            self.loop_of[alloc] = loop
         elif kind == FREE:
             target = strip_casts(args[2]) if len(args) == 3 else None
             if not isinstance(target, c_ast.ID):
                 raise CrewriteError(f"{FREE} argument is not a variable", self.tu.rel, line)
             start, end = locate_call(self.tu, node, FREE)
-            self.frees.append(FreeSite(self.function, target.name, self.tu.rel, line, start, end))
+            free = FreeSite(self.function, target.name, self.tu.rel, line, start, end)
+            self.frees.append(free)
+            self.loop_of[free] = loop
         saved, self._target = self._target, None
         self.generic_visit(node)
         self._target = saved
@@ -90,7 +106,7 @@ def find_sites(tu: TranslationUnit, func: c_ast.FuncDef, function: str) -> Sites
     """Every workspace call in the body of `func` (named `function`), in text order."""
     finder = _SiteFinder(tu, function)
     finder.visit(func.body)
-    return Sites(tuple(finder.allocs), tuple(finder.frees))
+    return Sites(tuple(finder.allocs), tuple(finder.frees), finder.loop_of)
 
 
 def buffers_of(sites: Sites) -> dict[str, AllocSite]:
@@ -115,3 +131,54 @@ def buffers_of(sites: Sites) -> dict[str, AllocSite]:
                 free.line,
             )
     return buffers
+
+
+def _backward_jumps(func: c_ast.FuncDef) -> list[tuple[int, int]]:
+    """Line ranges [label, goto] that a backward `goto` makes run again."""
+    labels: dict[str, int] = {}
+    spans: list[tuple[int, int]] = []
+
+    class Jumps(c_ast.NodeVisitor):
+        def visit_Label(self, node: c_ast.Label) -> None:
+            labels[node.name] = line_of(node)
+            self.generic_visit(node)
+
+        def visit_Goto(self, node: c_ast.Goto) -> None:
+            if node.name in labels:
+                spans.append((labels[node.name], line_of(node)))
+
+    Jumps().visit(func.body)
+    return spans
+
+
+def check_runs_again(
+    sites: Sites, func: c_ast.FuncDef, escapes: frozenset[str], loops_back: bool
+) -> None:
+    """An alloc that may run again while its last buffer is still in use (inside a loop, or
+    between a label and a `goto` back to it) would need a new place each time; one place is
+    right only if every buffer is freed in the same pass and its pointer (`escapes`: those
+    the function's own statements keep elsewhere) is kept nowhere else."""
+    jumps = _backward_jumps(func) if loops_back else []
+    for site in sites.allocs:
+        loop = sites.loop_of[site]
+        again = [(a, b) for a, b in jumps if a <= site.line <= b]
+        if loop is None and not again:
+            continue
+        where = "inside a loop" if loop is not None else "between a label and a goto back to it"
+        freed = [f for f in sites.frees if f.variable == site.variable]
+        if loop is not None:
+            freed = [f for f in freed if sites.loop_of[f] == loop]
+        else:
+            freed = [f for f in freed if all(a <= f.line <= b for a, b in again)]
+        if not freed:
+            reason = "and not freed in the same pass"
+        elif site.variable in escapes:
+            reason = "and its pointer is kept where crewrite cannot follow it"
+        else:
+            continue
+        raise CrewriteError(
+            f"'{site.variable}' is allocated {where} {reason}: each pass may still need the "
+            "buffers of earlier ones, which one static place cannot give; refusing",
+            site.file,
+            site.line,
+        )

@@ -23,12 +23,18 @@ instance formats (JSON):
              a buffer is live in every window (inclusive); two buffers conflict when
              windows share a point or the pair is listed in "conflicts". Per-buffer
              "alignment" (default 1) adds to the top-level one (default 16).
+  MiniMalloc CSV (NAME.csv): header with id|buffer, lower|start|begin, upper|end, size
+             and optionally alignment; lifetimes are half-open [lower, upper), as in
+             MiniMalloc's published instances; the arena alignment is 1.
 sizes are rounded up to the alignment; arena = max(offset + rounded size).
-exit status: 0 plan printed, 1 bad input or invalid plan.
+--capacity BYTES asks "does a plan fit in BYTES?": the search stops at the first plan that
+fits. Without it the arena is minimised and reported with the lower bound and the gap.
+exit status: 0 plan printed (and, with --capacity, it fits), 1 bad input, invalid plan, or
+no plan within --capacity (proven impossible, or not found within the time limit).
 """
 
 
-def add_parser(subparsers: argparse._SubParsersAction) -> None:
+def add_parser(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register the `pack` subcommand on an argparse subparsers object."""
     parser = subparsers.add_parser(
         "pack",
@@ -50,6 +56,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
         help=f"seconds for the searching planners (default {DEFAULT_TIME_LIMIT:g})",
     )
     parser.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    parser.add_argument(
+        "--capacity",
+        type=_bytes,
+        default=None,
+        metavar="BYTES",
+        help="decision mode: stop at the first plan that fits in BYTES (exit 1 if none does)",
+    )
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.set_defaults(func=run)
 
@@ -58,6 +71,18 @@ def _seconds(text: str) -> float:
     value = float(text)
     if not value >= 0:  # also rejects nan
         raise argparse.ArgumentTypeError(f"time limit must be >= 0 seconds, got {text}")
+    return value
+
+
+def _bytes(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"capacity must be a whole number of bytes, got {text}"
+        ) from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"capacity must be >= 0 bytes, got {text}")
     return value
 
 
@@ -74,10 +99,16 @@ def _as_json(problem: Problem, result: Plan) -> str:
             "lower_bound_bytes": result.lower_bound_bytes,
             "gap_bytes": result.gap_bytes,
             "optimal": result.optimal,
+            "status": result.status,
+            "capacity_bytes": result.capacity,
             "planner": result.planner,
             "seconds": round(result.seconds, 4),
             "notes": list(result.notes),
-            "offsets": {bid: result.offsets[bid] for bid in sorted(result.offsets, key=_id_key)},
+            "offsets": (
+                {bid: result.offsets[bid] for bid in sorted(result.offsets, key=_id_key)}
+                if result.status != "impossible" and result.status != "not_found"
+                else None
+            ),
         }
     )
 
@@ -93,6 +124,10 @@ def _as_text(problem: Problem, result: Plan) -> str:
         f"lower bound: {result.lower_bound_bytes:,} bytes (gap {_gap_percent(result):.2f} %)",
         f"planner:     {result.planner}",
         f"optimal:     {'yes' if result.optimal else 'not proven'}",
+    ]
+    if result.capacity is not None:
+        lines.append(f"capacity:    {result.capacity:,} bytes: fits")
+    lines += [
         f"time:        {result.seconds:.3f} s",
     ]
     lines += [f"note:        {note}" for note in result.notes]
@@ -104,16 +139,41 @@ def _as_text(problem: Problem, result: Plan) -> str:
     return "\n".join(lines)
 
 
+NO_FIT = {
+    "impossible": "proven impossible",
+    "not_found": "not found within the time limit",
+}
+
+
 def run(args: argparse.Namespace) -> int:
     """Plan `args.instance`; prints the plan on stdout, errors on stderr (exit 1)."""
     try:
         problem = load_instance(args.instance)
-        result = plan(problem, planner=args.planner, time_limit=args.time_limit, seed=args.seed)
+        result = plan(
+            problem,
+            planner=args.planner,
+            time_limit=args.time_limit,
+            seed=args.seed,
+            capacity=args.capacity,
+        )
     except InstanceError as exc:
         print(f"crewrite pack: error: {exc}", file=sys.stderr)
         return 1
     except PlanError as exc:
         print(f"crewrite pack: error: {args.instance}: invalid plan: {exc}", file=sys.stderr)
+        return 1
+    except ValueError as exc:  # a planner that cannot run here (cpsat without OR-Tools)
+        print(f"crewrite pack: error: {exc}", file=sys.stderr)
+        return 1
+    if result.status in NO_FIT:
+        if args.json:
+            print(_as_json(problem, result))
+        print(
+            f"crewrite pack: {args.instance}: no plan fits in {result.capacity:,} bytes: "
+            f"{NO_FIT[result.status]} (lower bound {result.lower_bound_bytes:,}, best arena "
+            f"found {result.arena_bytes:,}, {result.seconds:.1f} s)",
+            file=sys.stderr,
+        )
         return 1
     print(_as_json(problem, result) if args.json else _as_text(problem, result))
     return 0

@@ -7,12 +7,13 @@ not already implied by time become a pairwise disjunction. Buffers conflicting w
 others are fixed at the bottom beforehand (optimality is kept, see sink_universal); their
 full-length rectangles made synth_20000 miss the bound in 60 s, without them it takes ~10 s.
 The parameters keep synth_20000 under ~1.2 GB (precedence literals and no-overlap merging
-blow memory up).
+blow memory up). OR-Tools is an optional extra (`pip install 'crewrite[cpsat]'`), imported
+only when this planner runs: `auto` does not use it.
 """
 
 from __future__ import annotations
 
-from ortools.sat.python import cp_model
+from typing import Any
 
 from crewrite.packing.graph import Graph
 from crewrite.packing.greedy import by_size, place
@@ -31,6 +32,10 @@ def solve(
 ) -> tuple[list[int], bool]:
     """Best offsets found within `seconds` (never worse than `hint`) and whether CP-SAT
     proved them optimal."""
+    try:
+        from ortools.sat.python import cp_model
+    except ImportError as exc:
+        raise ValueError("planner 'cpsat' needs OR-Tools: pip install 'crewrite[cpsat]'") from exc
     upper = arena(graph, hint)
     unit = graph.unit
     if upper <= lower or seconds <= 0:
@@ -42,7 +47,7 @@ def solve(
     model = cp_model.CpModel()
     top = model.new_int_var(lower // unit, upper // unit, "arena")
     xs, ys = [], []
-    offset_expr: dict[int, cp_model.LinearExprT] = {}
+    offset_expr: dict[int, Any] = {}
     for i in range(graph.n):
         if not graph.size[i]:
             continue

@@ -56,8 +56,8 @@ def validate(problem: Problem) -> None:
                 raise ValueError(f"buffer {b.id!r}: window {window!r} is not a pair of integers")
             if window[1] < window[0]:
                 raise ValueError(f"buffer {b.id!r}: window {list(window)} ends before it starts")
-    for a, b in problem.extra_conflicts:
-        for x in (a, b):
+    for pair in problem.extra_conflicts:
+        for x in pair:
             if x not in seen:
                 raise ValueError(f"conflict names unknown buffer {x!r}")
 

@@ -5,10 +5,16 @@ Benchmark (shared/benchmarks/dsa): {"name", "source", "alignment",
 General: {"name"?, "alignment"?, "buffers": [{"id", "size", "windows": [[s, e], ...],
 "alignment"?}], "conflicts"?: [[id, id], ...]}. Both may be mixed per buffer; ids may be
 numbers or strings and are kept as strings.
+MiniMalloc CSV (NAME.csv, e.g. its published benchmarks/asplos2024/A.1048576.csv): a header
+naming id|buffer|buffer_id, lower|start|begin, upper|end, size and optionally alignment.
+Lifetimes are half-open [lower, upper): the published "start,end" instances only fit their
+capacity that way (read as inclusive, A.1048576 would need 1.6 MiB at its busiest point).
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -71,6 +77,49 @@ def parse_instance(data: Any, name: str = "") -> Problem:
     return problem
 
 
+CSV_COLUMNS = {
+    "id": "id",
+    "buffer": "id",
+    "buffer_id": "id",
+    "lower": "lower",
+    "start": "lower",
+    "begin": "lower",
+    "upper": "upper",
+    "end": "upper",
+    "size": "size",
+    "alignment": "alignment",
+}
+
+
+def parse_csv(text: str, name: str = "") -> Problem:
+    """A Problem from MiniMalloc's CSV format; raises ValueError naming the bad line."""
+    rows = list(csv.reader(io.StringIO(text)))
+    if not rows:
+        raise ValueError("empty CSV: expected a header such as id,lower,upper,size")
+    header = [CSV_COLUMNS.get(h.strip().lower(), h.strip()) for h in rows[0]]
+    missing = {"id", "lower", "upper", "size"} - set(header)
+    if missing:
+        raise ValueError(f"CSV header lacks {sorted(missing)} (has {rows[0]})")
+    at = {column: k for k, column in enumerate(header)}
+    buffers = []
+    for line, row in enumerate(rows[1:], start=2):
+        if not row or not "".join(row).strip():
+            continue
+        if len(row) != len(header):
+            raise ValueError(f"line {line}: {len(row)} fields, the header has {len(header)}")
+        try:
+            lower, upper, size = (int(row[at[c]]) for c in ("lower", "upper", "size"))
+            alignment = int(row[at["alignment"]]) if "alignment" in at else 1
+        except ValueError as exc:
+            raise ValueError(f"line {line}: not an integer: {exc}") from exc
+        if upper <= lower:
+            raise ValueError(f"line {line}: lifetime [{lower}, {upper}) is empty")
+        buffers.append(Buffer(row[at["id"]].strip(), size, ((lower, upper - 1),), alignment))
+    problem = Problem(buffers=tuple(buffers), alignment=1, name=name)
+    validate(problem)
+    return problem
+
+
 def load_instance(path: str | Path) -> Problem:
     """Read an instance file; raises InstanceError naming the file and the reason."""
     path = Path(path)
@@ -79,6 +128,11 @@ def load_instance(path: str | Path) -> Problem:
     except (OSError, UnicodeDecodeError) as exc:
         reason = getattr(exc, "strerror", None) or exc
         raise InstanceError(f"{path}: cannot read: {reason}") from exc
+    if path.suffix.lower() == ".csv":
+        try:
+            return parse_csv(text, name=path.stem)
+        except ValueError as exc:
+            raise InstanceError(f"{path}: {exc}") from exc
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -42,7 +42,19 @@ class Plan:
     planner: str
     seconds: float
     notes: tuple[str, ...] = field(default=())
+    capacity: int | None = None  # decision mode: the budget asked for
+    proven_impossible: bool = False  # decision mode: no plan fits in `capacity`
 
     @property
     def gap_bytes(self) -> int:
         return self.arena_bytes - self.lower_bound_bytes
+
+    @property
+    def status(self) -> str:
+        """Minimisation: "optimal" or "feasible". Decision mode: "fits", "impossible" (proved)
+        or "not_found" (within the time limit)."""
+        if self.capacity is None:
+            return "optimal" if self.optimal else "feasible"
+        if self.arena_bytes <= self.capacity:
+            return "fits"
+        return "impossible" if self.proven_impossible else "not_found"

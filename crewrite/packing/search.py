@@ -166,7 +166,8 @@ def squeeze(
 
 @register("search")
 def search(request: Request) -> Outcome:
-    """Greedy by size, then local search towards the lower bound until the time limit."""
+    """Greedy by size, then local search towards the lower bound (or the capacity asked
+    for) until the time limit."""
     graph = request.graph
     start = place(graph, by_size(graph))
-    return Outcome(squeeze(graph, start, request.lower_bound, request.deadline, request.seed))
+    return Outcome(squeeze(graph, start, request.target, request.deadline, request.seed))

@@ -89,8 +89,11 @@ def check_plan(problem: Problem, offsets: Mapping[str, int]) -> None:
         live_lo.insert(k, lo)
         live_id.insert(k, bid)
 
-    for a, b in problem.extra_conflicts:
-        if a == b or not rounded[a][0] or not rounded[b][0]:
+    for one, two in problem.extra_conflicts:
+        if one == two or not rounded[one][0] or not rounded[two][0]:
             continue
-        if offsets[a] < offsets[b] + rounded[b][0] and offsets[b] < offsets[a] + rounded[a][0]:
-            raise PlanError(f"conflicting buffers {a!r} and {b!r} overlap in memory")
+        if (
+            offsets[one] < offsets[two] + rounded[two][0]
+            and offsets[two] < offsets[one] + rounded[one][0]
+        ):
+            raise PlanError(f"conflicting buffers {one!r} and {two!r} overlap in memory")

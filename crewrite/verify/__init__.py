@@ -11,6 +11,7 @@ from crewrite.verify.compare import (
     Verdict,
     VerifyOptions,
     build_original,
+    build_project,
     verify,
     verify_rewrite,
 )
@@ -22,6 +23,7 @@ __all__ = [
     "Verdict",
     "VerifyOptions",
     "build_original",
+    "build_project",
     "prove_layout",
     "verify",
     "verify_rewrite",

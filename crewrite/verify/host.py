@@ -16,7 +16,7 @@ from pathlib import Path
 
 from crewrite.errors import CrewriteError
 from crewrite.frontend import FAKE_LIBC
-from crewrite.project import WORKSPACE_DEFINE, Project
+from crewrite.project import Project, size_defines
 from crewrite.verify.interface import Interface
 
 HOSTRT = Path(__file__).resolve().parent.parent / "hostrt"
@@ -114,22 +114,82 @@ def pool_bytes(project: Project) -> int:
     header declares, twice over (copies of headers can be stale), and at least 16 MiB (only
     the bytes used are ever touched)."""
     declared = [
-        int(m.group(2))
+        define.value
         for rel in project.headers
-        for m in WORKSPACE_DEFINE.finditer(project.texts[rel])
+        for define in size_defines(project.texts[rel])
+        if define.value is not None
     ]
     return max([MIN_POOL_BYTES] + [2 * d for d in declared])
 
 
-def glue_source(interface: Interface) -> str:
-    """The project-specific half of the driver: the tensor table and one call per module."""
+@dataclass(frozen=True)
+class StaticPool:
+    """A USMP pool the generated code defines (`static uint8_t pool[N];`), reached through a
+    parameter of an AOT entry defined in another file than the one that calls it: the build
+    wraps the entry (`ld --wrap`) so that the driver fills the pool before every run, as it
+    fills the pools it hands the model itself."""
+
+    entry: str
+    params: int  # the entry's parameter count (every one a pointer)
+    position: int  # of the pool's parameter
+    size: int
+
+
+_STATIC_POOL = re.compile(r"\bstatic\s+uint8_t\s+(\w+)\s*\[\s*(\d+)\s*\]\s*;")
+_ENTRY = re.compile(r"\bint32_t\s+(tvmgen_\w+___tvm_main__)\s*\(([^)]*)\)\s*\{")
+_POOL_PARAM = re.compile(r"(\w+?)_\d+_var$")
+
+
+def static_pools(project: Project) -> list[StaticPool]:
+    """The static USMP pools of a project, by a scan of its sources (an entry in the file
+    that calls it cannot be wrapped: its pool is left unfilled, as before)."""
+    pools: dict[str, int] = {}
+    entries: dict[str, tuple[str, list[str]]] = {}
+    for rel in project.sources:
+        text = project.texts[rel]
+        pools.update({m.group(1): int(m.group(2)) for m in _STATIC_POOL.finditer(text)})
+        for m in _ENTRY.finditer(text):
+            params = [p.strip().split()[-1].lstrip("*") for p in m.group(2).split(",")]
+            entries[m.group(1)] = (rel, params)
+    found = []
+    for entry, (rel, params) in sorted(entries.items()):
+        callers = [r for r in project.sources if r != rel and entry in project.texts[r]]
+        if not callers:
+            continue
+        for position, name in enumerate(params):
+            match = _POOL_PARAM.match(name)
+            if match and match.group(1) in pools:
+                found.append(StaticPool(entry, len(params), position, pools[match.group(1)]))
+    return found
+
+
+def _wrapped(pools: list[StaticPool]) -> str:
+    out = []
+    for entry in sorted({p.entry for p in pools}):
+        mine = [p for p in pools if p.entry == entry]
+        count = mine[0].params
+        params = ", ".join(f"void* a{i}" for i in range(count))
+        args = ", ".join(f"a{i}" for i in range(count))
+        fills = "".join(f"  shim_fill(a{p.position}, {p.size}u);\n" for p in mine)
+        out.append(
+            f"int32_t __real_{entry}({', '.join(['void*'] * count)});\n"
+            f"int32_t __wrap_{entry}({params}) {{\n{fills}"
+            f"  return __real_{entry}({args});\n}}\n\n"
+        )
+    return "".join(out)
+
+
+def glue_source(interface: Interface, pools: list[StaticPool] | None = None) -> str:
+    """The project-specific half of the driver: the tensor table and one call per module
+    (and the wrappers that fill the project's static pools before every run)."""
     out = [
         "/* Written by crewrite verify: the tensors of every module and a call of each\n"
         "   tvmgen_<mod>_run, for crewrite's driver (hostrt/verify_main.c). */\n",
         "#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n\n",
-        '#include "crewrite_verify.h"\n',
+        '#include "crewrite_shim.h"\n#include "crewrite_verify.h"\n',
     ]
     out += [f'#include "{m.header}"\n' for m in interface.modules]
+    out.append("\n" + _wrapped(pools or []))
     tensors = interface.tensors
     index = {id(t): i for i, t in enumerate(tensors)}
     out.append("\nconst crewrite_tensor crewrite_tensors[] = {\n")
@@ -206,15 +266,21 @@ def build(
     alignment: int,
     sanitize: bool = False,
     kept: bool = True,
+    glue: str | None = None,
 ) -> HostBuild:
     """Compile the project's model sources with the driver and the host runtime into
-    `out_dir`; the compiler commands go to `out_dir/build.sh` (`kept`: it will stay)."""
+    `out_dir`; the compiler commands go to `out_dir/build.sh` (`kept`: it will stay). `glue`
+    replaces the driver's project half (`glue_source`) for a caller that calls the model
+    another way than `tvmgen_<mod>_run` (the tests drive graph-executor outputs so)."""
     label = project.given or str(project.root)
     out_dir.mkdir(parents=True, exist_ok=True)
     log = out_dir / "build.sh"
     log.write_text("#!/bin/sh\nset -e\n", encoding="utf-8")
-    glue = out_dir / "crewrite_glue.c"
-    glue.write_text(glue_source(interface), encoding="utf-8")
+    glue_file = out_dir / "crewrite_glue.c"
+    pools = static_pools(project) if glue is None else []  # a caller's glue wraps nothing
+    glue_file.write_text(
+        glue if glue is not None else glue_source(interface, pools), encoding="utf-8"
+    )
     includes = [
         HOSTRT_INCLUDE,
         *toolchain.lib_include,
@@ -257,12 +323,13 @@ def build(
             toolchain.cc,
             *flags,
             *map(str, sources),
-            str(glue),
+            str(glue_file),
             *map(str, runtime),
             *map(str, objects),
             "-o",
             str(exe),
             "-lm",
+            *(f"-Wl,--wrap={entry}" for entry in sorted({p.entry for p in pools})),
         ],
         label,
         log,

@@ -50,12 +50,16 @@ class Emitted:
 
 @dataclass
 class Scratch:
-    """Workspace buffers of one function, as TVMBackendAllocWorkspace calls or USMP slices."""
+    """Workspace buffers of one function, as TVMBackendAllocWorkspace calls or USMP slices
+    (at a placeholder offset `@SLICE<uid>@` until USMP's plan is known)."""
 
     usmp: bool
-    gw: str | None = None
+    gw: str | None = None  # USMP: the workspace pool parameter
+    const: str | None = None  # USMP: the constant pool parameter, when there is one
     bufs: list = field(default_factory=list)  # (name, nbytes, code, bits, offset)
     used: int = 0
+    registry: list = field(default_factory=list)  # the module's slice sizes, by uid
+    uids: list = field(default_factory=list)  # this function's slices
 
     def v(self, name: str) -> str:
         return name + "_let" if self.usmp else name
@@ -65,7 +69,10 @@ class Scratch:
         self.bufs.append((name, nbytes, code, bits, off))
         self.used += round16(nbytes)
         if self.usmp:
-            return f"  void* {name}_let = (&({self.gw}[@SB+{off}@]));\n"
+            uid = len(self.registry)
+            self.registry.append(nbytes)
+            self.uids.append(uid)
+            return f"  void* {name}_let = (&({self.gw}[@SLICE{uid}@]));\n"
         return (
             f"  void* {name} = TVMBackendAllocWorkspace(1, 0, (uint64_t){nbytes}, {code}, {bits});\n"
             f"  if ({name} == NULL) {{\n    return -1;\n  }}\n"
@@ -80,7 +87,10 @@ class Scratch:
         )
 
     def param(self) -> str:
-        return f", uint8_t* {self.gw}" if (self.usmp and self.bufs) else ""
+        """USMP hands every operator its pools, whether it slices them or not."""
+        if not self.usmp:
+            return ""
+        return (f", uint8_t* {self.const}" if self.const else "") + f", uint8_t* {self.gw}"
 
     @property
     def total(self) -> int:
@@ -123,18 +133,27 @@ def op_lut(mb, L, xs):
     lut = sc.v("T_lut")
     glob = f"{fname}_lut_ptr"
     helper = f"{fname}_lookup"
-    mb.lib1.append(
-        f"static int32_t* {glob};\n\n"
-        f"static inline int8_t {helper}(int8_t x) {{\n"
-        f"  return (int8_t){glob}[(((int32_t)x) + 128)];\n}}\n\n"
-    )
+    table = f"((int32_t*){lut})"
+    if mb.usmp:  # the table handed to the helper: a pool slice never leaves our sight
+        mb.lib1.append(
+            f"static inline int8_t {helper}(int32_t* lut, int8_t x) {{\n"
+            f"  return (int8_t)lut[(((int32_t)x) + 128)];\n}}\n\n"
+        )
+        keep, lookup = "", f"{helper}({table}, p0[ax0])"
+    else:
+        mb.lib1.append(
+            f"static int32_t* {glob};\n\n"
+            f"static inline int8_t {helper}(int8_t x) {{\n"
+            f"  return (int8_t){glob}[(((int32_t)x) + 128)];\n}}\n\n"
+        )
+        keep, lookup = f"  {glob} = {table};\n", f"{helper}(p0[ax0])"
     body += (
         f"  for (int32_t i0 = 0; i0 < 256; ++i0) {{\n"
         f"    int32_t v = ((int32_t)((((int64_t)(i0 - 128)) * ((int64_t){mul})) >> ((int64_t)8))) + 3;\n"
         f"    ((int32_t*){lut})[i0] = ((v < 127) ? ((v > -128) ? v : -128) : 127);\n  }}\n"
-        f"  {glob} = ((int32_t*){lut});\n"
+        f"{keep}"
         f"  for (int32_t ax0 = 0; ax0 < {n}; ++ax0) {{\n"
-        f"    T_cast[ax0] = {helper}(p0[ax0]);\n  }}\n"
+        f"    T_cast[ax0] = {lookup};\n  }}\n"
     )
     mb.add_op(fname, "int8_t* p0, int8_t* T_cast", body, sc)
     return Emitted(fname, Tensor(x.shape, "int8_t", x.std * 1.25), [("in", 0), ("out",)])
@@ -183,10 +202,19 @@ def op_conv(mb, L, xs):
     )
     sc = mb.scratch()
     center = L.get("center", False)
-    pad_bytes = max(PH * PW * Cin, Cout * 4) if center else PH * PW * Cin
+    # USMP after TVM merged two scratch buffers with disjoint lifetimes: the padded input,
+    # then the requantized output staged before it is copied out
+    merged = bool(mb.usmp and mb.usmp["merged_scratch"])
+    assert not (center and merged), "pad_temp holds either the sums or the staged output"
+    pad_bytes = PH * PW * Cin
+    if center:  # the padded input, then the per-channel sums
+        pad_bytes = max(pad_bytes, Cout * 4)
+    if merged:
+        pad_bytes = max(pad_bytes, OH * OW * Cout)
     body = sc.alloc("pad_temp", pad_bytes, 0, 8)
     body += sc.alloc("conv", OH * OW * Cout * 4, 0, 32)
     pad, conv = sc.v("pad_temp"), sc.v("conv")
+    out = f"((int8_t*){pad})[ax0]" if merged else "T_cast[ax0]"
     body += (
         f"  for (int32_t i1 = 0; i1 < {PH}; ++i1) {{\n"
         f"    for (int32_t i2 = 0; i2 < {PW}; ++i2) {{\n"
@@ -220,14 +248,19 @@ def op_conv(mb, L, xs):
             f"    for (int32_t ax0_inner = 0; ax0_inner < {tile}; ++ax0_inner) {{\n"
             f"      int32_t v = {requant(value.replace('ax0', f'((ax0_outer * {tile}) + ax0_inner)'), str(mult), shift, -2)};\n"
             f"      if ((((ax0_outer * {tile}) + ax0_inner) < {OH * OW * Cout})) {{\n"
-            f"        {clamp8(f'T_cast[((ax0_outer * {tile}) + ax0_inner)]', 'v')}\n"
+            f"        {clamp8(out.replace('ax0', f'((ax0_outer * {tile}) + ax0_inner)'), 'v')}\n"
             f"      }}\n    }}\n  }}\n"
         )
     else:
         body += (
             f"  for (int32_t ax0 = 0; ax0 < {OH * OW * Cout}; ++ax0) {{\n"
             f"    int32_t v = {requant(value, str(mult), shift, -2)};\n"
-            f"    {clamp8('T_cast[ax0]', 'v')}\n  }}\n"
+            f"    {clamp8(out, 'v')}\n  }}\n"
+        )
+    if merged:
+        body += (
+            f"  for (int32_t ax0_1 = 0; ax0_1 < {OH * OW * Cout}; ++ax0_1) {{\n"
+            f"    T_cast[ax0_1] = ((int8_t*){pad})[ax0_1];\n  }}\n"
         )
     mb.add_op(fname, "int8_t* p0, int8_t* T_cast", body, sc)
     return Emitted(fname, Tensor((OH, OW, Cout), "int8_t"), [("in", 0), ("out",)])
@@ -469,22 +502,47 @@ def op_dense_q(mb, L, xs):
         + ("_nn_relu" if relu else "")
     )
     sc = mb.scratch()
-    body = sc.alloc("T_matmul", N * 4, 0, 32)
-    tm = sc.v("T_matmul")
-    body += (
-        f"  for (int32_t j = 0; j < {N}; ++j) {{\n"
-        f"    ((int32_t*){tm})[j] = {bname}[j];\n  }}\n"
-        f"  for (int32_t k = 0; k < {K}; ++k) {{\n"
-        f"    for (int32_t j_1 = 0; j_1 < {N}; ++j_1) {{\n"
-        f"      ((int32_t*){tm})[j_1] = (((int32_t*){tm})[j_1] + (((int32_t)p0[k]) * ((int32_t){wname}[((k * {N}) + j_1)])));\n"
-        f"    }}\n  }}\n"
-        f"  for (int32_t j_2 = 0; j_2 < {N}; ++j_2) {{\n"
-        f"    int32_t v = {requant(f'((int32_t*){tm})[j_2]', str(mult), shift)};\n"
-        f"    {clamp8('T_cast[j_2]', 'v', -20 if relu else -128)}\n  }}\n"
-    )
+    if mb.usmp and mb.usmp["tiled_dense"] and N % 8 == 0:
+        body = _dense_q_tiled(sc, K, N, wname, bname, mult, shift, relu)
+    else:
+        body = sc.alloc("T_matmul", N * 4, 0, 32)
+        tm = sc.v("T_matmul")
+        body += (
+            f"  for (int32_t j = 0; j < {N}; ++j) {{\n"
+            f"    ((int32_t*){tm})[j] = {bname}[j];\n  }}\n"
+            f"  for (int32_t k = 0; k < {K}; ++k) {{\n"
+            f"    for (int32_t j_1 = 0; j_1 < {N}; ++j_1) {{\n"
+            f"      ((int32_t*){tm})[j_1] = (((int32_t*){tm})[j_1] + (((int32_t)p0[k]) * ((int32_t){wname}[((k * {N}) + j_1)])));\n"
+            f"    }}\n  }}\n"
+            f"  for (int32_t j_2 = 0; j_2 < {N}; ++j_2) {{\n"
+            f"    int32_t v = {requant(f'((int32_t*){tm})[j_2]', str(mult), shift)};\n"
+            f"    {clamp8('T_cast[j_2]', 'v', -20 if relu else -128)}\n  }}\n"
+        )
     mb.add_op(fname, "int8_t* p0, int8_t* T_cast", body, sc)
     return Emitted(
         fname, Tensor((N,), "int8_t", TARGET * (0.7 if relu else 1.0)), [("in", 0), ("out",)]
+    )
+
+
+def _dense_q_tiled(sc, K, N, wname, bname, mult, shift, relu) -> str:
+    """int8 dense, 8 outputs at a time: TVM with USMP declares the accumulator slice inside
+    the loop over output tiles (`void* compute_global_let = ...;` in a loop body)."""
+    decl = sc.alloc("T_matmul", 32, 0, 32).replace("  void*", "    void*", 1)
+    tm = sc.v("T_matmul")
+    return (
+        f"  for (int32_t j_outer = 0; j_outer < {N // 8}; ++j_outer) {{\n"
+        f"{decl}"
+        f"    for (int32_t j_inner = 0; j_inner < 8; ++j_inner) {{\n"
+        f"      ((int32_t*){tm})[j_inner] = {bname}[((j_outer * 8) + j_inner)];\n    }}\n"
+        f"    for (int32_t k = 0; k < {K}; ++k) {{\n"
+        f"      for (int32_t j_inner_1 = 0; j_inner_1 < 8; ++j_inner_1) {{\n"
+        f"        ((int32_t*){tm})[j_inner_1] = (((int32_t*){tm})[j_inner_1] + (((int32_t)p0[k]) * "
+        f"((int32_t){wname}[((k * {N}) + ((j_outer * 8) + j_inner_1))])));\n"
+        f"      }}\n    }}\n"
+        f"    for (int32_t j_inner_2 = 0; j_inner_2 < 8; ++j_inner_2) {{\n"
+        f"      int32_t v = {requant(f'((int32_t*){tm})[j_inner_2]', str(mult), shift)};\n"
+        f"      {clamp8('T_cast[((j_outer * 8) + j_inner_2)]', 'v', -20 if relu else -128)}\n"
+        f"    }}\n  }}\n"
     )
 
 
@@ -738,6 +796,109 @@ def op_cmsis_fc(mb, L, xs):
     )
 
 
+# --------------------------------------------------------------- micro-kernel operators
+
+
+def _kernel_block(mb, body: str) -> None:
+    """A tensorized micro-kernel as TVM's Arm schedules import it: its own includes in the
+    middle of the file, CMSIS's __STATIC_FORCEINLINE, a CRT error code and a forward goto."""
+    mb.lib1.append(
+        f"{EXTERN_C}#include <arm_acle.h>\n#include <arm_nn_math_types.h>\n"
+        "#include <tvm/runtime/crt/error_codes.h>\n\n" + body
+    )
+
+
+def op_kpool(mb, L, xs):
+    """2x2 max pooling through a micro-kernel called in a loop; no scratch of its own."""
+    (x,) = xs
+    H, W, C = x.shape
+    uid = short_hash(mb.p, "kpool", len(mb.lib1), n=8).upper()
+    kernel = f"max4_s8_{uid}"
+    _kernel_block(
+        mb,
+        f"{EXTERN_C}__STATIC_FORCEINLINE int32_t {kernel}(int8_t* in, int8_t* out, int32_t row, "
+        "int32_t step) {\n"
+        "  int32_t retcode = 0;\n"
+        "  if (row <= 0 || step <= 0) {\n"
+        "    retcode = kTvmErrorFunctionCallInvalidArg;\n    goto out;\n  }\n"
+        "  int8_t m = in[0];\n"
+        "  m = in[step] > m ? in[step] : m;\n"
+        "  m = in[row] > m ? in[row] : m;\n"
+        "  m = in[row + step] > m ? in[row + step] : m;\n"
+        "  out[0] = m;\n"
+        "out:\n  return retcode;\n}\n\n",
+    )
+    fname = mb.uniq(f"{mb.p}_fused_nn_max_pool2d")
+    OH, OW = H // 2, W // 2
+    body = (
+        f"  for (int32_t i = 0; i < {OH}; ++i) {{\n"
+        f"    for (int32_t j = 0; j < {OW}; ++j) {{\n"
+        f"      for (int32_t c = 0; c < {C}; ++c) {{\n"
+        f"        if ({kernel}((&(p0[(((((i * 2) * {W}) + (j * 2)) * {C}) + c)])), "
+        f"(&(T_pool[((((i * {OW}) + j) * {C}) + c)])), {W * C}, {C}) != 0) {{\n"
+        "          return -1;\n        }\n      }\n    }\n  }\n"
+    )
+    mb.add_op(fname, "int8_t* p0, int8_t* T_pool", body, mb.scratch())
+    return Emitted(fname, Tensor((OH, OW, C), "int8_t", x.std), [("in", 0), ("out",)])
+
+
+def op_kconv(mb, L, xs):
+    """1x1 conv2d through a 16-bit dot-product micro-kernel: weights widened into kernel_vec,
+    each input row into data_vec, the kernel called per output channel inside the loops with
+    an early return on error, int32 conv buffer, requantization."""
+    (x,) = xs
+    *sp, Cin = x.shape
+    HW = math.prod(sp)
+    Cout = L["cout"]
+    assert Cin % 2 == 0
+    shift = 24
+    acc_std = math.sqrt(Cin) * x.std * SW
+    wname = mb.const("int8_t", mb.rng.int8s(Cin * Cout, SW))
+    bname = mb.const("int32_t", _bias(mb, Cout, acc_std))
+    mult = quant_mult_shift(TARGET / acc_std, shift)
+    uid = short_hash(mb.p, "kconv", len(mb.lib1), n=8).upper()
+    kernel = f"dot16_{Cin}_body_{uid}"
+    _kernel_block(
+        mb,
+        f"{EXTERN_C}__STATIC_FORCEINLINE int32_t {kernel}(int16_t* aa, int16_t* bb, int32_t* cc) {{\n"
+        "  int32_t retcode = 0;\n"
+        "  if ((((uintptr_t)aa) & 0x3) != 0 || (((uintptr_t)bb) & 0x3) != 0) {\n"
+        "    retcode = kTvmErrorFunctionCallInvalidArg;\n    goto out;\n  }\n"
+        "  int32_t sum = 0;\n"
+        f"  for (int32_t l = 0; l < {Cin // 2}; ++l) {{\n"
+        "    int32_t a;\n    int32_t b;\n"
+        "    memcpy(&a, &aa[l * 2], sizeof(a));\n    memcpy(&b, &bb[l * 2], sizeof(b));\n"
+        "    sum = __smlad(a, b, sum);\n  }\n"
+        "  cc[0] = sum;\n"
+        "out:\n  return retcode;\n}\n\n",
+    )
+    fname = mb.uniq(f"{mb.p}_fused_nn_conv2d_add_cast_multiply_right_shift_cast_clip")
+    sc = mb.scratch()
+    body = sc.alloc("data_vec", Cin * 2, 0, 16)
+    body += sc.alloc("kernel_vec", Cout * Cin * 2, 0, 16)
+    body += sc.alloc("conv", HW * Cout * 4, 0, 32)
+    dv, kv, conv = sc.v("data_vec"), sc.v("kernel_vec"), sc.v("conv")
+    body += (
+        f"  for (int32_t oc = 0; oc < {Cout}; ++oc) {{\n"
+        f"    for (int32_t k = 0; k < {Cin}; ++k) {{\n"
+        f"      ((int16_t*){kv})[((oc * {Cin}) + k)] = ((int16_t){wname}[((k * {Cout}) + oc)]);\n"
+        "    }\n  }\n"
+        f"  for (int32_t p = 0; p < {HW}; ++p) {{\n"
+        f"    for (int32_t k_1 = 0; k_1 < {Cin}; ++k_1) {{\n"
+        f"      ((int16_t*){dv})[k_1] = ((int16_t)p0[((p * {Cin}) + k_1)]);\n    }}\n"
+        f"    for (int32_t oc_1 = 0; oc_1 < {Cout}; ++oc_1) {{\n"
+        f"      if ({kernel}(((int16_t*){dv}), (&(((int16_t*){kv})[(oc_1 * {Cin})])), "
+        f"(&(((int32_t*){conv})[((p * {Cout}) + oc_1)]))) != 0) {{\n"
+        "        return -1;\n      }\n    }\n  }\n"
+        f"  for (int32_t ax0 = 0; ax0 < {HW}; ++ax0) {{\n"
+        f"    for (int32_t ax1 = 0; ax1 < {Cout}; ++ax1) {{\n"
+        f"      int32_t v = {requant(f'(((int32_t*){conv})[((ax0 * {Cout}) + ax1)] + {bname}[ax1])', str(mult), shift)};\n"
+        f"      {clamp8(f'T_cast[((ax0 * {Cout}) + ax1)]', 'v')}\n    }}\n  }}\n"
+    )
+    mb.add_op(fname, "int8_t* p0, int8_t* T_cast", body, sc)
+    return Emitted(fname, Tensor((*sp, Cout), "int8_t"), [("in", 0), ("out",)])
+
+
 OPS = {
     "lut": op_lut,
     "conv": op_conv,
@@ -753,4 +914,6 @@ OPS = {
     "cmsis_dw": op_cmsis_dw,
     "cmsis_avgpool": op_cmsis_avgpool,
     "cmsis_fc": op_cmsis_fc,
+    "kpool": op_kpool,
+    "kconv": op_kconv,
 }

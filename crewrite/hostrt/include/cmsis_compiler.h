@@ -41,6 +41,9 @@
 #ifndef __RESTRICT
 #define __RESTRICT __restrict
 #endif
+#ifndef __COMPILER_BARRIER
+#define __COMPILER_BARRIER() __asm volatile("" ::: "memory")
+#endif
 
 static inline uint32_t crewrite_unaligned_read32(const void* p) {
   uint32_t v;

@@ -28,6 +28,8 @@ TVM_DLL int TVMBackendParallelBarrier(int task_id, TVMParallelGroupEnv* penv);
 TVM_DLL int TVMBackendGetFuncFromEnv(void* mod_node, const char* func_name,
                                      TVMFunctionHandle* out);
 TVM_DLL int TVMBackendRegisterSystemLibSymbol(const char* name, void* ptr);
+TVM_DLL int TVMBackendRegisterEnvCAPI(const char* name, void* ptr);
+TVM_DLL int TVMBackendRunOnce(void** handle, int (*f)(void*), void* cdata, int nbytes);
 
 #ifdef __cplusplus
 }
