@@ -1,6 +1,8 @@
-"""Which bytes of a workspace buffer each live range really uses, from the extent analysis
+"""Which bytes of a buffer each live range really uses, from the extent analysis
 (crewrite.extents): where a new tensor provably starts in a reused buffer, how many bytes
-each live range needs, and which statements reach past their buffer's allocation.
+each live range needs, and which statements reach past their buffer's allocation. A buffer
+is a workspace allocation or a USMP pool slice (a let slice or an inline `&pool[C]`, both
+bases of the extent analysis): one mechanism splits and sizes both.
 
 Liveness asks this module where a buffer's live ranges begin and how large each one is; the
 pipeline asks it for the out-of-bounds findings and the bounds it could not prove, to warn
@@ -16,7 +18,9 @@ escaped, never reassigned, not held by a pointer that outlives one top-level sta
 no `goto` in the function; each range then gets its own address, set before its first
 statement. Real TVM operators write whole outputs, so the AOT entry's `sid`s split where
 each operator writes; an operator allocation that TVM's storage rewrite reused for several
-tensors in sequence splits the same way.
+tensors in sequence (or a USMP slice holding an operator's merged scratch) splits the same
+way. A let slice declared inside a loop body is used inside that one statement only, so it
+never splits (a re-pointing before a later statement could not reach it).
 """
 
 from __future__ import annotations

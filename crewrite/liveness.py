@@ -24,8 +24,8 @@ Glossary (what these words mean in this stage and in the stages that read its re
 - instance: one execution of an alloc site (a site runs once per expansion of its function).
 - range (live range): one tensor held in a buffer variable. A buffer has range 0 only, unless
   it is proven to hold several tensors in turn (a reused `sid` of the entry, an operator
-  allocation reused by TVM's storage rewrite): then ranges 0..n-1, each a `LiveBuffer` with
-  its own offset and size.
+  allocation reused by TVM's storage rewrite, a USMP slice likewise reused): then ranges
+  0..n-1, each a `LiveBuffer` with its own offset and size.
 - span: the [first, last] points an instance touches one range at (or its alloc..free when
   it escapes), before the spans of all instances are merged.
 - window: an inclusive [first, last] of points where a range's bytes matter, after merging;

@@ -34,11 +34,11 @@ def extents(tmp_path: Path):
     False, the snippet is also run (each non-static function called once on random data, see
     extent_trace.build_snippet) and every byte it touches checked against the claims."""
 
-    def run(source: str, truth: bool = True) -> dict[str, FunctionExtents]:
+    def run(source: str, truth: bool = True, slices=None) -> dict[str, FunctionExtents]:
         text = PRELUDE + textwrap.dedent(source)
         path = tmp_path / "t.c"
         path.write_text(text)
-        result = analyse({"t.c": parse_source("t.c", path, text, [], [])})
+        result = analyse({"t.c": parse_source("t.c", path, text, [], [])}, slices)
         if truth:
             trace = extent_trace.run(extent_trace.build_snippet(text, PRELUDE, tmp_path / "run"))
             assert trace.may_violations == [] and trace.must_violations == []
@@ -784,6 +784,41 @@ def test_usmp_slices_are_bases_reported_on_their_pool_too(extents):
     assert at(entry, 1, "sid_7_let").must_write == ((0, 64),)
     assert at(entry, 1, "global_workspace_1_var").must_write == ((1024, 1280), (9216, 9280))
     assert span(at(entry, 2, "sid_7_let"), "reads") == (0, 64)
+
+
+def test_inline_slices_of_a_named_pool_are_bases_of_their_own(extents):
+    """`&pool[C]` written where it is used (USMP's inline slices) is a base `pool[C]`, the
+    same at every use, when the analysis is told the parameter is a pool; a let slice's
+    initialiser is none; without being told, nothing changes."""
+    source = """
+        static void op(int8_t* in, int8_t* out) {
+          for (int32_t i = 0; i < 64; ++i) { out[i] = in[i]; }
+        }
+        static void half(int8_t* out) {
+          for (int32_t i = 0; i < 32; ++i) { out[i] = (int8_t)i; }
+        }
+        int32_t main_(int8_t* input, int8_t* output, uint8_t* global_workspace_1_var) {
+          void* sid_7_let = (&(global_workspace_1_var[9216]));
+          op(input, (int8_t*)(&(global_workspace_1_var[128])));
+          op((int8_t*)(&(global_workspace_1_var[128])), (int8_t*)sid_7_let);
+          half((int8_t*)(&(global_workspace_1_var[128])));
+          op((int8_t*)sid_7_let, output);
+          return 0;
+        }
+    """
+    pooled = extents(source, slices=lambda name: name == "global_workspace_1_var")["main_"]
+    inline = pooled.bases["global_workspace_1_var[128]"]
+    assert (inline.kind, inline.root, inline.offset) == ("inline", "global_workspace_1_var", 128)
+    assert "global_workspace_1_var[9216]" not in pooled.bases  # sid_7_let's initialiser
+    assert pooled.bases["sid_7_let"].kind == "slice"
+    assert at(pooled, 1, "global_workspace_1_var[128]").must_write == ((0, 64),)
+    assert span(at(pooled, 2, "global_workspace_1_var[128]"), "reads") == (0, 64)
+    assert at(pooled, 3, "global_workspace_1_var[128]").must_write == ((0, 32),)
+    assert pooled.max_touched("global_workspace_1_var[128]") == 64
+    assert at(pooled, 1, "global_workspace_1_var").must_write == ((128, 192),)  # on its root
+    plain = extents(source, truth=False)["main_"]
+    assert not any("[" in name for name in plain.bases)
+    assert at(plain, 1, "global_workspace_1_var").must_write == ((128, 192),)
 
 
 def test_a_slice_declared_in_a_loop_body_is_a_base_too(extents):
