@@ -60,8 +60,6 @@ def run(
             where = project.display(exc.file) if exc.file else project.given
             note = f"{where}: {exc.reason}" + (f" ({repaired})" if repaired else "")
             return Result(project, "already-rewritten", notes=(note,))
-        if result.status == "static":
-            result = replace(result, notes=(f"{project.given}: {result.notes[0]}",))
         if repaired:
             result = replace(result, notes=(repaired, *result.notes))
         if verify is not None and result.new_texts:

@@ -51,17 +51,32 @@ what changes:
   moved to the arena, and an array sized from the header macro that would have length 0
   gets `+ 1` (strict ISO C rejects zero-length arrays). Without --out the project is
   rewritten in place, all or nothing (a run killed midway is repaired by the next one); a
-  second run changes nothing and exits 0. A project with no workspace call (or already rewritten) is
-  recognised from its text, without parsing; a source that does not parse is left out when
-  it has no workspace call and nothing crewrite follows (and said so).
+  second run changes nothing and exits 0.
+  A project built with USMP (no workspace call, static pools) has each workspace pool
+  re-planned instead: every slice &pool[N] at a new offset, the pool array, its header
+  defines (in every copy) and metadata shrunk by what was saved; constant pools stay, and a
+  pool whose slices crewrite cannot size, or whose sources do not parse, stays as USMP
+  planned it, with the reason.
+  A project with neither workspace calls nor USMP pools (or already rewritten) is recognised
+  from its text, without parsing; a source that does not parse is left out when it has no
+  workspace call and nothing crewrite follows (and said so).
 
 liveness:
-  fine (default) follows each buffer into the functions it is handed to, and splits a sid
-  of the AOT entry into live ranges where an operator receives it whole and only writes it
-  (TVM's contract: an operator writes its whole output tensor). Whatever crewrite cannot
-  follow stays live from its alloc to its free. --liveness coarse keeps a buffer handed to
-  a call live for the whole call and never splits. --poison-dead builds a host diagnostic
-  that overwrites every byte no live buffer owns after every statement.
+  fine (default) follows each buffer into the functions it is handed to, and splits a
+  reused buffer (a sid of the AOT entry, an operator allocation) into live ranges where a
+  statement provably writes every byte that is read before the next such statement; each
+  range is planned with the bytes its code touches, not the whole allocation. Whatever
+  crewrite cannot follow stays live from its alloc to its free, at its allocated size.
+  --liveness coarse keeps a buffer handed to a call live for the whole call and never
+  splits. --poison-dead builds a host diagnostic that overwrites every byte no live buffer
+  owns after every statement.
+
+out-of-bounds accesses:
+  code that may read or write past its workspace buffer's allocation (native conv schedules
+  do) is warned about on stderr, naming operator, buffer, statement and bytes, and the
+  buffer is planned with the bytes it reaches, so the rewrite never hands those bytes to
+  another live buffer. --strict makes such an access an error (exit 1, nothing written).
+  Accesses crewrite cannot bound are no such claim; -v lists them.
 
 verification:
   --verify proves the rewrite on this machine before anything is written (see crewrite
@@ -77,10 +92,11 @@ modes (as Black's and Ruff's):
 
 exit codes:
   0  rewritten (or, with --dry-run or --diff, would be), or nothing to do: no workspace
-     call, or already rewritten by crewrite (one line says which)
+     call and no USMP pool crewrite can shrink, or already rewritten by crewrite (one line
+     says which)
   1  bad input or unsafe situation: one message with file, line and reason; nothing written
-     (with --verify: also a rewrite that could not be proven); under --check, files would
-     change
+     (with --verify: also a rewrite that could not be proven; with --strict: an access past
+     a buffer's allocation); under --check, files would change
   2  bad command line (a value that cannot work, e.g. --time-limit -1, --header DIR)
   123  internal error (a bug in crewrite: please report it; -v prints the traceback)
 
@@ -99,6 +115,9 @@ what it says, per module:
   operators is held from before the first operator to after the last, an operator's
   scratch is stacked on top); where crewrite's arena peaks and what is live there (what
   would have to shrink to go lower); the operators with the most scratch.
+  A USMP-built project has no runtime allocator: for each workspace pool, its size as USMP
+  planned it, crewrite's plan of the same slices, the lower bound, and how much of the
+  saving comes from packing USMP's own lifetimes and how much from finer ones.
 
 --json keys (stable): path, status ("explained", "static", "already-rewritten"),
   ram_bytes, original_workspace_bytes, arena_bytes, lower_bound_bytes, saved_bytes,
@@ -108,7 +127,11 @@ what it says, per module:
   original_peak, arena_peak, to_go_lower, top_operators}]; a peak is {point, at, operator,
   bytes, buffers: [{operator, function, variable, range, bytes, offset, dtype, kind, file,
   line, why}]}; an operator {operator, function, calls, scratch_bytes, buffers: [{variable,
-  bytes, dtype, line}]}. The same fields as crewrite.explain() in Python.
+  bytes, dtype, line}]}; pools: the re-planned USMP pools as in `crewrite rewrite
+  --report-json` ({module, pool, defined, usmp_pool_bytes, usmp_pool_from, arena_bytes,
+  lower_bound_bytes, saved_bytes, saved_by_packing_bytes, saved_by_lifetimes_bytes,
+  usmp_lifetimes_arena_bytes, planner, optimal, alignment, slices}). The same fields as
+  crewrite.explain() in Python.
 
 exit codes: 0 explained (or nothing to explain), 1 bad input, 2 bad command line,
   123 internal error.
@@ -220,6 +243,11 @@ def _rewrite_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     p.add_argument("--section", metavar="NAME", help="linker section for the arena (default: .bss)")
     p.add_argument(
+        "--strict",
+        action="store_true",
+        help="an access past a workspace buffer's allocation is an error, not a warning",
+    )
+    p.add_argument(
         "--poison-dead",
         action="store_true",
         help="diagnostic build, never ship it: also overwrite every buffer's bytes "
@@ -250,7 +278,11 @@ def _rewrite_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         action="store_true",
         help="no effect, kept for old scripts: an already rewritten project exits 0",
     )
-    _verbosity(p, "also list every buffer: offset, size, live windows, source line")
+    _verbosity(
+        p,
+        "also list every live range (offset, bytes, live windows, source line) and where a "
+        "buffer's bytes could not be bounded",
+    )
     p.add_argument(
         "--verify",
         action="store_true",
@@ -358,6 +390,7 @@ def _options(args: argparse.Namespace) -> Options:
         section=getattr(args, "section", None),
         liveness=args.liveness,
         poison_shift=0 if getattr(args, "poison_dead", False) else None,
+        strict=getattr(args, "strict", False),
     )
 
 
@@ -395,6 +428,9 @@ def _run_rewrite(args: argparse.Namespace) -> int:
             write=write,
             verify=verify_cli.options_from(args) if args.verify else None,
         )
+    if not args.quiet:
+        for warning in result.warnings:
+            print(f"crewrite: warning: {warning}", file=sys.stderr)
     if result.verdict is not None and (not args.quiet or not result.verdict.ok):
         print(result.verdict.text(), end="")
     if result.verdict is not None and not result.verdict.ok:
@@ -409,7 +445,7 @@ def _run_rewrite(args: argparse.Namespace) -> int:
                     + "\n"
                 ),
             ),
-            (args.svg, lambda: svg_picture(result.modules, _why_empty(result))),
+            (args.svg, lambda: svg_picture(result.modules, _why_empty(result), result.pools)),
         ]
     )
     if args.diff:
@@ -433,7 +469,9 @@ def _run_explain(args: argparse.Namespace) -> int:
     with progress.shown_on(sys.stderr):
         result: Result = run(args.paths, header=args.header, options=_options(args), write=False)
     explanation = explain_result(result, _given(args), args.ram)
-    _write_reports([(args.svg, lambda: svg_picture(result.modules, _why_empty(result)))])
+    _write_reports(
+        [(args.svg, lambda: svg_picture(result.modules, _why_empty(result), result.pools))]
+    )
     if args.json:
         print(json.dumps(explanation.to_json(), indent=1))
     else:

@@ -11,13 +11,18 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from crewrite.errors import CrewriteError
 from crewrite.extract import ALLOC, FREE, FreeSite
 from crewrite.liveness import LiveBuffer
-from crewrite.project import BUILD_WORKSPACE, HEADER_MACRO_USE, c_constant, size_defines
+from crewrite.project import (
+    BUILD_WORKSPACE,
+    HEADER_MACRO_USE,
+    SizeDefine,
+    c_constant,
+)
 
 MARKER = "crewrite: rewritten"
 _DIRECTIVE_LINE = re.compile(r"^[ \t]*#[ \t]*(include|if|ifdef|ifndef|endif)\b.*$", re.MULTILINE)
@@ -110,7 +115,7 @@ class ArenaLayout:
     arena_bytes: int
     alignment: int  # of every offset: what the runtime allocator promised each buffer
     base_alignment: int  # of the arena itself: also the largest `aligned(N)` the code asks for
-    offsets: dict[str, int]  # LiveBuffer.id -> offset
+    offsets: dict[str, int]  # LiveBuffer.id -> planned offset (its address is `lead` above)
     original_bytes: int
     arena_file: str  # where the arena is defined (the module's file with the most sites)
     section: str | None = None
@@ -133,7 +138,7 @@ def module_edits(
     edits: list[Edit] = []
     new_ranges: dict[tuple[str, int], list[str]] = {}
     for buf in buffers:
-        site, offset = buf.site, layout.offsets[buf.id]
+        site, offset = buf.site, layout.offsets[buf.id] + buf.lead
         if buf.range == 0:
             edits.append(
                 Edit(site.file, site.start, site.end, f"((void*)&{name}[{offset}])", expect=ALLOC)
@@ -193,25 +198,19 @@ def declaration_edits(
     return edits
 
 
-def header_edits(module: str, header: str, text: str, arena_bytes: int) -> list[Edit]:
-    """`TVMGEN_<MOD>_WORKSPACE_SIZE` becomes what the runtime still needs: 0, in every copy,
-    whatever number or expression it held."""
-    edits = []
-    for define in size_defines(text):
-        if define.module.lower() != module.lower():
-            continue
-        was = define.expr.replace("*/", "* /")
-        edits.append(
-            Edit(
-                header,
-                define.start,
-                define.end,
-                f"0 /* {MARKER}: was {was}; buffers moved to {arena_name(module)}"
-                f" ({arena_bytes} bytes) */",
-                expect=define.expr,
-            )
+def define_edits(header: str, defines: Sequence[SizeDefine], value: int, why: str) -> list[Edit]:
+    """Each define of a module header macro (every copy of it) takes `value`, whatever number
+    or expression it held; the old one stays in a comment."""
+    return [
+        Edit(
+            header,
+            define.start,
+            define.end,
+            f"{value} /* {MARKER}: was {define.expr.replace('*/', '* /')}{why} */",
+            expect=define.expr,
         )
-    return edits
+        for define in defines
+    ]
 
 
 def build_edits(build_file: str, text: str, saved: int) -> tuple[list[Edit], list[str]]:
@@ -259,9 +258,10 @@ def object_macros(texts: list[str]) -> dict[str, str]:
 
 
 def array_length_edits(rel: str, text: str, macros: dict[str, str]) -> tuple[list[Edit], list[str]]:
-    """Keep arrays sized from a rewritten module's workspace macro valid C: a length that
+    """Keep arrays sized from a rewritten module's header macros valid C: a length that
     becomes 0 (`g_aot_memory[TVMGEN_DEFAULT_WORKSPACE_SIZE]`) gets `+ 1`, since strict ISO C
-    compilers reject zero-length arrays. `macros` hold the new values (header macros 0)."""
+    compilers reject zero-length arrays. `macros` hold the new values (the workspace 0 after
+    an arena rewrite; after a USMP re-plan, the lowered workspace and the pools' sizes)."""
     edits, notes = [], []
     for match in _ARRAY_DECLARATION.finditer(text):
         length = match.group("length")
@@ -282,15 +282,15 @@ def array_length_edits(rel: str, text: str, macros: dict[str, str]) -> tuple[lis
         edits.append(Edit(rel, start, end, new, expect=length))
         notes.append(
             f"{rel}:{line}: {match.group('name')}[{length.strip()}] would have length {value} "
-            "now that the module header says 0 (strict ISO C rejects it): made it "
+            "with the module header's new values (strict ISO C rejects it): made it "
             f"[{length.strip()} + 1]"
         )
     return edits, notes
 
 
 def _mentions_header_macro(expr: str, macros: dict[str, str], depth: int = 0) -> bool:
-    """Whether an expression reaches a `TVMGEN_<MOD>_WORKSPACE_SIZE`, directly or through
-    other macros."""
+    """Whether an expression reaches a `TVMGEN_<MOD>_WORKSPACE_SIZE` (or a USMP pool's
+    `..._WORKSPACE_POOL_SIZE`), directly or through other macros."""
     if HEADER_MACRO_USE.search(expr):
         return True
     if depth > 16:
@@ -346,11 +346,15 @@ def json_scalar_spans(text: str) -> dict[JsonPath, tuple[int, int]]:
 
 @dataclass(frozen=True)
 class MovedWorkspace:
-    """What one rewritten module moved out of the runtime allocator, for metadata.json."""
+    """What one rewritten module moved out of the runtime allocator into its arena, or (USMP)
+    what re-planning its pools saved, for metadata.json."""
 
-    moved_bytes: int  # its workspace as written (sids and scratch), now in the arena
+    moved_bytes: int  # its workspace as written (sids and scratch), now in the arena; or
+    # with `pools`, the bytes its re-planned pools saved
     has_entry: bool  # an AOT entry; without one it is a graph-executor module
     functions: frozenset[str]  # functions whose workspace moved
+    pools: Mapping[str, tuple[int, int]] = field(default_factory=dict)  # USMP pool -> (size
+    # as USMP planned it, as re-planned)
 
 
 def _executors(data: dict[str, Any], module: str | None) -> list[str] | None:
@@ -376,7 +380,10 @@ def metadata_edits(
     moved into the arena. For the AOT executor `main` counts only that workspace: it becomes
     0. For the graph executor `main` also counts the graph's tensor storage, which the runtime
     still allocates: only the largest operator workspace (what TVM added for the operators)
-    comes off. Each rewritten operator's own entry becomes 0."""
+    comes off. Each rewritten operator's own entry becomes 0. A module whose USMP pools were
+    re-planned: `main` (the pools' total) drops by what they saved, and a size given for a
+    pool by name (`<pool>: {size_bytes: N}` or `{pool_name: <pool>, size_bytes: N}`) becomes
+    its new size."""
     try:
         data = json.loads(text)
         spans = json_scalar_spans(text)
@@ -388,7 +395,14 @@ def metadata_edits(
     ordered = sorted(spans.items(), key=lambda item: item[1])
     operators: dict[str, list[tuple[JsonPath, int]]] = {}  # module -> (path, value)
     mains: list[tuple[JsonPath, str]] = []
-    for path, _ in ordered:
+    named = _named_pools(data)
+    for path, (start, end) in ordered:
+        if path[-1] in _POOL_SIZE_KEYS:
+            resized = _pool_size_edit(rel, text, path, (start, end), modules, named)
+            if resized is not None:
+                edits.append(resized[0])
+                notes.append(resized[1])
+            continue
         if path[-1] != "workspace_size_bytes":
             continue
         module = _metadata_module(path, modules)
@@ -411,7 +425,15 @@ def metadata_edits(
         old = int(text[start:end])
         executors = _executors(data, module if path[:1] == ("modules",) else None)
         graph = "graph" in executors if executors is not None else not info.has_entry
-        if not graph:
+        if info.pools:
+            if old < info.moved_bytes:
+                notes.append(
+                    f"{rel}: {module} workspace_size_bytes {old} is below the "
+                    f"{info.moved_bytes} bytes its pools saved; left unchanged"
+                )
+                continue
+            new, why = old - info.moved_bytes, ""
+        elif not graph:
             new, why = 0, ""
         else:
             moved = max((v for _, v in operators.get(module, [])), default=info.moved_bytes)
@@ -426,6 +448,57 @@ def metadata_edits(
             edits.append(Edit(rel, start, end, str(new), expect=text[start:end]))
         notes.append(f"{rel}: {module} workspace_size_bytes {old} -> {new}{why}")
     return edits, notes
+
+
+_POOL_SIZE_KEYS = frozenset(
+    {"size_bytes", "size", "pool_size", "pool_size_bytes", "allocated_size"}
+)
+
+
+def _pool_size_edit(
+    rel: str,
+    text: str,
+    path: JsonPath,
+    span: tuple[int, int],
+    modules: Mapping[str, MovedWorkspace],
+    named: Mapping[JsonPath, str],
+) -> tuple[Edit, str] | None:
+    """The new size of a re-planned pool at `path` (a size under the pool's name, or in an
+    object naming it), when it holds the size USMP planned; under `modules.<mod>`, only that
+    module's pools."""
+    start, end = span
+    old = text[start:end]
+    if not old.isdigit():
+        return None
+    owner = path[:-1]
+    scope = path[1] if path[:1] == ("modules",) and len(path) > 1 else None
+    for module, info in modules.items():
+        if scope is not None and scope != module:
+            continue
+        for name, (before, after) in info.pools.items():
+            if (name in owner or named.get(owner) == name) and int(old) == before:
+                note = f"{rel}: pool {name} {'.'.join(map(str, path))} {old} -> {after}"
+                return Edit(rel, start, end, str(after), expect=old), note
+    return None
+
+
+def _named_pools(data: Any) -> dict[JsonPath, str]:
+    """Path of every JSON object with a `pool_name` (or `name`) string -> that name."""
+    out: dict[JsonPath, str] = {}
+
+    def walk(node: Any, path: JsonPath) -> None:
+        if isinstance(node, dict):
+            name = node.get("pool_name", node.get("name"))
+            if isinstance(name, str):
+                out[path] = name
+            for key, value in node.items():
+                walk(value, (*path, key))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                walk(value, (*path, index))
+
+    walk(data, ())
+    return out
 
 
 def _metadata_module(path: JsonPath, modules: Mapping[str, MovedWorkspace]) -> str | None:

@@ -15,10 +15,11 @@ from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from crewrite.extract import AllocSite
-from crewrite.liveness import Held, LiveBuffer, Liveness, is_entry
+from crewrite.extract import AllocSite, is_entry
+from crewrite.liveness import Held, LiveBuffer, Liveness
 from crewrite.measure import peak
 from crewrite.pipeline import ModuleResult, Result
+from crewrite.report import PoolReport, pool_report
 
 # DLPack's type codes, as the last two arguments of TVMBackendAllocWorkspace hint them.
 _TYPE_CODES = {0: "int", 1: "uint", 2: "float", 4: "bfloat"}
@@ -35,7 +36,7 @@ class LiveAt:
     function: str
     variable: str
     range: int  # which live range of the variable (0 unless the entry reuses it)
-    bytes: int  # its size as allocated
+    bytes: int  # as allocated (the stack as written), or planned for the live range (arena)
     offset: int  # where it sits: in the stack as written, or in the arena
     dtype: str | None  # from the allocation's type hints, e.g. "int32"
     kind: str  # "tensor" (between operators, allocated by the entry) or "scratch"
@@ -108,6 +109,7 @@ class Explanation:
     saved_bytes: int
     saved_percent_of_ram: float | None
     modules: tuple[ModuleExplanation, ...]
+    pools: tuple[PoolReport, ...]  # re-planned USMP pools, as in the rewrite's report
     notes: tuple[str, ...]
 
     def to_json(self) -> dict[str, Any]:
@@ -250,7 +252,7 @@ class _Module:
                 why = f"stacked on the {offsets[i]:,} B held below it while its operator runs"
             else:
                 why = "at the bottom of the stack while its operator runs"
-            rows.append(self.row(h.site, 0, offsets[i], why))
+            rows.append(self.row(h.site, 0, h.site.size, offsets[i], why))
         return self.peak(point, held_bytes, rows)
 
     def arena_peak(self) -> Peak:
@@ -265,7 +267,8 @@ class _Module:
             window = next(((s, e) for s, e in b.windows if s <= point <= e), None)
             if window is None:
                 continue
-            rows.append(self.row(b.site, b.range, self.m.offsets[b.id], self.why_live(b, window)))
+            why = self.why_live(b, window)
+            rows.append(self.row(b.site, b.range, b.size, self.m.address(b.id), why))
         return self.peak(point, live_bytes, rows)
 
     def why_live(self, b: LiveBuffer, window: tuple[int, int]) -> str:
@@ -283,13 +286,13 @@ class _Module:
         owner = self.name(b.site.function)
         return f"used from {_at(self.label(first), owner)} to {_at(self.label(last), owner)}"
 
-    def row(self, site: AllocSite, rng: int, offset: int, why: str) -> LiveAt:
+    def row(self, site: AllocSite, rng: int, size: int, offset: int, why: str) -> LiveAt:
         return LiveAt(
             operator=self.name(site.function),
             function=site.function,
             variable=site.variable,
             range=rng,
-            bytes=site.size,
+            bytes=size,
             offset=offset,
             dtype=dtype_hint(site, self.texts),
             kind=self.kind(site),
@@ -389,27 +392,52 @@ def explain_result(result: Result, path: str, ram: int | None = None) -> Explana
     """The explanation of a planned rewrite (`result`, written or not)."""
     texts = result.project.texts
     modules = tuple(_Module(m, texts).explain(ram) for m in result.modules)
-    notes = result.notes
-    if result.status == "rewritten" and not modules:  # only static pools to re-plan
-        notes = (
-            f"{path}: no workspace call: nothing is held by the runtime allocator (the memory "
-            "is planned statically, by USMP); `crewrite rewrite --dry-run -v` shows how crewrite "
-            "would re-plan its pools",
-            *notes,
-        )
-    saved = sum(m.saved_bytes for m in modules)
+    pools = tuple(pool_report(p) for p in result.pools)
+    saved = sum(m.saved_bytes for m in modules) + sum(p.saved_bytes for p in pools)
     return Explanation(
         path=path,
         status="explained" if result.status == "rewritten" else result.status,
         ram_bytes=ram,
-        original_workspace_bytes=sum(m.original_workspace_bytes for m in modules),
-        arena_bytes=sum(m.arena_bytes for m in modules),
-        lower_bound_bytes=sum(m.lower_bound_bytes for m in modules),
+        original_workspace_bytes=sum(m.original_workspace_bytes for m in modules)
+        + sum(p.usmp_pool_bytes for p in pools),
+        arena_bytes=sum(m.arena_bytes for m in modules) + sum(p.arena_bytes for p in pools),
+        lower_bound_bytes=sum(m.lower_bound_bytes for m in modules)
+        + sum(p.lower_bound_bytes for p in pools),
         saved_bytes=saved,
         saved_percent_of_ram=_percent(saved, ram),
         modules=modules,
-        notes=notes,
+        pools=pools,
+        notes=result.notes,
     )
+
+
+def _pool_lines(p: PoolReport, ram: int | None) -> list[str]:
+    """A USMP-built project: no runtime allocator, a static pool whose size USMP's placement
+    decided; what crewrite's plan of the same slices takes, and where the saving comes from."""
+    share = _percent(p.saved_bytes, ram)
+    of_ram = f"; {share} % of {ram:,} B of RAM" if share is not None and ram else ""
+    proof = "optimal" if p.optimal else "not proven optimal"
+    slices = {(s.function, s.variable) for s in p.slices}
+    return [
+        f"module {p.module}, USMP pool {p.pool}: {len(slices)} slices ({len(p.slices)} live "
+        "ranges), planned statically by USMP: no runtime allocator",
+        f"  pool as USMP planned it {p.usmp_pool_bytes:>10,} B  ({p.usmp_pool_from})",
+        f"  crewrite's plan         {p.arena_bytes:>10,} B  (planner {p.planner}, {proof})",
+        f"  lower bound             {p.lower_bound_bytes:>10,} B  "
+        "(the most bytes live at one point)",
+        f"  saved                   {p.saved_bytes:>10,} B  "
+        f"({_percent(p.saved_bytes, p.usmp_pool_bytes) or 0.0} %{of_ram})",
+        *textwrap.wrap(
+            f"Why {_kb(p.usmp_pool_bytes)}: USMP places each slice above every slice it overlaps "
+            "in time that was placed before it, and never fills the gaps below; packing USMP's "
+            f"own lifetimes saves {p.saved_by_packing_bytes:,} B, and knowing which bytes each "
+            f"statement uses {p.saved_by_lifetimes_bytes:,} B more.",
+            WIDTH,
+            initial_indent="  ",
+            subsequent_indent="  ",
+        ),
+        "",
+    ]
 
 
 def _kb(n: int) -> str:
@@ -457,9 +485,11 @@ def _buffer_lines(b: LiveAt) -> list[str]:
 
 def render_text(e: Explanation) -> str:
     """The plain-text answer: a few lines per module, largest buffers first."""
-    if e.status != "explained" or not e.modules:
+    if e.status != "explained" or not (e.modules or e.pools):
         return "".join(f"crewrite: {note}\n" for note in e.notes)
     lines: list[str] = []
+    for p in e.pools:
+        lines += _pool_lines(p, e.ram_bytes)
     for m in e.modules:
         ram = (
             f"; {m.saved_percent_of_ram} % of {e.ram_bytes:,} B of RAM"

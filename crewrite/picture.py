@@ -11,16 +11,18 @@ in the legend; a box too small for its name keeps it in a tooltip (SVG `<title>`
 from __future__ import annotations
 
 import colorsys
-from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import drawsvg
 
 from crewrite.explanation import abbreviate, operator_calls, short_name, stack_offsets
-from crewrite.extract import AllocSite
-from crewrite.liveness import is_entry
+from crewrite.extract import AllocSite, is_entry
+from crewrite.extract.pools import SliceSite
+from crewrite.liveness import LiveBuffer
 from crewrite.measure import peak
 from crewrite.pipeline import ModuleResult
+from crewrite.usmp import PoolResult
 
 PANEL_W, PANEL_H = 540, 330
 MARGIN_L, GAP, MARGIN_R = 70, 60, 20
@@ -67,22 +69,30 @@ class Row:
     after: Side
     bound: int
     original: int
+    original_name: str = "as written"  # what `original` is called on the right panel
 
 
 def _kb(n: float) -> str:
     return f"{n / 1000:,.1f} KB"
 
 
-def module_row(m: ModuleResult) -> Row:
-    """Both sides of one module, from its liveness and its plan."""
-    live, align = m.liveness, m.liveness.alignment
+def _namers(module: str) -> tuple[Callable[[str], str], Callable[[AllocSite], str]]:
+    """How boxes are named (a function without its module prefix) and coloured (by the
+    operator that allocates them; the entry's tensors apart)."""
 
     def name(function: str) -> str:
-        return short_name(function, m.module)
+        return short_name(function, module)
 
     def key(site: AllocSite) -> str:
         return f"{TENSOR}:{site.variable}" if is_entry(site.function) else name(site.function)
 
+    return name, key
+
+
+def module_row(m: ModuleResult) -> Row:
+    """Both sides of one module, from its liveness and its plan."""
+    live, align = m.liveness, m.liveness.alignment
+    name, key = _namers(m.module)
     offsets = stack_offsets(live)
     windows: dict[tuple[str, str], list[tuple[int, int]]] = {}
     for b in live.buffers:
@@ -110,6 +120,90 @@ def module_row(m: ModuleResult) -> Row:
                 used,
             )
         )
+    return _row(
+        f"module {m.module}",
+        m,
+        f"as written: the runtime's stack allocator ({len(before)} buffers)",
+        tuple(before),
+        "arena",
+        name,
+        key,
+    )
+
+
+def pool_row(r: PoolResult) -> Row:
+    """Both sides of one re-planned USMP pool: left, every slice where USMP put it, one box
+    per stretch of points where its bytes are used; right, its live ranges where crewrite
+    plans them."""
+    live, module = r.liveness, r.pool.module
+    name, key = _namers(module)
+    slices: dict[tuple[str, str], list[LiveBuffer]] = {}
+    for b in live.buffers:
+        slices.setdefault(b.site.key, []).append(b)
+    before = []
+    for ranges in slices.values():
+        site = ranges[0].site
+        if not isinstance(site, SliceSite):
+            continue
+        for first, last in _merged(w for b in ranges for w in b.windows):
+            before.append(
+                Box(
+                    key(site),
+                    site.variable,
+                    f"{site.variable} of {name(site.function)}: {site.size:,} B at "
+                    f"{site.offset:,} in the pool as USMP planned it, used at points "
+                    f"{first}-{last}\n{site.file}:{site.line}",
+                    first,
+                    last,
+                    site.offset,
+                    site.size,
+                )
+            )
+    row = _row(
+        f"module {module}, USMP pool {r.pool.name}",
+        r,
+        f"as USMP planned the pool ({len(slices)} slices)",
+        tuple(before),
+        "pool",
+        name,
+        key,
+    )
+    # What USMP's pool needs is where its highest slice ends, not the bytes live at once.
+    top = max(before, key=lambda b: b.offset + b.size, default=None)
+    if top is None:
+        return replace(row, original_name="USMP's pool")
+    marked = replace(
+        row.before,
+        peak_bytes=top.offset + top.size,
+        peak_point=top.first,
+        peak_text=f"top slice ends at {_kb(top.offset + top.size)}",
+    )
+    return replace(row, before=marked, original_name="USMP's pool")
+
+
+def _merged(windows: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Inclusive windows joined where they overlap or touch."""
+    joined: list[tuple[int, int]] = []
+    for first, last in sorted(windows):
+        if joined and first <= joined[-1][1] + 1:
+            joined[-1] = (joined[-1][0], max(joined[-1][1], last))
+        else:
+            joined.append((first, last))
+    return joined
+
+
+def _row(
+    title: str,
+    m: ModuleResult | PoolResult,
+    before_title: str,
+    before: tuple[Box, ...],
+    kind: str,
+    name: Callable[[str], str],
+    key: Callable[[AllocSite], str],
+) -> Row:
+    """A row from its left side and the plan's live ranges (the right side); `kind` is what
+    crewrite's memory is called: the arena, or the re-planned pool."""
+    live, align = m.liveness, m.liveness.alignment
     after = []
     for b in live.buffers:
         label = b.site.variable if b.ranges == 1 else f"{b.site.variable}#{b.range}"
@@ -118,8 +212,9 @@ def module_row(m: ModuleResult) -> Row:
                 Box(
                     key(b.site),
                     label,
-                    f"{label} of {name(b.site.function)}: {b.site.size:,} B at {m.offsets[b.id]:,}"
-                    f" in the arena, live at points {first}-{last}\n{b.site.file}:{b.site.line}",
+                    f"{label} of {name(b.site.function)}: {b.size:,} B (of {b.site.size:,}) at "
+                    f"{m.address(b.id):,} in the {kind}, live at points {first}-{last}\n"
+                    f"{b.site.file}:{b.site.line}",
                     first,
                     last,
                     m.offsets[b.id],
@@ -132,25 +227,26 @@ def module_row(m: ModuleResult) -> Row:
     saved = m.original_bytes - m.arena_bytes
     pct = 100.0 * saved / m.original_bytes if m.original_bytes else 0.0
     bound = m.plan.lower_bound_bytes
+    written = "in USMP's pool" if isinstance(m, PoolResult) else "as written"
     return Row(
-        title=f"module {m.module}: {_kb(m.original_bytes)} as written, {_kb(m.arena_bytes)} in "
-        f"crewrite's arena (saves {_kb(saved)}, {pct:.1f} %)",
+        title=f"{title}: {_kb(m.original_bytes)} {written}, {_kb(m.arena_bytes)} in "
+        f"crewrite's {kind} (saves {_kb(saved)}, {pct:.1f} %)",
         points=len(live.labels),
         calls=calls,
         before=Side(
-            f"as written: the runtime's stack allocator ({len(before)} buffers)",
-            tuple(before),
+            before_title,
+            before,
             held,
             held_at if held_at is not None else -1,
             f"peak {_kb(held)}",
             BEFORE,
         ),
         after=Side(
-            f"crewrite's arena ({len(live.buffers)} live ranges)",
+            f"crewrite's {kind} ({len(live.buffers)} live ranges)",
             tuple(after),
             live_bytes if m.arena_bytes == bound else m.arena_bytes,
             live_at if live_at is not None else -1,
-            f"arena {_kb(m.arena_bytes)}"
+            f"{kind} {_kb(m.arena_bytes)}"
             + (" = lower bound" if m.arena_bytes == bound else f", lower bound {_kb(bound)}"),
             AFTER,
         ),
@@ -305,7 +401,8 @@ def _panel(
             )
         d.append(
             drawsvg.Text(
-                f"as written {_kb(row.original)}" + ("" if on_scale else " (above the scale)"),
+                f"{row.original_name} {_kb(row.original)}"
+                + ("" if on_scale else " (above the scale)"),
                 11,
                 left + PANEL_W - 4,
                 oy - 4 if on_scale else oy + 12,
@@ -416,5 +513,9 @@ def render(rows: Sequence[Row], empty: str = "") -> str:
     return svg
 
 
-def svg_picture(modules: Sequence[ModuleResult], empty: str = "no workspace call") -> str:
-    return render([module_row(m) for m in modules], empty)
+def svg_picture(
+    modules: Sequence[ModuleResult],
+    empty: str = "no workspace call",
+    pools: Sequence[PoolResult] = (),
+) -> str:
+    return render([*(module_row(m) for m in modules), *(pool_row(p) for p in pools)], empty)

@@ -1,9 +1,11 @@
 """The pure core: project texts in, new texts and a report out. Nothing is written here.
 
-sources -> frontend -> extract -> liveness -> packing -> emit, then a second look at the
-result before anything is handed back: re-parsed and re-extracted, no workspace call left,
+sources -> frontend -> extract (+ extents) -> liveness -> packing -> emit, then a second look
+at the result before anything is handed back: re-parsed and re-extracted, no workspace call left,
 the layout proven from the rewritten C (crewrite.verify.layout), and a second run over it
-has nothing left to do.
+has nothing left to do. A project without workspace calls takes the same path for its USMP
+pools (crewrite.usmp plans them, crewrite.emit_pool edits them); one with neither calls nor
+pools is told from its text, without parsing.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from pathlib import Path
 
 from pycparser import c_ast
 
+from crewrite import extents as extent_analysis
 from crewrite import packing, progress
 from crewrite.emit import (
     MARKER,
@@ -27,19 +30,39 @@ from crewrite.emit import (
     build_edits,
     combine_inserts,
     declaration_edits,
-    header_edits,
+    define_edits,
     metadata_edits,
     module_edits,
     object_macros,
 )
+from crewrite.emit_pool import poison_pool_edits, pool_edits
 from crewrite.errors import CrewriteError, InternalError
-from crewrite.extract import ALLOC, FREE, AllocSite, FreeSite, Program, extract, workspace_call
+from crewrite.extents import FunctionExtents
+from crewrite.extract import (
+    ALLOC,
+    FREE,
+    AllocSite,
+    FreeSite,
+    Program,
+    extract,
+    is_entry,
+    workspace_call,
+)
+from crewrite.extract.pools import (
+    PoolProblem,
+    is_constant_pool,
+    is_workspace_pool_param,
+    pool_of_param,
+    pools_named,
+)
 from crewrite.extract.textloc import line_of
+from crewrite.footprint import OutOfBounds, Unproven, out_of_bounds, unproven
 from crewrite.frontend import TranslationUnit, parse_source, workspace_call_lines
-from crewrite.liveness import Liveness, analyse, is_entry
+from crewrite.liveness import Liveness, analyse
 from crewrite.poison import inserted_names, poison_edits, undeclared_uses
-from crewrite.project import Project, size_defines
+from crewrite.project import Project, SizeDefine, size_defines
 from crewrite.reading import read_program
+from crewrite.usmp import PoolResult, replan
 from crewrite.verify import Verdict, prove_layout
 
 
@@ -56,6 +79,7 @@ class Options:
     section: str | None = None
     liveness: str = "fine"
     poison_shift: int | None = None  # diagnostic build: poison dead bytes (see poison.py)
+    strict: bool = False  # an access past a buffer's allocation is an error, not a warning
 
 
 @dataclass(frozen=True)
@@ -66,10 +90,17 @@ class ModuleResult:
     original_bytes: int
     original_from: str  # where original_bytes comes from
     files: tuple[str, ...]
+    out_of_bounds: tuple[OutOfBounds, ...] = ()  # accesses past a buffer's allocation
+    unproven: tuple[Unproven, ...] = ()  # where a buffer's bytes have no bound
 
     @property
-    def offsets(self) -> Mapping[str, int]:  # LiveBuffer.id -> offset
+    def offsets(self) -> Mapping[str, int]:  # LiveBuffer.id -> planned offset
         return self.plan.offsets
+
+    def address(self, buffer_id: str) -> int:
+        """Arena offset the code of a live range gets (its planned offset plus its lead)."""
+        lead = next(b.lead for b in self.liveness.buffers if b.id == buffer_id)
+        return self.plan.offsets[buffer_id] + lead
 
     @property
     def arena_name(self) -> str:
@@ -96,15 +127,53 @@ class Result:
     notes: tuple[str, ...] = ()
     seconds: float = 0.0
     verdict: Verdict | None = None  # when the rewrite was verified on the host (--verify)
+    pools: tuple[PoolResult, ...] = ()  # re-planned USMP pools (no workspace calls)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """One line per access past a buffer's allocation: `file:line: what`."""
+        return tuple(
+            f"{self.project.display(f.file)}:{f.line}: {f.message()}"
+            for m in self.modules
+            for f in m.out_of_bounds
+        )
 
 
-def _header_sizes(project: Project, module: str) -> tuple[int | None, list[str], list[str]]:
-    """The module's workspace as its generated header states it (the truth for the model),
-    every header that defines it, and a note when copies disagree."""
+@dataclass(frozen=True)
+class HeaderCopies:
+    """Every definition of one module header macro (`TVMGEN_<MOD>_WORKSPACE_SIZE`, or a USMP
+    pool's `TVMGEN_<MOD>_<POOL>_WORKSPACE_POOL_SIZE`) across the project's headers: the
+    generated header's and the copies applications keep, each a number or a C constant
+    expression."""
+
+    macro: str
+    truth: int | None  # as the generated header states it: the truth for the model
+    defines: tuple[tuple[str, SizeDefine], ...]  # (header, definition)
+    said: str | None  # every copy and its value, when they disagree
+
+    def edits(self, value: int, why: str = "") -> list[Edit]:
+        """Every copy takes `value`: one mechanism for the arena rewrite and USMP pools."""
+        return [e for rel, d in self.defines for e in define_edits(rel, [d], value, why)]
+
+    def note(self, value: int | None) -> list[str]:
+        """One line naming each copy and its value when they disagreed."""
+        if self.said is None:
+            return []
+        counted = "the generated header counts" if self.truth is not None else "none could be read"
+        now = f", and every copy now says {value}" if value is not None else "; left unchanged"
+        return [f"{self.macro} copies disagreed: {self.said}; {counted}{now}"]
+
+
+def _header_copies(project: Project, module: str, pool: str | None = None) -> HeaderCopies:
+    """A module's workspace define (or, with `pool`, that pool's size define) in every
+    header; two generated headers of one module that disagree are refused."""
+    macro = f"TVMGEN_{module.upper()}_" + (
+        f"{pool.upper()}_WORKSPACE_POOL_SIZE" if pool is not None else "WORKSPACE_SIZE"
+    )
     found = [
         (rel, define)
         for rel in project.headers
-        for define in size_defines(project.texts[rel])
+        for define in size_defines(project.texts[rel], pool)
         if define.module.lower() == module.lower()
     ]
     generated = [(rel, d) for rel, d in found if project.is_generated_header(rel)]
@@ -113,26 +182,20 @@ def _header_sizes(project: Project, module: str) -> tuple[int | None, list[str],
         first, a = generated[0]
         rel, b = next(g for g in generated if g[1].value != a.value)
         raise CrewriteError(
-            f"TVMGEN_{module.upper()}_WORKSPACE_SIZE is {b.expr} here but {a.expr} in "
+            f"{macro} is {b.expr} here but {a.expr} in "
             f"{project.display(first)}: two generated headers of one module disagree",
             rel,
             project.texts[rel].count("\n", 0, b.start) + 1,
         )
     truth = next(iter(values)) if values else None
-    notes = []
-    shown = {d.value for _, d in found}
-    if len(shown) > 1 or (truth is None and generated):
+    said = None
+    if len({d.value for _, d in found}) > 1 or (truth is None and generated):
         said = ", ".join(
             f"{project.display(rel)}{' (generated)' if project.is_generated_header(rel) else ''}"
             f" {d.expr}" + (f" = {d.value}" if str(d.value) != d.expr.strip() else "")
             for rel, d in found
         )
-        notes.append(
-            f"TVMGEN_{module.upper()}_WORKSPACE_SIZE copies disagreed: {said}; "
-            f"{'the generated header counts' if truth is not None else 'none could be read'}"
-            f", and every copy now says 0"
-        )
-    return truth, [rel for rel in dict.fromkeys(rel for rel, _ in found)], notes
+    return HeaderCopies(macro, truth, tuple(found), said)
 
 
 def _scan(project: Project) -> dict[str, list[int]]:
@@ -157,13 +220,17 @@ def _scan(project: Project) -> dict[str, list[int]]:
 
 
 def _plan_module(
-    program: Program, module: str, options: Options, alignment: int
+    program: Program,
+    module: str,
+    options: Options,
+    alignment: int,
+    extents: Mapping[str, FunctionExtents],
 ) -> tuple[Liveness, packing.Plan]:
     progress.stage("liveness", f"module {module}")
-    live = analyse(program, module, options.liveness, alignment)
+    live = analyse(program, module, options.liveness, alignment, extents)
     progress.stage("planning", f"module {module}")
     problem = packing.Problem(
-        buffers=tuple(packing.Buffer(b.id, b.site.size, b.windows) for b in live.buffers),
+        buffers=tuple(packing.Buffer(b.id, b.size, b.windows) for b in live.buffers),
         alignment=live.alignment,
         name=module,
     )
@@ -175,24 +242,26 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
     """Plan and compute every edit; raise CrewriteError before anything would be written."""
     started = time.perf_counter()
     calls = _scan(project)
-    if not any(calls.values()):
-        return Result(
-            project,
-            "static",
-            notes=(_static_note(project),),
-            seconds=time.perf_counter() - started,
+    if not any(calls.values()) and not any(
+        pools_named(project.texts[rel]) for rel in project.sources
+    ):
+        note = (
+            f"{project.given}: no {ALLOC} call and no USMP pool in {len(project.sources)} "
+            "source files: "
+            "the project is already static; nothing to rewrite"
         )
+        return Result(project, "static", notes=(note,), seconds=time.perf_counter() - started)
     reading = read_program(project, options.defines, calls)
-    result = _rewrite_program(project, reading.translation_units, reading.program, options)
+    unreadable = {  # pools a source that does not parse may use: they stay as they are
+        pool: PoolProblem(error.reason, rel, error.line or 1)
+        for rel, error in reading.left_out.items()
+        for pool in pools_named(project.texts[rel])
+    }
+    result = _rewrite_program(
+        project, reading.translation_units, reading.program, options, unreadable=unreadable
+    )
     return replace(
         result, notes=(*reading.notes, *result.notes), seconds=time.perf_counter() - started
-    )
-
-
-def _static_note(project: Project) -> str:
-    return (
-        f"no {ALLOC} call in {len(project.sources)} source files: the "
-        "project is already static (USMP?); nothing to rewrite"
     )
 
 
@@ -202,29 +271,45 @@ def _rewrite_program(
     program: Program,
     options: Options,
     look_again: bool = True,
+    unreadable: Mapping[str, PoolProblem] | None = None,
 ) -> Result:
+    extents, notes = _extents(translation_units)
     if not program.allocs:
-        return Result(project, "static", notes=(_static_note(project),))
+        result = _rewrite_pools(project, program, options, unreadable or {}, extents)
+        result = replace(result, notes=(*notes, *result.notes))
+        if look_again and result.new_texts:
+            _second_look(project, options, result, translation_units, program, extents)
+        return result
 
     edits: dict[str, list[Edit]] = {}
     modules: list[ModuleResult] = []
-    notes: list[str] = []
     moved: dict[str, MovedWorkspace] = {}
     header_values: dict[str, str] = {}
     for module in program.modules:
         allocs = program.allocs_of(module)
         if not allocs:
             continue
-        live, plan = _plan_module(program, module, options, project.alloc_alignment)
-        header_value, headers, header_notes = _header_sizes(project, module)
-        notes += header_notes
-        original = header_value if header_value is not None else live.as_written_peak
-        if plan.arena_bytes > max(original, live.as_written_peak):
+        live, plan = _plan_module(program, module, options, project.alloc_alignment, extents)
+        members = sorted(program.functions_of(module))
+        beyond = tuple(out_of_bounds(program, extents, members))
+        if beyond and options.strict:
+            first = beyond[0]
+            raise CrewriteError(
+                f"{first.message()} ({len(beyond)} such access(es) in module '{module}'; "
+                "--strict makes them errors)",
+                first.file,
+                first.line,
+            )
+        copies = _header_copies(project, module)
+        notes += copies.note(0)
+        original = copies.truth if copies.truth is not None else live.as_written_peak
+        # Code that reaches past its buffers needs those bytes too (reach_peak).
+        if plan.arena_bytes > max(original, live.as_written_peak, live.reach_peak):
             held = [  # the heaviest first: most bytes for most of the timeline
                 b.site
                 for b in sorted(
                     live.buffers,
-                    key=lambda b: -b.site.size * sum(e - s + 1 for s, e in b.windows),
+                    key=lambda b: -b.size * sum(e - s + 1 for s, e in b.windows),
                 )
                 if b.escaped
             ]
@@ -241,7 +326,7 @@ def _rewrite_program(
                 held[0].file if held else allocs[0].file,
                 held[0].line if held else None,
             )
-        offsets = dict(plan.offsets)  # LiveBuffer.id -> offset
+        offsets = dict(plan.offsets)  # LiveBuffer.id -> planned offset
         counts: dict[str, int] = {}
         for site in allocs:
             counts[site.file] = counts.get(site.file, 0) + 1
@@ -273,10 +358,10 @@ def _rewrite_program(
             )
         for edit in code_edits:
             edits.setdefault(edit.file, []).append(edit)
-        for rel in headers:
-            for edit in header_edits(module, rel, project.texts[rel], plan.arena_bytes):
-                edits.setdefault(rel, []).append(edit)
-        header_values[f"TVMGEN_{module.upper()}_WORKSPACE_SIZE"] = "0"
+        moved_to = f"; buffers moved to {arena_name(module)} ({plan.arena_bytes} bytes)"
+        for edit in copies.edits(0, moved_to):
+            edits.setdefault(edit.file, []).append(edit)
+        header_values[copies.macro] = "0"
         notes += _allocator_notes(allocs, program.frees_of(module))
         moved[module] = MovedWorkspace(
             original,
@@ -290,23 +375,48 @@ def _rewrite_program(
                 plan=plan,
                 original_bytes=original,
                 original_from=(
-                    f"TVMGEN_{module.upper()}_WORKSPACE_SIZE"
-                    if header_value is not None
+                    copies.macro
+                    if copies.truth is not None
                     else "peak as written (no module header)"
                 ),
                 files=tuple(sorted(counts)),
+                out_of_bounds=beyond,
+                unproven=tuple(unproven(program, extents, members)),
             )
         )
 
     # Every site is rewritten: the whole original workspace moved out of the runtime
     # allocator (metadata_edits keeps what a graph executor still needs for its tensors).
+    notes += _pools_left(program)
+    notes += _project_edits(project, moved, header_values, edits)
+    new_texts = {
+        rel: apply_edits(project.texts[rel], file_edits)
+        for rel, file_edits in sorted(edits.items())
+    }
+    result = Result(project, "rewritten", tuple(modules), new_texts, tuple(notes))
+    if look_again:
+        _second_look(project, options, result, translation_units, program, extents)
+    return result
+
+
+def _project_edits(
+    project: Project,
+    moved: Mapping[str, MovedWorkspace],
+    header_values: Mapping[str, str],
+    edits: dict[str, list[Edit]],
+) -> list[str]:
+    """What the rest of the project says about the modules' memory, lowered alike for an
+    arena rewrite and a USMP re-plan: the MLF metadata, the allocator size the build sets
+    (by the bytes saved), and arrays sized from the header macros (`header_values`: their
+    new values) kept valid C. Adds to `edits`; returns the notes."""
+    notes = []
     for rel in project.metadata:
         meta, meta_notes = metadata_edits(rel, project.texts[rel], moved)
         notes += meta_notes
         if meta:
             edits.setdefault(rel, []).extend(meta)
-    saved = sum(m.original_bytes for m in modules)
-    macros = {  # the values after the rewrite: rewritten modules' header macros say 0
+    saved = sum(m.moved_bytes for m in moved.values())
+    macros = {  # the values after the rewrite
         **object_macros([project.texts[rel] for rel in project.build_files + project.headers]),
         **header_values,
     }
@@ -316,15 +426,110 @@ def _rewrite_program(
         notes += build_notes + array_notes
         if build or arrays:
             edits.setdefault(rel, []).extend(build + arrays)
+    return notes
 
+
+def _pools_left(program: Program) -> list[str]:
+    """USMP workspace pools in a project that also calls the workspace API: left as they are
+    (crewrite re-plans pools only where no workspace call is left)."""
+    pools = {pool_of_param(p) for fn in program.functions.values() for p in fn.params}
+    left = sorted(p for p in pools if p is not None and not is_constant_pool(p))
+    if not left:
+        return []
+    return [
+        f"USMP pool(s) {', '.join(left)} left as planned: crewrite re-plans pools only in a "
+        f"project without {ALLOC} calls"
+    ]
+
+
+def _rewrite_pools(
+    project: Project,
+    program: Program,
+    options: Options,
+    unreadable: Mapping[str, PoolProblem],
+    extents: Mapping[str, FunctionExtents],
+) -> Result:
+    """No workspace call: the project is static; USMP pools are re-planned (crewrite.usmp),
+    each pool with its slices, or left with the reason; then every copy of the module
+    header's defines, the metadata and the build, as for an arena."""
+    plans = replan(
+        project,
+        program,
+        planner=options.planner,
+        time_limit=options.time_limit,
+        liveness=options.liveness,
+        unreadable=unreadable,
+        extents=extents,
+    )
+    if not plans.results:
+        note = (
+            f"{project.given}: no {ALLOC} call in {len(project.sources)} source files: the "
+            "project is already static; nothing to rewrite"
+        )
+        return Result(project, "static", notes=(note, *plans.notes))
+    edits: dict[str, list[Edit]] = {}
+    notes = list(plans.notes)
+    for result in plans.results:
+        code, more = pool_edits(result, project.texts)
+        if options.poison_shift is not None:
+            if sum(r.pool.module == result.pool.module for r in plans.results) > 1:
+                raise CrewriteError(
+                    f"poison build: module '{result.pool.module}' has several pools to re-plan; "
+                    "the diagnostic build takes one"
+                )
+            code = combine_inserts(
+                code + poison_pool_edits(result, plans.program, project.texts, options.poison_shift)
+            )
+        notes += more
+        for edit in code:
+            edits.setdefault(edit.file, []).append(edit)
+    moved: dict[str, MovedWorkspace] = {}
+    header_values: dict[str, str] = {}
+    for module in dict.fromkeys(r.pool.module for r in plans.results):
+        mine = [r for r in plans.results if r.pool.module == module]
+        saved = sum(r.saved_bytes for r in mine)
+        for r in mine:
+            copies = _header_copies(project, module, r.pool.name)
+            notes += copies.note(r.arena_bytes)
+            header_values[copies.macro] = str(r.arena_bytes)
+            for edit in copies.edits(r.arena_bytes):
+                edits.setdefault(edit.file, []).append(edit)
+        notes += _lowered_workspace(project, module, saved, header_values, edits)
+        moved[module] = MovedWorkspace(
+            saved, True, frozenset(), {r.pool.name: (r.original_bytes, r.arena_bytes) for r in mine}
+        )
+    notes += _project_edits(project, moved, header_values, edits)
     new_texts = {
         rel: apply_edits(project.texts[rel], file_edits)
         for rel, file_edits in sorted(edits.items())
+        if file_edits
     }
-    result = Result(project, "rewritten", tuple(modules), new_texts, tuple(notes))
-    if look_again:
-        _second_look(project, options, result, translation_units, program)
-    return result
+    return Result(project, "rewritten", (), new_texts, tuple(notes), pools=plans.results)
+
+
+def _lowered_workspace(
+    project: Project,
+    module: str,
+    saved: int,
+    header_values: dict[str, str],
+    edits: dict[str, list[Edit]],
+) -> list[str]:
+    """USMP: `TVMGEN_<MOD>_WORKSPACE_SIZE` is the module's pools' total; every copy drops to
+    the generated header's value less what re-planning saved."""
+    copies = _header_copies(project, module)
+    if not copies.defines:
+        return []
+    if copies.truth is None or copies.truth < saved:
+        why = "cannot be read" if copies.truth is None else f"is below the {saved} bytes saved"
+        return [
+            *copies.note(None),
+            f"{copies.macro}: the generated header's value {why}; left unchanged",
+        ]
+    value = copies.truth - saved
+    header_values[copies.macro] = str(value)
+    for edit in copies.edits(value):
+        edits.setdefault(edit.file, []).append(edit)
+    return copies.note(value)
 
 
 def _allocator_notes(allocs: Sequence[AllocSite], frees: Sequence[FreeSite]) -> list[str]:
@@ -351,6 +556,21 @@ def _allocator_notes(allocs: Sequence[AllocSite], frees: Sequence[FreeSite]) -> 
     return notes
 
 
+def _extents(
+    translation_units: Mapping[str, TranslationUnit],
+) -> tuple[Mapping[str, FunctionExtents], list[str]]:
+    """The extent analysis of every function, and a note if it failed: then no buffer is
+    split and every live range gets its whole allocation (and no USMP slice can be sized, so
+    every pool stays as planned), which is always safe."""
+    try:
+        return extent_analysis.analyse(translation_units, slices=is_workspace_pool_param), []
+    except Exception as exc:  # a bug of the analysis must not stop a rewrite it only refines
+        return {}, [
+            f"the byte-extent analysis failed ({type(exc).__name__}: {exc}): no buffer is "
+            "split into live ranges and every one is planned with its whole allocation"
+        ]
+
+
 def _workspace_calls(tu: TranslationUnit) -> list[int]:
     """Lines of workspace calls left in a parsed file."""
     calls: list[int] = []
@@ -371,6 +591,7 @@ def _second_look(
     result: Result,
     translation_units: Mapping[str, TranslationUnit],
     program: Program,
+    extents: Mapping[str, FunctionExtents],
 ) -> None:
     """Read what was produced as a user's next run would: re-parse it (no workspace call may
     remain, and every name crewrite inserted (arenas, the poison build's clock) must be
@@ -378,7 +599,8 @@ def _second_look(
     extraction, prove its layout against the original's live ranges, and run the rewrite
     over it once more, which must find nothing to do."""
     progress.stage("checking", "the rewritten C")
-    names = {n for m in result.modules for n in inserted_names(m.module)}
+    modules = [m.module for m in result.modules] + [p.pool.module for p in result.pools]
+    names = {n for module in modules for n in inserted_names(module)}
     reread = dict(translation_units)
     for rel in project.sources:
         if rel not in result.new_texts:
@@ -407,7 +629,8 @@ def _second_look(
         raise InternalError(
             f"the rewritten C cannot be read back: {exc.reason}", exc.file, exc.line
         ) from None
-    proof = prove_layout(program, rewritten, project.alloc_alignment)
+    headers = {rel: result.new_texts.get(rel, project.texts[rel]) for rel in project.headers}
+    proof = prove_layout(program, rewritten, project.alloc_alignment, headers, extents)
     if not proof.ok:
         raise InternalError(
             "the rewritten layout fails its proof, nothing was written: "

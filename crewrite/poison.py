@@ -34,11 +34,17 @@ from crewrite.extract import Function, Program
 from crewrite.liveness import LiveBuffer, Liveness
 
 
+def pool_pointer(module: str) -> str:
+    """The poison build's pointer to a re-planned USMP pool (crewrite.emit_pool sets it)."""
+    return f"tvmgen_{module}_crewrite_pool_"
+
+
 def inserted_names(module: str) -> list[str]:
-    """Every identifier a rewrite of `module` may insert (the arena, the poison clock)."""
+    """Every identifier a rewrite of `module` may insert (the arena, the poison clock, the
+    pointer to a re-planned pool)."""
     prefix = f"tvmgen_{module}_crewrite"
     return (
-        [arena_name(module)]
+        [arena_name(module), pool_pointer(module)]
         + [f"{prefix}_{n}_" for n in ("now", "suppress", "reset", "step", "fill", "first", "free")]
         + ["crewrite_start_", "crewrite_level_"]
     )
@@ -153,8 +159,9 @@ def _declarations(module: str) -> str:
     )
 
 
-def _runtime(module: str, spans: list[list[tuple[int, int]]]) -> str:
-    """The clock and the fill, defined once after the arena (they write into it)."""
+def _runtime(module: str, spans: list[list[tuple[int, int]]], memory: str) -> str:
+    """The clock and the fill, defined once after the arena (they write into it; `memory`
+    names the bytes they fill)."""
     prefix = f"tvmgen_{module}_crewrite"
     first: list[int] = []
     flat: list[tuple[int, int]] = []
@@ -186,7 +193,7 @@ void {prefix}_step_(uint32_t start, uint32_t offset) {{
   {prefix}_fill_ = {prefix}_fill_ * 1103515245u + 12345u;
   for (uint32_t k = {prefix}_first_[point]; k < {prefix}_first_[point + 1]; ++k) {{
     for (uint32_t i = {prefix}_free_[k][0]; i < {prefix}_free_[k][1]; ++i) {{
-      {arena_name(module)}[i] = (uint8_t)(({prefix}_fill_ >> 16) ^ (i * 131u));
+      {memory}[i] = (uint8_t)(({prefix}_fill_ >> 16) ^ (i * 131u));
     }}
   }}
 }}
@@ -202,11 +209,15 @@ def poison_edits(
     declarations: dict[str, Edit],
     texts: dict[str, str],
     shift: int,
+    memory: str | None = None,
 ) -> list[Edit]:
     """Clock steps before every statement of the module's functions; the clock's
     declarations before the first function of each file (helpers may come before the arena's
     declaration point), its definitions after the arena (`declarations` holds the arena's
-    insertion per file)."""
+    insertion per file).
+
+    `memory` names the bytes to poison when they are not the module's arena (a re-planned
+    USMP pool, through a pointer the caller declares and sets: see crewrite.emit_pool)."""
     module = live.module
     if len(live.roots) != 1:
         raise CrewriteError(
@@ -232,7 +243,7 @@ def poison_edits(
         edits.append(Edit(rel, at, at, _declarations(module)))
         if rel == host_file:
             at = declarations[rel].start if rel in declarations else len(text)
-            edits.append(Edit(rel, at, at, _runtime(module, spans)))
+            edits.append(Edit(rel, at, at, _runtime(module, spans, memory or arena_name(module))))
     return edits
 
 

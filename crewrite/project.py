@@ -23,9 +23,9 @@ from crewrite.errors import CrewriteError
 HEADER_NAME = re.compile(r"^tvmgen_(\w+)\.h$")
 # `#define TVMGEN_<MOD>_WORKSPACE_SIZE <value>`: the value runs to the end of the line or to a
 # comment; copies kept by applications may write an expression, `(20*1024)`.
+_DEFINE_VALUE = r"((?:[^\s/]|/(?![/*])|[ \t]+(?=[^\s/]|/(?![/*])))+)"
 WORKSPACE_DEFINE = re.compile(
-    r"^[ \t]*#[ \t]*define[ \t]+TVMGEN_(\w+?)_WORKSPACE_SIZE[ \t]+"
-    r"((?:[^\s/]|/(?![/*])|[ \t]+(?=[^\s/]|/(?![/*])))+)",
+    r"^[ \t]*#[ \t]*define[ \t]+TVMGEN_(\w+?)_WORKSPACE_SIZE[ \t]+" + _DEFINE_VALUE,
     re.MULTILINE,
 )
 GENERATED_INCLUDE = "codegen/host/include/"  # where TVM writes the module header
@@ -36,8 +36,9 @@ BUILD_WORKSPACE = re.compile(
     r"|^[ \t]*#[ \t]*define[ \t]+WORKSPACE_SIZE[ \t]+\(?(\d+)\)?[ \t]*(?://.*|/\*.*)?$",
     re.MULTILINE,
 )
-# An application sizing its allocator (or anything else) from the module header's macro.
-HEADER_MACRO_USE = re.compile(r"\bTVMGEN_\w+?_WORKSPACE_SIZE\b")
+# An application sizing its allocator (or anything else) from the module header's macros:
+# the workspace, or (USMP) the size of a pool it provides.
+HEADER_MACRO_USE = re.compile(r"\bTVMGEN_\w+?_WORKSPACE(?:_POOL)?_SIZE\b")
 APP_FOLDERS = ("src", "include")
 BACKUP_DIR = ".crewrite-backup"  # originals kept while an in-place rewrite is replacing files
 # The alignment the runtime's allocator gives every workspace buffer (TVM's default: 16).
@@ -62,8 +63,9 @@ def encode_text(text: str) -> bytes:
 
 @dataclass(frozen=True)
 class SizeDefine:
-    """One `#define TVMGEN_<MOD>_WORKSPACE_SIZE <expr>` in a header: where its value is and
-    what it evaluates to (None when it names something we cannot see)."""
+    """One `#define TVMGEN_<MOD>_WORKSPACE_SIZE <expr>` (or a USMP pool's
+    `TVMGEN_<MOD>_<POOL>_WORKSPACE_POOL_SIZE`) in a header: where its value is and what it
+    evaluates to (None when it names something we cannot see)."""
 
     module: str  # as spelled in the macro, upper case
     start: int
@@ -72,10 +74,21 @@ class SizeDefine:
     value: int | None
 
 
-def size_defines(text: str) -> list[SizeDefine]:
+def size_defines(text: str, pool: str | None = None) -> list[SizeDefine]:
+    """The module workspace defines of a header text; with `pool`, that USMP pool's size
+    defines instead."""
+    pattern = WORKSPACE_DEFINE
+    if pool is not None:
+        pattern = re.compile(
+            r"^[ \t]*#[ \t]*define[ \t]+TVMGEN_(\w+?)_"
+            + re.escape(pool.upper())
+            + r"_WORKSPACE_POOL_SIZE[ \t]+"
+            + _DEFINE_VALUE,
+            re.MULTILINE,
+        )
     return [
         SizeDefine(m.group(1), *m.span(2), m.group(2), c_constant(m.group(2)))
-        for m in WORKSPACE_DEFINE.finditer(text)
+        for m in pattern.finditer(text)
     ]
 
 

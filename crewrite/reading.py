@@ -2,7 +2,8 @@
 `crewrite verify`: every source parsed, and one that does not parse set aside when crewrite
 needs nothing from it (real projects ship hand-extended or vendor files that our headers
 cannot read: `pthread.h`, an NPU runtime). A file with a workspace call, or one that defines
-or names a function crewrite follows, must parse: its parse error is the answer."""
+or names a function crewrite follows, must parse: its parse error is the answer. A USMP pool
+that a file left out uses stays as USMP planned it (`left_out` tells the pipeline which)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from dataclasses import dataclass
 from crewrite import progress
 from crewrite.errors import CrewriteError
 from crewrite.extract import Program, extract
+from crewrite.extract.pools import pools_named
 from crewrite.frontend import (
     TranslationUnit,
     code_only,
@@ -30,6 +32,7 @@ class Reading:
     translation_units: Mapping[str, TranslationUnit]  # the sources that parsed
     program: Program
     notes: tuple[str, ...]  # one per source left out, with its parse error
+    left_out: Mapping[str, CrewriteError]  # source -> its parse error
 
 
 def read_program(
@@ -55,7 +58,8 @@ def read_program(
             failed[rel] = exc
     progress.stage("extracting", project.given)
     program = extract(translation_units, project.module_names())
-    return Reading(translation_units, program, tuple(_check_set_aside(project, program, failed)))
+    notes = tuple(_check_set_aside(project, program, failed))
+    return Reading(translation_units, program, notes, failed)
 
 
 def _check_set_aside(
@@ -86,8 +90,15 @@ def _check_set_aside(
                 error.line,
             )
         where = f"line {error.line}: " if error.line is not None else ""
+        pools = sorted(pools_named(project.texts[rel]))
         notes.append(
             f"{project.display(rel)}: left out: it does not parse ({where}{error.reason}), "
-            "and it has no workspace call and nothing crewrite follows"
+            + (
+                f"and it has no workspace call; the USMP pool(s) it uses ({', '.join(pools)}) "
+                "stay as USMP planned them: crewrite moves a pool's slices only when it reads "
+                "every source that uses the pool"
+                if pools
+                else "and it has no workspace call and nothing crewrite follows"
+            )
         )
     return notes

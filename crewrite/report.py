@@ -6,8 +6,12 @@ import difflib
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from crewrite.extract.pools import SliceSite
+from crewrite.footprint import OutOfBounds, Unproven
+from crewrite.liveness import LiveBuffer
 from crewrite.measure import peak
 from crewrite.pipeline import ModuleResult, Result
+from crewrite.usmp import PoolResult
 
 
 def _pct(part: int, whole: int) -> str:
@@ -30,22 +34,46 @@ def peak_point(module: ModuleResult) -> tuple[int, list[str]]:
 
 
 def buffer_table(m: ModuleResult) -> list[str]:
-    """One line per live range: where it is, its size, its offset and its windows."""
-    rows = [f"  {'offset':>8} {'size':>8}  {'live (program points)':<24} buffer"]
+    """One line per live range: its address, the bytes planned for it and its allocation's,
+    its windows and where it is allocated."""
+    rows = [f"  {'offset':>8} {'bytes':>8} {'of alloc':>8}  {'live (program points)':<24} buffer"]
     for b in sorted(m.liveness.buffers, key=lambda b: (m.offsets[b.id], b.id)):
         windows = " ".join(f"{s}-{e}" for s, e in b.windows) or "never used"
         flags = " (escapes: alloc..free)" if b.escaped else ""
+        if b.lead:
+            flags += f" ({b.lead} bytes reserved before it)"
         rows.append(
-            f"  {m.offsets[b.id]:>8} {b.site.size:>8}  {windows:<24} "
+            f"  {m.address(b.id):>8} {b.size:>8} {b.site.size:>8}  {windows:<24} "
             f"{b.id}  [{b.site.file}:{b.site.line}]{flags}"
         )
     return rows
+
+
+def range_summary(m: ModuleResult) -> str:
+    """How live ranges were sized: below their allocation (a small tensor in a reused
+    buffer), above it (code reaching past it), or whole (bytes not bounded)."""
+    buffers = m.liveness.buffers
+    smaller = [b for b in buffers if b.size < b.site.size]
+    larger = [b for b in buffers if b.size > b.site.size]
+    saved = sum(b.site.size - b.size for b in smaller)
+    text = (
+        f"  live ranges sized by their use: {len(smaller)} of {len(buffers)} below their "
+        f"allocation ({saved:,} B fewer to place)"
+    )
+    if larger:
+        text += f", {len(larger)} above it (code reaching past the buffer)"
+    if m.unproven:
+        unbounded = len({(u.function, u.variable) for u in m.unproven})
+        text += f"; {unbounded} buffer(s) whose bytes are not bounded (-v lists why)"
+    return text
 
 
 def text_report(result: Result, verbose: bool = False) -> str:
     lines: list[str] = []
     if result.status != "rewritten":  # nothing to do: the note says why
         return "".join(f"crewrite: {note}\n" for note in result.notes)
+    for pool in result.pools:
+        lines += pool_lines(pool, verbose)
     for m in result.modules:
         plan = m.plan
         point, live = peak_point(m)
@@ -62,27 +90,70 @@ def text_report(result: Result, verbose: bool = False) -> str:
             "  runtime allocator still needs for this module: 0 B",  # every site rewritten
             f"  peak at {label} with {len(live)} buffers live: {', '.join(live[:6])}"
             + (" ..." if len(live) > 6 else ""),
+            range_summary(m),
         ]
+        if m.out_of_bounds:
+            lines.append(
+                f"  {len(m.out_of_bounds)} access(es) past a buffer's allocation, each planned "
+                "with the bytes it reaches (see the warnings)"
+            )
         if verbose:
+            lines += [f"  unbounded: {u.file}:{u.line}: {u.message()}" for u in m.unproven]
             lines += buffer_table(m)
     lines += [f"  {note}" for note in result.notes]
     return "\n".join(lines) + "\n"
 
 
+def pool_lines(r: PoolResult, verbose: bool = False) -> list[str]:
+    """A re-planned USMP pool: USMP's size, crewrite's, the bound, and where the saving came
+    from (packing alone: the same slices with USMP's lifetimes; the rest: finer lifetimes)."""
+    plan, live = r.plan, r.liveness
+    proof = "optimal" if plan.optimal else f"gap {plan.gap_bytes} B to the bound"
+    where = "provided by the application" if r.pool.definition is None else "static"
+    lines = [
+        f"module {r.pool.module}, USMP pool {r.pool.name} ({where}): "
+        f"{len({b.site.key for b in live.buffers})} slices ({len(live.buffers)} live ranges, "
+        f"{live.model} liveness), entry {', '.join(live.roots)}",
+        f"  pool as USMP planned it ({r.original_from}): {r.original_bytes:,} B",
+        f"  re-planned by crewrite: {r.arena_bytes:,} B  (planner {plan.planner}, {proof})",
+        f"  lower bound: {plan.lower_bound_bytes:,} B",
+        f"  saved: {r.saved_bytes:,} B ({_pct(r.saved_bytes, r.original_bytes)}): "
+        f"{r.packing_saved:,} B from packing (USMP's lifetimes packed by crewrite: "
+        f"{r.usmp_lifetimes.arena_bytes:,} B), {r.lifetime_saved:,} B from finer lifetimes",
+    ]
+    if verbose:
+        lines.append(
+            f"  {'offset':>8} {'bytes':>8}  {'was':>8}  {'live (program points)':<24} slice"
+        )
+        for b in sorted(live.buffers, key=lambda b: (r.offsets[b.id], b.id)):
+            site = b.site
+            was = site.offset if isinstance(site, SliceSite) else "-"
+            windows = " ".join(f"{s}-{e}" for s, e in b.windows) or "never used"
+            lines.append(
+                f"  {r.address(b.id):>8} {b.size:>8}  {was:>8}  {windows:<24} {b.id}  "
+                f"[{site.file}:{site.line}]"
+            )
+    return lines
+
+
 @dataclass(frozen=True)
 class BufferReport:
-    """One live range: where its buffer is allocated, its size, offset and live windows."""
+    """One live range: where its buffer is allocated, its allocation's size, the bytes
+    planned for this range, the offset its code gets and its live windows."""
 
     function: str
     variable: str
     file: str
     line: int
-    size: int
+    size: int  # the allocation (a USMP slice: the bytes its code reaches)
+    range_bytes: int  # planned for this live range, lead_bytes included
+    lead_bytes: int  # reserved below offset (accesses before the start)
     offset: int
     live: tuple[tuple[int, int], ...]  # inclusive windows of program points
     escaped: bool  # its pointer goes where crewrite cannot follow: live alloc..free
     range: int
     ranges: int
+    usmp_offset: int | None = None  # a USMP slice: where USMP had put it
 
 
 @dataclass(frozen=True)
@@ -90,6 +161,33 @@ class PeakReport:
     point: int  # -1 when nothing is live anywhere
     label: str | None  # "function:line" of the statement at that point
     buffers: tuple[str, ...]  # ids of the live ranges live there
+
+
+@dataclass(frozen=True)
+class OutOfBoundsReport:
+    """A statement that may touch bytes outside its buffer's allocation."""
+
+    function: str
+    variable: str
+    allocated_bytes: int
+    file: str
+    line: int
+    operator: str
+    access: str  # "reads" or "writes"
+    bytes: tuple[int, int]  # [lo, hi) relative to the buffer
+    past_end_bytes: int
+    before_start_bytes: int
+
+
+@dataclass(frozen=True)
+class UnboundedReport:
+    """Where the bytes a statement touches in a buffer have no bound (planned whole)."""
+
+    function: str
+    variable: str
+    file: str
+    line: int
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -109,28 +207,94 @@ class ModuleReport:
     alignment: int
     peak: PeakReport
     buffers: tuple[BufferReport, ...]
+    out_of_bounds: tuple[OutOfBoundsReport, ...]
+    unbounded: tuple[UnboundedReport, ...]
+
+
+@dataclass(frozen=True)
+class PoolReport:
+    """A re-planned USMP workspace pool: USMP's size, crewrite's, and where the saving came
+    from (packing USMP's own lifetimes, then finer lifetimes)."""
+
+    module: str
+    pool: str
+    defined: str | None  # "file:line" of the pool's array, None when the application owns it
+    usmp_pool_bytes: int
+    usmp_pool_from: str
+    arena_bytes: int
+    lower_bound_bytes: int
+    saved_bytes: int
+    saved_by_packing_bytes: int
+    saved_by_lifetimes_bytes: int
+    usmp_lifetimes_arena_bytes: int
+    planner: str
+    optimal: bool
+    alignment: int
+    slices: tuple[BufferReport, ...]
 
 
 @dataclass(frozen=True)
 class Report:
-    """What `crewrite rewrite` found and did: the fields of `--report-json`, in this order."""
+    """What `crewrite rewrite` found and did: the fields of `--report-json`, in this order.
+    The totals add modules (workspace calls) and USMP pools (their size as USMP planned it
+    counts as the original workspace)."""
 
     path: str  # the input as given
-    status: str  # "rewritten", "static" (no workspace call) or "already-rewritten"
+    status: str  # "rewritten", "static" (nothing to rewrite) or "already-rewritten"
     written: bool  # False under --check, --diff, --dry-run, or when nothing changes
     changed_files: tuple[str, ...]  # files that change (or would), named as given
-    original_workspace_bytes: int  # totals over the modules
+    original_workspace_bytes: int  # totals over the modules and pools
     arena_bytes: int
     lower_bound_bytes: int
     saved_bytes: int
     remaining_workspace_bytes: int
     modules: tuple[ModuleReport, ...]
+    pools: tuple[PoolReport, ...]
+    warnings: tuple[str, ...]  # accesses past a buffer's allocation, `file:line: what`
     notes: tuple[str, ...]
     seconds: float
     verified: bool | None  # with verify: whether the rewrite was proven on the host
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _buffer_report(b: LiveBuffer, address: int) -> BufferReport:
+    return BufferReport(
+        function=b.site.function,
+        variable=b.site.variable,
+        file=b.site.file,
+        line=b.site.line,
+        size=b.site.size,
+        range_bytes=b.size,
+        lead_bytes=b.lead,
+        offset=address,
+        live=b.windows,
+        escaped=b.escaped,
+        range=b.range,
+        ranges=b.ranges,
+        usmp_offset=b.site.offset if isinstance(b.site, SliceSite) else None,
+    )
+
+
+def _out_of_bounds_report(f: OutOfBounds) -> OutOfBoundsReport:
+    assert f.span.lo is not None and f.span.hi is not None  # findings are bounded
+    return OutOfBoundsReport(
+        function=f.function,
+        variable=f.variable,
+        allocated_bytes=f.allocated,
+        file=f.file,
+        line=f.line,
+        operator=f.operator,
+        access=f.access,
+        bytes=(f.span.lo, f.span.hi),
+        past_end_bytes=f.past_end,
+        before_start_bytes=f.before_start,
+    )
+
+
+def _unbounded_report(u: Unproven) -> UnboundedReport:
+    return UnboundedReport(u.function, u.variable, u.file, u.line, u.reason)
 
 
 def _module_report(m: ModuleResult) -> ModuleReport:
@@ -150,21 +314,30 @@ def _module_report(m: ModuleResult) -> ModuleReport:
         optimal=m.plan.optimal,
         alignment=m.liveness.alignment,
         peak=PeakReport(point, m.liveness.labels[point] if point >= 0 else None, tuple(live)),
-        buffers=tuple(
-            BufferReport(
-                function=b.site.function,
-                variable=b.site.variable,
-                file=b.site.file,
-                line=b.site.line,
-                size=b.site.size,
-                offset=m.offsets[b.id],
-                live=b.windows,
-                escaped=b.escaped,
-                range=b.range,
-                ranges=b.ranges,
-            )
-            for b in m.liveness.buffers
-        ),
+        buffers=tuple(_buffer_report(b, m.address(b.id)) for b in m.liveness.buffers),
+        out_of_bounds=tuple(_out_of_bounds_report(f) for f in m.out_of_bounds),
+        unbounded=tuple(_unbounded_report(u) for u in m.unproven),
+    )
+
+
+def pool_report(r: PoolResult) -> PoolReport:
+    definition = r.pool.definition
+    return PoolReport(
+        module=r.pool.module,
+        pool=r.pool.name,
+        defined=None if definition is None else f"{definition.file}:{definition.line}",
+        usmp_pool_bytes=r.original_bytes,
+        usmp_pool_from=r.original_from,
+        arena_bytes=r.arena_bytes,
+        lower_bound_bytes=r.plan.lower_bound_bytes,
+        saved_bytes=r.saved_bytes,
+        saved_by_packing_bytes=r.packing_saved,
+        saved_by_lifetimes_bytes=r.lifetime_saved,
+        usmp_lifetimes_arena_bytes=r.usmp_lifetimes.arena_bytes,
+        planner=r.plan.planner,
+        optimal=r.plan.optimal,
+        alignment=r.liveness.alignment,
+        slices=tuple(_buffer_report(b, r.address(b.id)) for b in r.liveness.buffers),
     )
 
 
@@ -192,17 +365,22 @@ def unified_diff(result: Result) -> str:
 
 def make_report(result: Result, path: str, written: bool) -> Report:
     modules = tuple(_module_report(m) for m in result.modules)
+    pools = tuple(pool_report(p) for p in result.pools)
     return Report(
         path=path,
         status=result.status,
         written=written,
         changed_files=changed_files(result),
-        original_workspace_bytes=sum(m.original_workspace_bytes for m in modules),
-        arena_bytes=sum(m.arena_bytes for m in modules),
-        lower_bound_bytes=sum(m.lower_bound_bytes for m in modules),
-        saved_bytes=sum(m.saved_bytes for m in modules),
+        original_workspace_bytes=sum(m.original_workspace_bytes for m in modules)
+        + sum(p.usmp_pool_bytes for p in pools),
+        arena_bytes=sum(m.arena_bytes for m in modules) + sum(p.arena_bytes for p in pools),
+        lower_bound_bytes=sum(m.lower_bound_bytes for m in modules)
+        + sum(p.lower_bound_bytes for p in pools),
+        saved_bytes=sum(m.saved_bytes for m in modules) + sum(p.saved_bytes for p in pools),
         remaining_workspace_bytes=0,
         modules=modules,
+        pools=pools,
+        warnings=result.warnings,
         notes=result.notes,
         seconds=round(result.seconds, 3),
         verified=None if result.verdict is None else result.verdict.ok,

@@ -14,6 +14,7 @@ from xml.etree import ElementTree
 import pytest
 
 from crewrite.cli import main
+from helpers.cases import STATIC
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 
@@ -149,15 +150,14 @@ def test_c_files_one_by_one_with_header(kws, tmp_path):
     assert "tvmgen_default_crewrite_arena[" in lib1 and "TVMBackendAllocWorkspace(" not in lib1
 
 
-def test_static_project_is_reported_and_left_unchanged(tmp_path, capsys):
-    copy = tmp_path / "usmp"
-    shutil.copytree(FIXTURES / "usmp_static", copy)
-    before = snapshot(copy)
-    assert main(["rewrite", str(copy)]) == 0
+def test_static_project_is_reported_and_left_unchanged(project, capsys):
+    root = project(STATIC)
+    before = snapshot(root)
+    assert main(["rewrite", str(root)]) == 0
     out, err = capsys.readouterr()
-    assert out == "" and err.startswith(f"crewrite: {copy}: no TVMBackendAllocWorkspace call")
-    assert len(err.splitlines()) == 1 and "already static" in err
-    assert snapshot(copy) == before
+    assert out == "" and err.startswith(f"crewrite: {root}: no TVMBackendAllocWorkspace call")
+    assert len(err.splitlines()) == 1 and "already static; nothing to rewrite" in err
+    assert snapshot(root) == before
 
 
 BAD_SIZE = """

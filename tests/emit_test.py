@@ -13,10 +13,11 @@ from crewrite.emit import (
     apply_edits,
     build_edits,
     declaration_point,
-    header_edits,
+    define_edits,
     metadata_edits,
 )
 from crewrite.errors import CrewriteError
+from crewrite.project import size_defines
 
 
 def test_edits_all_use_indices_into_the_original_text():
@@ -50,11 +51,19 @@ def test_edit_refused_when_text_is_not_what_was_analysed():
     assert err.value.line == 2 and "refusing to edit" in err.value.reason
 
 
-def test_header_define_becomes_zero_with_the_old_value_kept():
-    text = "#define TVMGEN_KWS_WORKSPACE_SIZE 99344\n#define TVMGEN_KWS2_WORKSPACE_SIZE 7\n"
-    out = apply_edits(text, header_edits("kws", "h", text, 4096))
-    assert out.startswith("#define TVMGEN_KWS_WORKSPACE_SIZE 0 /* crewrite: rewritten: was 99344")
-    assert out.endswith("#define TVMGEN_KWS2_WORKSPACE_SIZE 7\n")
+def test_header_define_takes_its_new_value_with_the_old_one_kept():
+    text = (
+        "#define TVMGEN_KWS_WORKSPACE_SIZE (20*1024) /* as kept */\n"
+        "#define TVMGEN_KWS2_WORKSPACE_SIZE 7\n"
+        "#define TVMGEN_KWS_GLOBAL_WORKSPACE_WORKSPACE_POOL_SIZE 99344\n"
+    )
+    kws = [d for d in size_defines(text) if d.module == "KWS"]
+    (pool,) = size_defines(text, "global_workspace")
+    assert [d.value for d in kws] == [20480] and pool.value == 99344
+    out = apply_edits(text, define_edits("h", [*kws, pool], 0, "; moved"))
+    assert out.startswith("#define TVMGEN_KWS_WORKSPACE_SIZE 0 /* crewrite: rewritten: was (20")
+    assert "#define TVMGEN_KWS2_WORKSPACE_SIZE 7\n" in out
+    assert out.endswith("POOL_SIZE 0 /* crewrite: rewritten: was 99344; moved */\n")
 
 
 def test_build_workspace_lowered_by_what_moved_and_kept_if_too_small():
@@ -127,6 +136,45 @@ def test_old_single_module_metadata_and_unreadable_metadata():
     )
     edits, notes = metadata_edits("m.json", "{not json", {})
     assert edits == [] and "left unchanged" in notes[0]
+
+
+def test_metadata_of_replanned_pools_in_the_same_place_as_arenas():
+    """USMP: `main` (the pools' total) drops by what the pools saved, and a pool's size,
+    under its name or in an object naming it, becomes its new size; two modules whose pools
+    share a name and a size each get their own, and an arena module beside them its 0."""
+    pool = {"global_workspace": {"size_bytes": 1520}}
+    text = json.dumps(
+        {
+            "memory_pools": [{"pool_name": "global_workspace", "size_bytes": 4096}],
+            "modules": {
+                m: {
+                    "memory": {"functions": {"main": [{"workspace_size_bytes": size}]}},
+                    "memory_pools": pool,
+                }
+                for m, size in (("a", 1520), ("b", 1520), ("c", 640))
+            },
+        },
+        indent=1,
+    )
+    moved = {
+        "a": MovedWorkspace(176, True, frozenset(), {"global_workspace": (1520, 1344)}),
+        "b": MovedWorkspace(520, True, frozenset(), {"global_workspace": (1520, 1000)}),
+        "c": MovedWorkspace(640, True, frozenset()),
+    }
+    edits, notes = metadata_edits("m.json", text, moved)
+    data = json.loads(apply_edits(text, edits))
+    for m, size in (("a", 1344), ("b", 1000), ("c", 0)):
+        assert data["modules"][m]["memory"]["functions"]["main"][0]["workspace_size_bytes"] == size
+    assert data["modules"]["a"]["memory_pools"]["global_workspace"]["size_bytes"] == 1344
+    assert data["modules"]["b"]["memory_pools"]["global_workspace"]["size_bytes"] == 1000
+    assert data["modules"]["c"]["memory_pools"]["global_workspace"]["size_bytes"] == 1520
+    assert data["memory_pools"][0]["size_bytes"] == 4096  # not the size USMP planned: kept
+    said = "m.json: pool global_workspace modules.b.memory_pools.global_workspace.size_bytes"
+    assert f"{said} 1520 -> 1000" in notes
+
+    listed = '{"memory_pools": [{"pool_name": "global_workspace", "size_bytes": 1520}]}'
+    edits, _ = metadata_edits("m.json", listed, {"a": moved["a"]})
+    assert json.loads(apply_edits(listed, edits))["memory_pools"][0]["size_bytes"] == 1344
 
 
 @pytest.mark.parametrize(

@@ -43,11 +43,12 @@ INSTRUMENT = ("-fsanitize=thread", "-fno-builtin")
 WRAPS = "-Wl,--wrap=TVMBackendAllocWorkspace,--wrap=TVMBackendFreeWorkspace," + (
     "--wrap=memcpy,--wrap=memmove,--wrap=memset"
 )
-# File-scope arrays registered as objects (the USMP pool, the application's tensors).
+# File-scope arrays registered as objects (the USMP pool, the application's tensors and
+# pools, sized by a number or by the module header's define).
 _STATIC_ARRAY = re.compile(
     r"^(?:__attribute__\(\([^\n]*?\)\)\s*)?static\s+(?:__attribute__\(\([^\n]*?\)\)\s*)?"
     r"(u?int8_t|u?int16_t|u?int32_t|float)\s+(?:__attribute__\(\([^\n]*?\)\)\s*)?"
-    r"(\w+)\s*\[(\d+)\]",
+    r"(\w+)\s*\[(\w+)\]",
     re.M,
 )
 _SIZES = {"int8_t": 1, "uint8_t": 1, "int16_t": 2, "uint16_t": 2, "int32_t": 4}
@@ -143,7 +144,7 @@ def _marked_source(
 def _registrations(text: str) -> str:
     """A constructor registering the file's static arrays (USMP pools, application tensors)."""
     calls = [
-        f"__xt_object({name}, {int(count) * _SIZES[ctype]}UL);"
+        f"__xt_object({name}, (unsigned long)({count}) * {_SIZES[ctype]}UL);"
         for ctype, name, count in _STATIC_ARRAY.findall(text)
     ]
     if not calls:

@@ -4,6 +4,7 @@ and use exactly the workspace their module headers declare."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -144,18 +145,73 @@ def test_cmsis_kws_context_buffers():
     assert ALLOC in lib2
 
 
+POOL_RE = re.compile(r"static uint8_t global_workspace\[(\d+)\];")
+POOL_DEFINE_RE = re.compile(r"#define TVMGEN_(\w+)_GLOBAL_WORKSPACE_WORKSPACE_POOL_SIZE (\d+)")
+
+
+def pool_sizes(name: str) -> dict[str, int]:
+    """Each module's USMP pool: defined in its lib0.c, or by the application from the
+    module header's pool define."""
+    sizes = {}
+    for lib0 in (FIXTURES / name / "model" / "codegen" / "host" / "src").glob("*_lib0.c"):
+        found = POOL_RE.search(lib0.read_text())
+        if found:
+            sizes[lib0.name[: -len("_lib0.c")]] = int(found.group(1))
+    for h in (FIXTURES / name / "model" / "codegen" / "host" / "include").glob("tvmgen_*.h"):
+        for m in POOL_DEFINE_RE.finditer(h.read_text()):
+            sizes[m.group(1).lower()] = int(m.group(2))
+    return sizes
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("name", USMP_NAMES)
 def test_usmp_fixture_is_static(name, original_builds):
     for p in model_sources(name):
         assert ALLOC not in p.read_text() and FREE not in p.read_text()
-    lib0 = (FIXTURES / name / "model" / "codegen" / "host" / "src" / "default_lib0.c").read_text()
-    pool = int(re.search(r"static uint8_t global_workspace\[(\d+)\];", lib0).group(1))
-    assert pool == sum(header_sizes(name).values())
+    assert pool_sizes(name) == header_sizes(name)
     a = host.run(original_builds[name].build, [1], fill_seed=1)
     b = host.run(original_builds[name].build, [2], fill_seed=5)
     assert set(a.stats.values()) == {(0, 0)}
     assert list(a.outputs.values()) != list(b.outputs.values())
+
+
+def test_kws_edges_and_ic_residual_carry_the_shapes_byte_extents_are_for():
+    """The shapes issue 15 is about, each where the generator says it put it."""
+    src = FIXTURES / "kws_edges" / "model" / "codegen" / "host" / "src" / "default_lib1.c"
+    edges = src.read_text()
+    # the first conv: int32 sums kept in pad_temp's allocation after the padded input, and a
+    # tiled requantisation whose last tile reads past `conv`, its store guarded
+    assert "((int32_t*)pad_temp)[c] = 0;" in edges
+    assert "for (int32_t ax0_outer = 0; ax0_outer < 11; ++ax0_outer)" in edges
+    assert "if ((((ax0_outer * 768) + ax0_inner) < 8000)) {" in edges
+    # a pointwise conv writing all rows but the last of its 125 x 64 output
+    assert "for (int32_t ax0 = 0; ax0 < 124; ++ax0) {" in edges
+    # the dense reading 64 bytes past its 64-byte input, from the sid's earlier tensor
+    assert "for (int32_t ax1 = 0; ax1 < 128; ++ax1) {" in edges
+    # ic_residual: sids sized for the largest tensor each carries (16x16x32 in sid_1), later
+    # holding tensors down to 4x4x128 (the skip tensor held across the heaviest block)
+    facts = json.loads((FIXTURES / "EXPECTED.json").read_text())["ic_residual"]["modules"]
+    assert facts["default"]["sid_bytes"] == [8192, 4096, 2048]
+    ic = "".join(p.read_text() for p in model_sources("ic_residual"))
+    assert "((int32_t*)pad_temp)[c] = 0;" in ic
+
+
+def test_usmp_offsets_are_greedy_by_size_above_every_conflict():
+    """USMP's greedy by size: largest first, each above every conflicting buffer already
+    placed, never in a gap below (c conflicts with b only and [0, 400) is free during its
+    call, yet it goes above b)."""
+    from fixturegen.usmp import PoolBuffer, greedy_by_size
+
+    offsets, pool = greedy_by_size(
+        [
+            PoolBuffer("a", 100, frozenset({0, 1})),
+            PoolBuffer("big", 400, frozenset({1, 2})),
+            PoolBuffer("b", 50, frozenset({2, 3})),
+            PoolBuffer("c", 20, frozenset({3})),
+        ]
+    )
+    assert offsets == {"big": 0, "a": 400, "b": 400, "c": 464}
+    assert pool == 512  # a: 400 + 112
 
 
 @pytest.mark.parametrize("name", [n for n in NAMES if unparsable(n)])

@@ -57,7 +57,8 @@ def test_one_box_per_held_buffer_before_and_per_live_window_after(kws):
     assert sum("in the stack" in t for t in tips) == len(m.liveness.held) == 32
     assert sum("in the arena" in t for t in tips) == windows
     assert any(
-        t.startswith("sid_2#1 of __tvm_main__: 12,000 B at 90,432 in the arena") for t in tips
+        t.startswith("sid_2#1 of __tvm_main__: 12,000 B (of 12,000) at 90,432 in the arena")
+        for t in tips
     )
     # The peaks, the saving and the scale, as a reader sees them.
     for text in ("peak 126.4 KB", "arena 102.4 KB = lower bound", "as written 126.4 KB"):

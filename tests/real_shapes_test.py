@@ -23,8 +23,11 @@ from crewrite.project import c_constant, size_defines
 from crewrite.verify import VerifyOptions, host, verify
 from crewrite.verify.host import HOSTRT_INCLUDE, find_compiler
 from helpers import graph_driver
+from helpers.cases import STATIC
+from helpers.projects import never_parse
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+PTHREAD = Path(__file__).resolve().parent / "helpers" / "include"  # a pthread.h
 SEEDS = [1, 7]
 OPTIONS = VerifyOptions(runs=2)
 
@@ -293,25 +296,46 @@ def test_array_sized_through_an_application_macro_is_kept_valid(project, tmp_pat
 # --------------------------------------------------------- nothing to do needs no parse
 
 
-def never_parse(monkeypatch) -> None:
-    def refuse(*args, **kwargs):
-        raise AssertionError("parsed, where the text alone decides")
+def test_no_workspace_call_and_no_pool_is_nothing_to_do_without_parsing(
+    project, capsys, monkeypatch
+):
+    """An offload project (a vendor header crewrite cannot read, no workspace call, no USMP
+    pool) is decided from its text: it is never parsed."""
+    root = project('#include "tvm_ethosu_runtime.h"\n' + STATIC)
+    before = snapshot(root)
+    never_parse(monkeypatch)
+    assert main(["rewrite", str(root)]) == 0
+    assert "no TVMBackendAllocWorkspace call and no USMP pool" in capsys.readouterr().err
+    assert snapshot(root) == before
 
-    monkeypatch.setattr("crewrite.reading.parse_source", refuse)
-    monkeypatch.setattr("crewrite.pipeline.parse_source", refuse)
 
-
-def test_usmp_project_with_a_vendor_header_is_nothing_to_do(tmp_path, capsys, monkeypatch):
+@pytest.mark.e2e
+def test_a_usmp_pool_used_where_crewrite_cannot_read_stays_as_planned(
+    tmp_path, capsys, monkeypatch
+):
+    """usmp_vendor slices its pool in a source whose vendor header needs pthread.h: the pool
+    is seen from the text, the source is parsed and fails, and the pool stays as USMP planned
+    it, saying why; given the header, the pool is re-planned, and a second run knows it from
+    crewrite's marker without parsing."""
     copy = tmp_path / "usmp"
     shutil.copytree(FIXTURES / "usmp_vendor", copy)
     before = snapshot(copy)
-    never_parse(monkeypatch)
     assert main(["rewrite", str(copy)]) == 0
-    assert "nothing to rewrite" in capsys.readouterr().err
+    said = capsys.readouterr().err
+    assert "default_lib1.c: left out: it does not parse" in said and "pthread.h" in said
+    assert "the USMP pool(s) it uses (global_workspace) stay as USMP planned them" in said
     assert snapshot(copy) == before
     lib1 = copy / "model/codegen/host/src/default_lib1.c"
-    with pytest.raises(CrewriteError, match="pthread.h"):  # what parsing it would have said
+    with pytest.raises(CrewriteError, match="pthread.h"):  # what parsing it says
         parse_source("default_lib1.c", lib1, lib1.read_text(), [copy / "include"], [])
+
+    assert main(["rewrite", str(copy), "-I", str(PTHREAD), "-q"]) == 0
+    lib0 = (copy / "model/codegen/host/src/default_lib0.c").read_text()
+    (size,) = re.findall(r"static uint8_t global_workspace\[(\d+)\];", lib0)
+    assert int(size) < 5504 and "crewrite: rewritten" in lib0
+    never_parse(monkeypatch)
+    assert main(["rewrite", str(copy)]) == 3
+    assert "already rewritten" in capsys.readouterr().err
 
 
 def test_already_rewritten_is_decided_without_parsing(project, capsys, monkeypatch):

@@ -19,6 +19,7 @@ import crewrite
 from crewrite import progress
 from crewrite.cli import EXPLAIN_EPILOG, build_parser, main
 from crewrite.packing import Buffer, Problem
+from helpers.cases import STATIC
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
@@ -80,12 +81,18 @@ def test_explain_json_keys_are_the_documented_ones(capsys):
     assert json.loads(json.dumps(api)) == data
 
 
-def test_explain_graph_executor_and_nothing_to_explain(capsys, tmp_path):
+def test_explain_graph_executor_usmp_and_nothing_to_explain(capsys, tmp_path, project):
     assert main(["explain", str(FIXTURES / "graph_tvm08")]) == 0
     out = capsys.readouterr().out
     assert "peak as written (no module header)" in out and "Operators with the most" in out
-    picture = tmp_path / "static.svg"
+    picture = tmp_path / "usmp.svg"
     assert main(["explain", str(FIXTURES / "usmp_static"), "--svg", str(picture)]) == 0
+    out = capsys.readouterr().out
+    assert "USMP pool global_workspace: 20 slices" in out and "planned statically by USMP" in out
+    assert "packing USMP's own lifetimes saves" in out
+    assert "in the pool as USMP planned it" in picture.read_text()
+    root = project(STATIC)
+    assert main(["explain", str(root), "--svg", str(picture)]) == 0
     out, err = capsys.readouterr()
     assert out == "" and err.startswith("crewrite: ") and "nothing to rewrite" in err
     assert "nothing to draw: no TVMBackendAllocWorkspace call" in picture.read_text()

@@ -2,7 +2,7 @@
 
 For every function defined in the sources and every top-level statement of its body, and for
 every *base* (a pointer parameter, a workspace buffer from `TVMBackendAllocWorkspace`, or a
-top-level slice `void* s = &pool[C];` of a pointer parameter, as USMP writes them), three
+slice `void* s = &pool[C];` of a pointer parameter, as USMP writes them), three
 byte ranges relative to the base:
 
 - MAY-READ and MAY-WRITE: a `Span` holding every byte an execution of the statement can read

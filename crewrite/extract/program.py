@@ -29,7 +29,7 @@ from crewrite.errors import CrewriteError
 from crewrite.extract.access import BodyAccess, Callee, summarise
 from crewrite.extract.cexpr import names_in
 from crewrite.extract.flow import Flow, flow_facts
-from crewrite.extract.records import AllocSite, Function, Program, Unit, UnitShape
+from crewrite.extract.records import AllocSite, FreeSite, Function, Program, Unit, UnitShape
 from crewrite.extract.sites import Sites, buffers_of, check_runs_again, find_sites
 from crewrite.extract.textloc import line_of
 from crewrite.extract.tvm import module_of, modules_of_entries
@@ -57,13 +57,21 @@ class _Declared:
         return frozenset(self.buffers) | frozenset(self.params)
 
 
-def extract(translation_units: Mapping[str, TranslationUnit], modules: Sequence[str]) -> Program:
+def extract(
+    translation_units: Mapping[str, TranslationUnit],
+    modules: Sequence[str],
+    extra_buffers: Mapping[str, Sequence[AllocSite]] | None = None,
+) -> Program:
     """Collect every fact later stages need, from all translation units at once. `modules`
-    are the module names the headers give; none: read off the AOT entries' names."""
+    are the module names the headers give; none: read off the AOT entries' names.
+
+    `extra_buffers` (function identity -> sites) are buffers without a workspace call, such
+    as USMP's pool slices (crewrite.extract.pools): extracted as workspace buffers of their
+    function, with the size on their site."""
     defs = _definitions(translation_units)
     visible = identities(defs, translation_units)
     modules = list(modules) or modules_of_entries({f.decl.name for _, f in defs}) or ["default"]
-    declared = _declare(defs, visible, modules)
+    declared = _declare(defs, visible, modules, extra_buffers or {})
     file_types = _file_types(translation_units)
     flows = {
         fn.name: flow_facts(
@@ -129,7 +137,10 @@ def _param_names(func: c_ast.FuncDef) -> tuple[str, ...]:
 
 
 def _declare(
-    defs: list[Definition], visible: Mapping[str, Mapping[str, str]], modules: Sequence[str]
+    defs: list[Definition],
+    visible: Mapping[str, Mapping[str, str]],
+    modules: Sequence[str],
+    extra_buffers: Mapping[str, Sequence[AllocSite]],
 ) -> dict[str, _Declared]:
     """Each function's identity, module and checked workspace sites. A function that names
     no module goes with its file's module, or the only module; a helper of no module (shared,
@@ -153,6 +164,12 @@ def _declare(
             own_module or file_module.get(tu.rel) or (modules[0] if len(modules) == 1 else None)
         )
         sites = find_sites(tu, f, name)
+        if extra_buffers.get(name):
+            # one static place each, however often its statement runs: never "runs again"
+            extra = extra_buffers[name]
+            loop_of: dict[AllocSite | FreeSite, int | None] = dict(sites.loop_of)
+            loop_of.update({site: None for site in extra})
+            sites = Sites((*sites.allocs, *extra), sites.frees, loop_of)
         if module is None and sites.allocs:
             raise CrewriteError(
                 f"cannot tell which module's arena '{name}' (it allocates workspace) belongs to",

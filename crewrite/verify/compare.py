@@ -29,7 +29,9 @@ from crewrite.verify import host, sanitize
 from crewrite.verify.interface import Interface, module_interfaces
 from crewrite.verify.layout import LayoutProof, prove_layout
 
-FILLS = (1, 2)  # the original's workspace fills; the rewritten runs with the next one
+# The original's workspace fills (a complementary pair: see crewrite_shim.c); the rewritten
+# runs with the next one.
+FILLS = (1, 2)
 SHOWN_BYTES = 8
 LISTED = 10  # layout problems shown
 
@@ -315,7 +317,8 @@ def verify(
             else:
                 program = parse_program(before, defines)
             program_after = parse_program(after, defines)
-            layout = prove_layout(program, program_after, before.alloc_alignment)
+            headers = {rel: after.texts[rel] for rel in after.headers}
+            layout = prove_layout(program, program_after, before.alloc_alignment, headers)
             old = builds["original"].result() if original_build is None else original_build.build
             runs = _compare(old, builds["rewritten"].result(), interface, options)
             found: list[sanitize.Finding] = []

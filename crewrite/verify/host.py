@@ -122,15 +122,74 @@ def pool_bytes(project: Project) -> int:
     return max([MIN_POOL_BYTES] + [2 * d for d in declared])
 
 
-def glue_source(interface: Interface) -> str:
-    """The project-specific half of the driver: the tensor table and one call per module."""
+@dataclass(frozen=True)
+class StaticPool:
+    """A USMP pool the generated code defines (`static uint8_t pool[N];`), reached through a
+    parameter of an AOT entry defined in another file than the one that calls it: the build
+    wraps the entry (`ld --wrap`) so that the driver fills the pool before every run, as it
+    fills the pools it hands the model itself."""
+
+    entry: str
+    params: int  # the entry's parameter count (every one a pointer)
+    position: int  # of the pool's parameter
+    size: int
+
+
+_STATIC_POOL = re.compile(r"\bstatic\s+uint8_t\s+(\w+)\s*\[\s*(\d+)\s*\]\s*;")
+_ENTRY = re.compile(r"\bint32_t\s+(tvmgen_\w+___tvm_main__)\s*\(([^)]*)\)\s*\{")
+_POOL_PARAM = re.compile(r"(\w+?)_\d+_var$")
+
+
+def static_pools(project: Project) -> list[StaticPool]:
+    """The static USMP pools of a project, by a scan of its sources (an entry in the file
+    that calls it cannot be wrapped: its pool is left unfilled, as before)."""
+    pools: dict[str, int] = {}
+    entries: dict[str, tuple[str, list[str]]] = {}
+    for rel in project.sources:
+        text = project.texts[rel]
+        pools.update({m.group(1): int(m.group(2)) for m in _STATIC_POOL.finditer(text)})
+        for m in _ENTRY.finditer(text):
+            params = [p.strip().split()[-1].lstrip("*") for p in m.group(2).split(",")]
+            entries[m.group(1)] = (rel, params)
+    found = []
+    for entry, (rel, params) in sorted(entries.items()):
+        callers = [r for r in project.sources if r != rel and entry in project.texts[r]]
+        if not callers:
+            continue
+        for position, name in enumerate(params):
+            match = _POOL_PARAM.match(name)
+            if match and match.group(1) in pools:
+                found.append(StaticPool(entry, len(params), position, pools[match.group(1)]))
+    return found
+
+
+def _wrapped(pools: list[StaticPool]) -> str:
+    out = []
+    for entry in sorted({p.entry for p in pools}):
+        mine = [p for p in pools if p.entry == entry]
+        count = mine[0].params
+        params = ", ".join(f"void* a{i}" for i in range(count))
+        args = ", ".join(f"a{i}" for i in range(count))
+        fills = "".join(f"  shim_fill(a{p.position}, {p.size}u);\n" for p in mine)
+        out.append(
+            f"int32_t __real_{entry}({', '.join(['void*'] * count)});\n"
+            f"int32_t __wrap_{entry}({params}) {{\n{fills}"
+            f"  return __real_{entry}({args});\n}}\n\n"
+        )
+    return "".join(out)
+
+
+def glue_source(interface: Interface, pools: list[StaticPool] | None = None) -> str:
+    """The project-specific half of the driver: the tensor table and one call per module
+    (and the wrappers that fill the project's static pools before every run)."""
     out = [
         "/* Written by crewrite verify: the tensors of every module and a call of each\n"
         "   tvmgen_<mod>_run, for crewrite's driver (hostrt/verify_main.c). */\n",
         "#include <stddef.h>\n#include <stdint.h>\n#include <string.h>\n\n",
-        '#include "crewrite_verify.h"\n',
+        '#include "crewrite_shim.h"\n#include "crewrite_verify.h"\n',
     ]
     out += [f'#include "{m.header}"\n' for m in interface.modules]
+    out.append("\n" + _wrapped(pools or []))
     tensors = interface.tensors
     index = {id(t): i for i, t in enumerate(tensors)}
     out.append("\nconst crewrite_tensor crewrite_tensors[] = {\n")
@@ -218,7 +277,10 @@ def build(
     log = out_dir / "build.sh"
     log.write_text("#!/bin/sh\nset -e\n", encoding="utf-8")
     glue_file = out_dir / "crewrite_glue.c"
-    glue_file.write_text(glue if glue is not None else glue_source(interface), encoding="utf-8")
+    pools = static_pools(project) if glue is None else []  # a caller's glue wraps nothing
+    glue_file.write_text(
+        glue if glue is not None else glue_source(interface, pools), encoding="utf-8"
+    )
     includes = [
         HOSTRT_INCLUDE,
         *toolchain.lib_include,
@@ -267,6 +329,7 @@ def build(
             "-o",
             str(exe),
             "-lm",
+            *(f"-Wl,--wrap={entry}" for entry in sorted({p.entry for p in pools})),
         ],
         label,
         log,

@@ -46,3 +46,49 @@ TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x, int8_t* y) {
   return 0;
 }
 """
+
+
+# USMP-built (helpers.projects.make_usmp_project): an entry that runs `tvmgen_t_op` once.
+USMP_ENTRY = """
+TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x_buffer_var, int8_t* y_buffer_var, uint8_t* global_workspace_1_var) {
+  if (tvmgen_t_op(x_buffer_var, y_buffer_var, global_workspace_1_var) != 0 ) return -1;
+  return 0;
+}
+"""  # noqa: E501
+
+# s holds 64 int32 first, then (after t took what it needed) 4 int32 beside u: one slice,
+# two uses in sequence. As one box it keeps 256 B all along (512 B in all); split at the
+# statement that rewrites every byte read after it, its second use takes 16 B (272 B).
+TWO_USES = """
+TVM_DLL int32_t tvmgen_t_op(int8_t* p0, int8_t* T_out, uint8_t* global_workspace_2_var) {
+  void* s_let = (&(global_workspace_2_var[0]));
+  void* t_let = (&(global_workspace_2_var[256]));
+  void* u_let = (&(global_workspace_2_var[272]));
+  for (int32_t i = 0; i < 64; ++i) {
+    ((int32_t*)s_let)[i] = ((int32_t)p0[i]) * 2;
+  }
+  for (int32_t i = 0; i < 4; ++i) {
+    ((int32_t*)t_let)[i] = ((int32_t*)s_let)[(i * 16)] + ((int32_t*)s_let)[((i * 16) + 15)];
+  }
+  for (int32_t i = 0; i < 4; ++i) {
+    ((int32_t*)s_let)[i] = ((int32_t*)t_let)[(3 - i)];
+  }
+  for (int32_t i = 0; i < 60; ++i) {
+    ((int32_t*)u_let)[i] = (((int32_t*)s_let)[(i & 3)] + ((int32_t*)t_let)[(i & 3)]) + i;
+  }
+  for (int32_t i = 0; i < 64; ++i) {
+    T_out[i] = (int8_t)(((int32_t*)u_let)[(i % 60)] + ((int32_t*)s_let)[(i & 3)]);
+  }
+  return 0;
+}
+"""
+
+# An entry with no workspace call and no USMP pool: nothing to rewrite.
+STATIC = """
+TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x, int8_t* y) {
+  for (int32_t i = 0; i < 16; ++i) {
+    y[i] = x[i];
+  }
+  return 0;
+}
+"""

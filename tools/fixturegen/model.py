@@ -6,10 +6,22 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 
 from .cfmt import Rng, hex_i8, hex_i32, hexfloat, round16
 from .ops import EXTERN_C, OPS, Scratch, Tensor
+from .usmp import PoolBuffer, greedy_by_size
+
+# How a USMP-built module is written (a project spec's "usmp": True or a dict of these):
+USMP_DEFAULTS = {
+    "sids": "per_tensor",  # one sid_N_let per tensor (TVM with USMP); "reused": ping-pong
+    "pool": "static",  # the pool defined in <mod>_lib0.c; "application": workspace_pools
+    "inline_sids": False,  # tensors between operators as (&(pool_1_var[N])) in the calls
+    "const_pool": False,  # the entry's constants in a global_const_workspace struct
+    "tiled_dense": False,  # int8 dense accumulates 8 outputs at a time in a loop-local slice
+    "merged_scratch": False,  # conv2d's padded input and output staging share one slice
+}
 
 
 @dataclass
@@ -34,11 +46,13 @@ class ModuleResult:
     alloc_calls: int  # TVMBackendAllocWorkspace calls one inference makes
     buffers: dict = field(default_factory=dict)  # function -> [[var, bytes, code, bits], ...]
     call_order: list = field(default_factory=list)  # functions the entry calls, in order
+    usmp: dict | None = None  # USMP's options when the module is built with USMP
+    slices: int = 0  # USMP: workspace pool slices in the sources
     graph: str | None = None  # graph executor: executor-config/graph/graph.json
 
 
 class ModuleBuilder:
-    def __init__(self, mod: str, spec: dict, usmp: bool = False) -> None:
+    def __init__(self, mod: str, spec: dict, usmp: dict | None = None) -> None:
         self.mod = mod
         self.p = f"tvmgen_{mod}"
         self.seed = spec["seed"]
@@ -57,13 +71,16 @@ class ModuleBuilder:
         self.lib2_protos: list[str] = []
         self.used_names: dict[str, int] = {}
         self.scratch_of: dict[str, int] = {}
-        self.gw_of: dict[str, bool] = {}
         self.nbufs_of: dict[str, int] = {}
         self.bufs_of: dict[str, list] = {}
         self.shared: dict = {}
         self.sites = 0
         self.gw_n = 1
         self.cmsis_count = 0
+        self.pool_slices: list[int] = []  # USMP: bytes of every scratch slice, by uid
+        self.slices_of: dict[str, list[int]] = {}  # function -> uids of its scratch slices
+        self.const_values: dict[str, tuple[str, list]] = {}  # name -> (ctype, values)
+        self.const_names: list[str] = []  # parallel to self.consts
 
     # -- registration helpers used by the emitters
     def uniq(self, base: str) -> str:
@@ -78,8 +95,11 @@ class ModuleBuilder:
         return name
 
     def scratch(self) -> Scratch:
-        sc = Scratch(self.usmp)
+        sc = Scratch(bool(self.usmp), registry=self.pool_slices)
         if self.usmp:
+            if self.usmp["const_pool"]:
+                self.gw_n += 1
+                sc.const = f"global_const_workspace_{self.gw_n}_var"
             self.gw_n += 1
             sc.gw = f"global_workspace_{self.gw_n}_var"
         return sc
@@ -87,6 +107,8 @@ class ModuleBuilder:
     def const(self, ctype: str, values: list, prefix: str = "fused_constant") -> str:
         name = f"{prefix}_{self.const_n}"
         self.const_n += 1
+        self.const_values[name] = (ctype, values)
+        self.const_names.append(name)
         fmt = {"int8_t": hex_i8, "int32_t": hex_i32, "float": hexfloat}[ctype]
         per_line = {"int8_t": 16, "int32_t": 8, "float": 6}[ctype]
         lines = []
@@ -110,7 +132,7 @@ class ModuleBuilder:
         if not self.usmp:
             self.sites += len(sc.bufs)
         self.scratch_of[fname] = sc.total
-        self.gw_of[fname] = bool(sc.param())
+        self.slices_of[fname] = list(sc.uids)
         self.nbufs_of[fname] = 0 if self.usmp else len(sc.bufs)
         self.bufs_of[fname] = [[b[0], b[1], b[2], b[3]] for b in sc.bufs]
         if lib == 1:
@@ -184,8 +206,11 @@ class ModuleBuilder:
         storage = {-1: ("in", in_name)}
         sids: list[Sid] = []
         calls = []
+        sid_calls: dict[int, list[int]] = {}  # sid -> entry calls that hand it over
+        pooled: list[tuple[str, str]] = []  # USMP: constants the entry slices from its pool
         nodes: list = []  # graph executor: (function, input layers, layer)
         out_tensor = None
+        usmp = self.usmp
         for i, L in enumerate(layers):
             src = srcs(i, L)
             em = OPS[L["kind"]](self, L, [tensors[s] for s in src])
@@ -198,7 +223,8 @@ class ModuleBuilder:
                 storage[i] = storage[src[1]]
                 sids[storage[i][1] - 1].tensor = i
             else:
-                free = [s for s in sids if last_use.get(s.tensor, -2) < i]
+                per_tensor = usmp is not None and usmp["sids"] == "per_tensor"
+                free = [] if per_tensor else [s for s in sids if last_use.get(s.tensor, -2) < i]
                 if free:
                     sid = free[0]
                     sid.nbytes = max(sid.nbytes, t.nbytes)
@@ -212,7 +238,12 @@ class ModuleBuilder:
             def expr(s):
                 kind, v = storage[s]
                 if kind == "sid":
-                    return f"sid_{v}_let" if self.usmp else f"sid_{v}"
+                    sid_calls.setdefault(v, []).append(len(calls))
+                    if usmp is None:
+                        return f"sid_{v}"
+                    if usmp["inline_sids"]:
+                        return f"(&(global_workspace_1_var[@SID{v}@]))"
+                    return f"sid_{v}_let"
                 return f"{v}_buffer_var"
 
             args = []
@@ -221,9 +252,15 @@ class ModuleBuilder:
                     args.append(expr(src[a[1]]))
                 elif a[0] == "out":
                     args.append(expr(i))
+                elif usmp is not None and usmp["const_pool"]:
+                    if (a[1], a[2]) not in pooled:
+                        pooled.append((a[1], a[2]))
+                    args.append(f"{a[1]}_let")
                 else:
                     args.append(f"(({a[2]}*){a[1]})")
-            if self.usmp and self.gw_of[em.fname]:
+            if usmp is not None:
+                if usmp["const_pool"]:
+                    args.append("global_const_workspace_0_var")
                 args.append("global_workspace_1_var")
             calls.append((em.fname, args))
             if self.graph:
@@ -233,14 +270,16 @@ class ModuleBuilder:
         sid_total = sum(round16(s.nbytes) for s in sids)
         max_scratch = max(self.scratch_of.values(), default=0)
         ws = sid_total + max_scratch
-        if not self.usmp and not self.graph:
+        offsets: dict[str, int] = {}
+        if usmp is not None:
+            offsets, ws = self._plan_pool(sids, sid_calls, calls)
+        elif not self.graph:
             self.sites += len(sids)
         if self.graph:
             files = self.render_graph(calls)
         else:
-            files = self.render(
-                sids, calls, in_name, out_name, tensors[-1], out_tensor, ws, sid_total
-            )
+            files = self.render(sids, calls, in_name, out_name, tensors[-1], out_tensor, ws, pooled)
+            files = {rel: _placed(text, offsets) for rel, text in files.items()}
         entry_buffers = (
             {}
             if self.graph
@@ -248,8 +287,8 @@ class ModuleBuilder:
                 f"{self.p}___tvm_main__": [[f"sid_{s.n}", s.nbytes, s.code, s.bits] for s in sids]
             }
         )
-        sid_calls = 0 if self.usmp or self.graph else len(sids)
-        alloc_calls = 0 if self.usmp else sid_calls + sum(self.nbufs_of[f] for f, _ in calls)
+        entry_allocs = 0 if usmp or self.graph else len(sids)
+        alloc_calls = 0 if usmp else entry_allocs + sum(self.nbufs_of[f] for f, _ in calls)
         if self.legacy:  # TVM 0.8 names carry no tvmgen_<mod>_ prefix
             strip = f"{self.p}_"
             calls = [(f.replace(strip, ""), a) for f, a in calls]
@@ -267,8 +306,26 @@ class ModuleBuilder:
             alloc_calls,
             {**entry_buffers, **self.bufs_of},
             [f for f, _ in calls],
+            usmp,
+            len(self.pool_slices) + (0 if usmp is None else len(sids)),
             self._graph_json(nodes, tensors, storage, len(sids)) if self.graph else None,
         )
+
+    def _plan_pool(self, sids: list, sid_calls: dict, calls: list) -> tuple[dict[str, int], int]:
+        """USMP's offsets for every sid and scratch slice, by its placeholder key."""
+        buffers = [
+            PoolBuffer(
+                f"SID{s.n}",
+                s.nbytes,
+                frozenset(range(min(sid_calls[s.n]), max(sid_calls[s.n]) + 1)),
+            )
+            for s in sids
+        ]
+        for fname, uids in self.slices_of.items():
+            at = frozenset(c for c, (f, _) in enumerate(calls) if f == fname)
+            for uid in uids:
+                buffers.append(PoolBuffer(f"SLICE{uid}", self.pool_slices[uid], at))
+        return greedy_by_size(buffers)
 
     def _graph_json(self, nodes: list, tensors: dict, storage: dict, n_sids: int) -> str:
         """TVM's graph JSON for the graph executor: an input node, one node per operator, with
@@ -311,45 +368,38 @@ class ModuleBuilder:
         return json.dumps(graph, indent=2) + "\n"
 
     # -- rendering
-    def render(self, sids, calls, in_name, out_name, tin, tout, ws, sid_total) -> dict:
+    def render(self, sids, calls, in_name, out_name, tin, tout, ws, pooled) -> dict:
         p, mod = self.p, self.mod
-        P = p.upper()
         target = self.spec.get("target", "c -keys=arm_cpu,cpu -mcpu=cortex-m7")
         files = {}
-        files[f"include/{p}.h"] = (
-            f"#ifndef {P}_H_\n#define {P}_H_\n#include <stdint.h>\n\n"
-            '#ifdef __cplusplus\nextern "C" {\n#endif\n\n'
-            + (
-                # TVM 0.11 and later: the size of every input and output, in bytes
-                f'/* bytes of input tensor "{in_name}" */\n'
-                f"#define {P}_{in_name.upper()}_SIZE {tin.nbytes}\n"
-                f'/* bytes of output tensor "{out_name}" */\n'
-                f"#define {P}_{out_name.upper()}_SIZE {tout.nbytes}\n\n"
-                if self.spec.get("size_defines")
-                else ""
-            )
-            + f'/* Input tensors of module "{mod}" */\n'
-            f"struct {p}_inputs {{\n  void* {in_name};\n}};\n\n"
-            f'/* Output tensors of module "{mod}" */\n'
-            f"struct {p}_outputs {{\n  void* {out_name};\n}};\n\n"
-            f'/* Runs module "{mod}" once; returns 0 on success. */\n'
-            f"int32_t {p}_run(\n  struct {p}_inputs* inputs,\n  struct {p}_outputs* outputs\n);\n\n"
-            f"/* workspace the runtime allocator must hold for one inference */\n"
-            f"#define {P}_WORKSPACE_SIZE {ws}\n\n"
-            "#ifdef __cplusplus\n}\n#endif\n\n#endif  // " + f"{P}_H_\n"
-        )
-
+        files[f"include/{p}.h"] = self._header(in_name, out_name, tin, tout, ws)
+        app_pool = self.usmp is not None and self.usmp["pool"] == "application"
         if self.usmp:
+            const_param = "uint8_t* global_const_workspace_0_var," if pooled else ""
+            const_arg = "((uint8_t*)&global_const_workspace)," if pooled else ""
+            pool_arg = (
+                "workspace_pools->global_workspace" if app_pool else "((uint8_t*)&global_workspace)"
+            )
+            run_params = f"struct {p}_inputs* inputs,struct {p}_outputs* outputs" + (
+                f",struct {p}_workspace_pools* workspace_pools" if app_pool else ""
+            )
             lib0 = (
                 f"// tvm target: {target}\n"
                 '#include "tvm/runtime/c_runtime_api.h"\n'
                 '#ifdef __cplusplus\nextern "C" {\n#endif\n'
-                '__attribute__((section(".bss.noinit.tvm"), aligned(16)))\n'
-                f"static uint8_t global_workspace[{ws}];\n"
-                f"#include <{p}.h>\n"
-                f"TVM_DLL int32_t {p}___tvm_main__(void* {in_name},void* {out_name},uint8_t* global_workspace_0_var);\n"
-                f"int32_t {p}_run(struct {p}_inputs* inputs,struct {p}_outputs* outputs) {{"
-                f"return {p}___tvm_main__(inputs->{in_name},outputs->{out_name},((uint8_t*)&global_workspace));\n}}\n"
+                + (self._const_pool(pooled) if pooled else "")
+                + (
+                    ""
+                    if app_pool
+                    else '__attribute__((section(".bss.noinit.tvm"), aligned(16)))\n'
+                    f"static uint8_t global_workspace[{ws}];\n"
+                )
+                + f"#include <{p}.h>\n"
+                f"TVM_DLL int32_t {p}___tvm_main__(void* {in_name},void* {out_name},"
+                f"{const_param}uint8_t* global_workspace_0_var);\n"
+                f"int32_t {p}_run({run_params}) {{"
+                f"return {p}___tvm_main__(inputs->{in_name},outputs->{out_name},{const_arg}"
+                f"{pool_arg});\n}}\n"
                 "#ifdef __cplusplus\n}\n#endif\n"
             )
         else:
@@ -366,16 +416,21 @@ class ModuleBuilder:
         files[f"src/{mod}_lib0.c"] = lib0
 
         # the AOT entry
-        gw_param = ", uint8_t* global_workspace_1_var" if self.usmp else ""
+        gw_param = ""
+        if self.usmp:
+            gw_param = (
+                ", uint8_t* global_const_workspace_0_var" if self.usmp["const_pool"] else ""
+            ) + ", uint8_t* global_workspace_1_var"
         entry = (
             f"{EXTERN_C}TVM_DLL int32_t {p}___tvm_main__({tin.dtype}* {in_name}_buffer_var,"
             f"{tout.dtype}* {out_name}_buffer_var{gw_param}) {{\n"
         )
         if self.usmp:
-            off = 0
-            for s in sids:
-                entry += f"  void* sid_{s.n}_let = (&(global_workspace_1_var[{off}]));\n"
-                off += round16(s.nbytes)
+            for name, _ctype, offset in self._const_layout(pooled):
+                entry += f"  void* {name}_let = (&(global_const_workspace_0_var[{offset}]));\n"
+            if not self.usmp["inline_sids"]:
+                for s in sids:
+                    entry += f"  void* sid_{s.n}_let = (&(global_workspace_1_var[@SID{s.n}@]));\n"
         else:
             for s in sids:
                 entry += (
@@ -398,11 +453,13 @@ class ModuleBuilder:
         )
         head += "#include <arm_nnsupportfunctions.h>\n" if uses_cmsis else "#include <arm_acle.h>\n"
         head += '#pragma GCC diagnostic ignored "-Wunused-variable"\n'
-        lib1 = head + "".join(self.consts) + "".join(self.lib1)
+        in_pool = {name for name, _ in pooled}
+        consts = [t for n, t in zip(self.const_names, self.consts, strict=True) if n not in in_pool]
+        lib1 = head + "".join(consts) + "".join(self.lib1)
         if uses_cmsis:
             lib1 += "".join(self.lib2_protos) + "\n"
         lib1 += entry
-        files[f"src/{mod}_lib1.c"] = self._resolve(lib1, sid_total)
+        files[f"src/{mod}_lib1.c"] = lib1
         if uses_cmsis:
             files[f"src/{mod}_lib2.c"] = (
                 "// tvm target: c -keys=arm_cpu,cpu -mcpu=cortex-m55\n"
@@ -414,6 +471,79 @@ class ModuleBuilder:
                 + "".join(self.lib2)
             )
         return files
+
+    def _header(self, in_name, out_name, tin, tout, ws) -> str:
+        p, mod = self.p, self.mod
+        P = p.upper()
+        app_pool = self.usmp is not None and self.usmp["pool"] == "application"
+        pools = (
+            f'/* Workspace pool pointers for TVM module "{mod}" */\n'
+            f"struct {p}_workspace_pools {{\n  void* global_workspace;\n}};\n\n"
+            f'/* global_workspace size for TVM module "{mod}" */\n'
+            f"#define {P}_GLOBAL_WORKSPACE_WORKSPACE_POOL_SIZE {ws}\n\n"
+            if app_pool
+            else ""
+        )
+        return (
+            f"#ifndef {P}_H_\n#define {P}_H_\n#include <stdint.h>\n\n"
+            '#ifdef __cplusplus\nextern "C" {\n#endif\n\n'
+            + (
+                # TVM 0.11 and later: the size of every input and output, in bytes
+                f'/* bytes of input tensor "{in_name}" */\n'
+                f"#define {P}_{in_name.upper()}_SIZE {tin.nbytes}\n"
+                f'/* bytes of output tensor "{out_name}" */\n'
+                f"#define {P}_{out_name.upper()}_SIZE {tout.nbytes}\n\n"
+                if self.spec.get("size_defines")
+                else ""
+            )
+            + f'/* Input tensors of module "{mod}" */\n'
+            f"struct {p}_inputs {{\n  void* {in_name};\n}};\n\n"
+            f'/* Output tensors of module "{mod}" */\n'
+            f"struct {p}_outputs {{\n  void* {out_name};\n}};\n\n"
+            + pools
+            + f'/* Runs module "{mod}" once; returns 0 on success. */\n'
+            f"int32_t {p}_run(\n  struct {p}_inputs* inputs,\n  struct {p}_outputs* outputs"
+            + (f",\n  struct {p}_workspace_pools* workspace_pools" if app_pool else "")
+            + "\n);\n\n"
+            f"/* workspace the runtime allocator must hold for one inference */\n"
+            f"#define {P}_WORKSPACE_SIZE {ws}\n\n"
+            "#ifdef __cplusplus\n}\n#endif\n\n#endif  // " + f"{P}_H_\n"
+        )
+
+    def _const_layout(self, pooled: list) -> list[tuple[str, str, int]]:
+        """(name, ctype, offset) of every constant in the constant pool, 16-byte aligned."""
+        out, offset = [], 0
+        for name, ctype in pooled:
+            out.append((name, ctype, offset))
+            values = self.const_values[name][1]
+            offset += round16(len(values) * (1 if ctype == "int8_t" else 4))
+        return out
+
+    def _const_pool(self, pooled: list) -> str:
+        """TVM's constant pool: one struct of every constant the entry slices, initialised."""
+        fmt = {"int8_t": hex_i8, "int32_t": hex_i32, "float": hexfloat}
+        members, inits, total = [], [], 0
+        for name, ctype, offset in self._const_layout(pooled):
+            values = self.const_values[name][1]
+            nbytes = len(values) * (1 if ctype == "int8_t" else 4)
+            total = offset + nbytes
+            members.append(
+                f"  {ctype} {name}_let[{len(values)}] __attribute__((packed, aligned(16)));"
+                f" // {nbytes} bytes, aligned offset: {offset}\n"
+            )
+            rows = [
+                "    " + ", ".join(fmt[ctype](v) for v in values[i : i + 16])
+                for i in range(0, len(values), 16)
+            ]
+            inits.append(f"  .{name}_let = {{\n" + ",\n".join(rows) + "\n  },\n")
+        return (
+            '__attribute__((section(".rodata.tvm"), ))\n'
+            "static struct global_const_workspace {\n"
+            + "".join(members)
+            + "} global_const_workspace = {\n"
+            + "".join(inits)
+            + f"}};// of total size {total} bytes\n"
+        )
 
     def render_graph(self, calls: list) -> dict:
         """A graph-executor / system-lib module: packed operators in lib1, the function
@@ -460,15 +590,7 @@ class ModuleBuilder:
             return {"src/lib0.c": lib0, "src/lib1.c": lib1}
         return {f"src/{self.mod}_lib0.c": lib0, f"src/{self.mod}_lib1.c": lib1}
 
-    @staticmethod
-    def _resolve(text: str, base: int) -> str:
-        """USMP: scratch slices sit after the sids (@SB+off@ -> base + off)."""
-        if "@SB+" not in text:
-            return text
-        out = []
-        parts = text.split("@SB+")
-        out.append(parts[0])
-        for part in parts[1:]:
-            num, rest = part.split("@", 1)
-            out.append(str(base + int(num)) + rest)
-        return "".join(out)
+
+def _placed(text: str, offsets: dict[str, int]) -> str:
+    """USMP: every `@SID<n>@` / `@SLICE<uid>@` placeholder at the offset USMP gave it."""
+    return re.sub(r"@((?:SID|SLICE)\d+)@", lambda m: str(offsets[m.group(1)]), text)

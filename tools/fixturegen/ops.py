@@ -50,12 +50,16 @@ class Emitted:
 
 @dataclass
 class Scratch:
-    """Workspace buffers of one function, as TVMBackendAllocWorkspace calls or USMP slices."""
+    """Workspace buffers of one function, as TVMBackendAllocWorkspace calls or USMP slices
+    (at a placeholder offset `@SLICE<uid>@` until USMP's plan is known)."""
 
     usmp: bool
-    gw: str | None = None
+    gw: str | None = None  # USMP: the workspace pool parameter
+    const: str | None = None  # USMP: the constant pool parameter, when there is one
     bufs: list = field(default_factory=list)  # (name, nbytes, code, bits, offset)
     used: int = 0
+    registry: list = field(default_factory=list)  # the module's slice sizes, by uid
+    uids: list = field(default_factory=list)  # this function's slices
 
     def v(self, name: str) -> str:
         return name + "_let" if self.usmp else name
@@ -65,7 +69,10 @@ class Scratch:
         self.bufs.append((name, nbytes, code, bits, off))
         self.used += round16(nbytes)
         if self.usmp:
-            return f"  void* {name}_let = (&({self.gw}[@SB+{off}@]));\n"
+            uid = len(self.registry)
+            self.registry.append(nbytes)
+            self.uids.append(uid)
+            return f"  void* {name}_let = (&({self.gw}[@SLICE{uid}@]));\n"
         return (
             f"  void* {name} = TVMBackendAllocWorkspace(1, 0, (uint64_t){nbytes}, {code}, {bits});\n"
             f"  if ({name} == NULL) {{\n    return -1;\n  }}\n"
@@ -80,7 +87,10 @@ class Scratch:
         )
 
     def param(self) -> str:
-        return f", uint8_t* {self.gw}" if (self.usmp and self.bufs) else ""
+        """USMP hands every operator its pools, whether it slices them or not."""
+        if not self.usmp:
+            return ""
+        return (f", uint8_t* {self.const}" if self.const else "") + f", uint8_t* {self.gw}"
 
     @property
     def total(self) -> int:
@@ -123,25 +133,40 @@ def op_lut(mb, L, xs):
     lut = sc.v("T_lut")
     glob = f"{fname}_lut_ptr"
     helper = f"{fname}_lookup"
-    mb.lib1.append(
-        f"static int32_t* {glob};\n\n"
-        f"static inline int8_t {helper}(int8_t x) {{\n"
-        f"  return (int8_t){glob}[(((int32_t)x) + 128)];\n}}\n\n"
-    )
+    table = f"((int32_t*){lut})"
+    if mb.usmp:  # the table handed to the helper: a pool slice never leaves our sight
+        mb.lib1.append(
+            f"static inline int8_t {helper}(int32_t* lut, int8_t x) {{\n"
+            f"  return (int8_t)lut[(((int32_t)x) + 128)];\n}}\n\n"
+        )
+        keep, lookup = "", f"{helper}({table}, p0[ax0])"
+    else:
+        mb.lib1.append(
+            f"static int32_t* {glob};\n\n"
+            f"static inline int8_t {helper}(int8_t x) {{\n"
+            f"  return (int8_t){glob}[(((int32_t)x) + 128)];\n}}\n\n"
+        )
+        keep, lookup = f"  {glob} = {table};\n", f"{helper}(p0[ax0])"
     body += (
         f"  for (int32_t i0 = 0; i0 < 256; ++i0) {{\n"
         f"    int32_t v = ((int32_t)((((int64_t)(i0 - 128)) * ((int64_t){mul})) >> ((int64_t)8))) + 3;\n"
         f"    ((int32_t*){lut})[i0] = ((v < 127) ? ((v > -128) ? v : -128) : 127);\n  }}\n"
-        f"  {glob} = ((int32_t*){lut});\n"
+        f"{keep}"
         f"  for (int32_t ax0 = 0; ax0 < {n}; ++ax0) {{\n"
-        f"    T_cast[ax0] = {helper}(p0[ax0]);\n  }}\n"
+        f"    T_cast[ax0] = {lookup};\n  }}\n"
     )
     mb.add_op(fname, "int8_t* p0, int8_t* T_cast", body, sc)
     return Emitted(fname, Tensor(x.shape, "int8_t", x.std * 1.25), [("in", 0), ("out",)])
 
 
 def op_conv(mb, L, xs):
-    """conv2d (any kernel/stride, 'same' padding) through pad_temp and an int32 conv buffer."""
+    """conv2d (any kernel/stride, 'same' padding) through pad_temp and an int32 conv buffer.
+
+    Options: "tile": requantise in tiles of that many values, the last tile reading past the
+    end of `conv` and only the store guarded (`if (i < N)`), as native schedules that split an
+    axis by a factor that does not divide it do; "center": subtract each channel's mean
+    before requantising, the sums kept in pad_temp's allocation, which TVM's storage rewrite
+    reuses once the padded input is dead (one allocation, two tensors of different sizes)."""
     (x,) = xs
     H, W, Cin = x.shape
     KH, KW = L["kernel"]
@@ -176,9 +201,20 @@ def op_conv(mb, L, xs):
         f"    conv_row[oc] = sum;\n  }}\n}}\n\n"
     )
     sc = mb.scratch()
-    body = sc.alloc("pad_temp", PH * PW * Cin, 0, 8)
+    center = L.get("center", False)
+    # USMP after TVM merged two scratch buffers with disjoint lifetimes: the padded input,
+    # then the requantized output staged before it is copied out
+    merged = bool(mb.usmp and mb.usmp["merged_scratch"])
+    assert not (center and merged), "pad_temp holds either the sums or the staged output"
+    pad_bytes = PH * PW * Cin
+    if center:  # the padded input, then the per-channel sums
+        pad_bytes = max(pad_bytes, Cout * 4)
+    if merged:
+        pad_bytes = max(pad_bytes, OH * OW * Cout)
+    body = sc.alloc("pad_temp", pad_bytes, 0, 8)
     body += sc.alloc("conv", OH * OW * Cout * 4, 0, 32)
     pad, conv = sc.v("pad_temp"), sc.v("conv")
+    out = f"((int8_t*){pad})[ax0]" if merged else "T_cast[ax0]"
     body += (
         f"  for (int32_t i1 = 0; i1 < {PH}; ++i1) {{\n"
         f"    for (int32_t i2 = 0; i2 < {PW}; ++i2) {{\n"
@@ -192,10 +228,40 @@ def op_conv(mb, L, xs):
         f"      {helper}((&(((int32_t*){conv})[((yy * {OW * Cout}) + (xx * {Cout}))])), "
         f"(&(((int8_t*){pad})[((yy * {S * PW * Cin}) + (xx * {S * Cin}))])), {wname}, {bname});\n"
         f"    }}\n  }}\n"
-        f"  for (int32_t ax0 = 0; ax0 < {OH * OW * Cout}; ++ax0) {{\n"
-        f"    int32_t v = {requant(f'((int32_t*){conv})[ax0]', str(mult), shift, -2)};\n"
-        f"    {clamp8('T_cast[ax0]', 'v')}\n  }}\n"
     )
+    value = f"((int32_t*){conv})[ax0]"
+    if center:
+        body += (
+            f"  for (int32_t c = 0; c < {Cout}; ++c) {{\n"
+            f"    ((int32_t*){pad})[c] = 0;\n  }}\n"
+            f"  for (int32_t p = 0; p < {OH * OW}; ++p) {{\n"
+            f"    for (int32_t c_1 = 0; c_1 < {Cout}; ++c_1) {{\n"
+            f"      ((int32_t*){pad})[c_1] = (((int32_t*){pad})[c_1] + ((int32_t*){conv})[((p * {Cout}) + c_1)]);\n"
+            f"    }}\n  }}\n"
+        )
+        value = f"(((int32_t*){conv})[ax0] - (((int32_t*){pad})[(ax0 % {Cout})] / {OH * OW}))"
+    tile = L.get("tile")
+    if tile:
+        tiles = -(-(OH * OW * Cout) // tile)
+        body += (
+            f"  for (int32_t ax0_outer = 0; ax0_outer < {tiles}; ++ax0_outer) {{\n"
+            f"    for (int32_t ax0_inner = 0; ax0_inner < {tile}; ++ax0_inner) {{\n"
+            f"      int32_t v = {requant(value.replace('ax0', f'((ax0_outer * {tile}) + ax0_inner)'), str(mult), shift, -2)};\n"
+            f"      if ((((ax0_outer * {tile}) + ax0_inner) < {OH * OW * Cout})) {{\n"
+            f"        {clamp8(out.replace('ax0', f'((ax0_outer * {tile}) + ax0_inner)'), 'v')}\n"
+            f"      }}\n    }}\n  }}\n"
+        )
+    else:
+        body += (
+            f"  for (int32_t ax0 = 0; ax0 < {OH * OW * Cout}; ++ax0) {{\n"
+            f"    int32_t v = {requant(value, str(mult), shift, -2)};\n"
+            f"    {clamp8(out, 'v')}\n  }}\n"
+        )
+    if merged:
+        body += (
+            f"  for (int32_t ax0_1 = 0; ax0_1 < {OH * OW * Cout}; ++ax0_1) {{\n"
+            f"    T_cast[ax0_1] = ((int8_t*){pad})[ax0_1];\n  }}\n"
+        )
     mb.add_op(fname, "int8_t* p0, int8_t* T_cast", body, sc)
     return Emitted(fname, Tensor((OH, OW, Cout), "int8_t"), [("in", 0), ("out",)])
 
@@ -330,7 +396,9 @@ def op_pw(mb, L, xs):
         f"      ((int32_t*){conv})[((p_1 * {Cout}) + oc_1)] = {smlad}(row, (&(((int32_t*){kv})[(oc_1 * {K2})])), "
         f"{K2}, {bname}[oc_1]);\n"
         f"    }}\n  }}\n"
-        f"  for (int32_t ax0 = 0; ax0 < {HW}; ++ax0) {{\n"
+        # "partial": the last row of the output is left as the tensor before it in that
+        # storage had it (a hand edit or another schedule; a later reader sees it).
+        f"  for (int32_t ax0 = 0; ax0 < {HW - 1 if L.get('partial') else HW}; ++ax0) {{\n"
         f"    for (int32_t ax1 = 0; ax1 < {Cout}; ++ax1) {{\n"
         f"      int32_t v = {requant(f'((int32_t*){conv})[((ax0 * {Cout}) + ax1)]', f'{mname}[ax1]', shift)};\n"
         f"      {clamp8(f'T_cast[((ax0 * {Cout}) + ax1)]', 'v')}\n    }}\n  }}\n"
@@ -391,9 +459,11 @@ def op_avgpool(mb, L, xs):
 
 
 def op_dense_acc(mb, L, xs):
-    """dense with int32 result accumulated in place in the output (read-write parameter)."""
+    """dense with int32 result accumulated in place in the output (read-write parameter).
+    Option "tail": also read that many bytes past the input tensor, the tail of whatever the
+    input's storage held before (a later operator reading a reused sid's tail)."""
     (x,) = xs
-    K = x.count
+    K = x.count + L.get("tail", 0)
     N = L["units"]
     wname = mb.const("int8_t", mb.rng.int8s(K * N, SW))
     acc_std = math.sqrt(K) * x.std * SW
@@ -432,22 +502,47 @@ def op_dense_q(mb, L, xs):
         + ("_nn_relu" if relu else "")
     )
     sc = mb.scratch()
-    body = sc.alloc("T_matmul", N * 4, 0, 32)
-    tm = sc.v("T_matmul")
-    body += (
-        f"  for (int32_t j = 0; j < {N}; ++j) {{\n"
-        f"    ((int32_t*){tm})[j] = {bname}[j];\n  }}\n"
-        f"  for (int32_t k = 0; k < {K}; ++k) {{\n"
-        f"    for (int32_t j_1 = 0; j_1 < {N}; ++j_1) {{\n"
-        f"      ((int32_t*){tm})[j_1] = (((int32_t*){tm})[j_1] + (((int32_t)p0[k]) * ((int32_t){wname}[((k * {N}) + j_1)])));\n"
-        f"    }}\n  }}\n"
-        f"  for (int32_t j_2 = 0; j_2 < {N}; ++j_2) {{\n"
-        f"    int32_t v = {requant(f'((int32_t*){tm})[j_2]', str(mult), shift)};\n"
-        f"    {clamp8('T_cast[j_2]', 'v', -20 if relu else -128)}\n  }}\n"
-    )
+    if mb.usmp and mb.usmp["tiled_dense"] and N % 8 == 0:
+        body = _dense_q_tiled(sc, K, N, wname, bname, mult, shift, relu)
+    else:
+        body = sc.alloc("T_matmul", N * 4, 0, 32)
+        tm = sc.v("T_matmul")
+        body += (
+            f"  for (int32_t j = 0; j < {N}; ++j) {{\n"
+            f"    ((int32_t*){tm})[j] = {bname}[j];\n  }}\n"
+            f"  for (int32_t k = 0; k < {K}; ++k) {{\n"
+            f"    for (int32_t j_1 = 0; j_1 < {N}; ++j_1) {{\n"
+            f"      ((int32_t*){tm})[j_1] = (((int32_t*){tm})[j_1] + (((int32_t)p0[k]) * ((int32_t){wname}[((k * {N}) + j_1)])));\n"
+            f"    }}\n  }}\n"
+            f"  for (int32_t j_2 = 0; j_2 < {N}; ++j_2) {{\n"
+            f"    int32_t v = {requant(f'((int32_t*){tm})[j_2]', str(mult), shift)};\n"
+            f"    {clamp8('T_cast[j_2]', 'v', -20 if relu else -128)}\n  }}\n"
+        )
     mb.add_op(fname, "int8_t* p0, int8_t* T_cast", body, sc)
     return Emitted(
         fname, Tensor((N,), "int8_t", TARGET * (0.7 if relu else 1.0)), [("in", 0), ("out",)]
+    )
+
+
+def _dense_q_tiled(sc, K, N, wname, bname, mult, shift, relu) -> str:
+    """int8 dense, 8 outputs at a time: TVM with USMP declares the accumulator slice inside
+    the loop over output tiles (`void* compute_global_let = ...;` in a loop body)."""
+    decl = sc.alloc("T_matmul", 32, 0, 32).replace("  void*", "    void*", 1)
+    tm = sc.v("T_matmul")
+    return (
+        f"  for (int32_t j_outer = 0; j_outer < {N // 8}; ++j_outer) {{\n"
+        f"{decl}"
+        f"    for (int32_t j_inner = 0; j_inner < 8; ++j_inner) {{\n"
+        f"      ((int32_t*){tm})[j_inner] = {bname}[((j_outer * 8) + j_inner)];\n    }}\n"
+        f"    for (int32_t k = 0; k < {K}; ++k) {{\n"
+        f"      for (int32_t j_inner_1 = 0; j_inner_1 < 8; ++j_inner_1) {{\n"
+        f"        ((int32_t*){tm})[j_inner_1] = (((int32_t*){tm})[j_inner_1] + (((int32_t)p0[k]) * "
+        f"((int32_t){wname}[((k * {N}) + ((j_outer * 8) + j_inner_1))])));\n"
+        f"      }}\n    }}\n"
+        f"    for (int32_t j_inner_2 = 0; j_inner_2 < 8; ++j_inner_2) {{\n"
+        f"      int32_t v = {requant(f'((int32_t*){tm})[j_inner_2]', str(mult), shift)};\n"
+        f"      {clamp8('T_cast[((j_outer * 8) + j_inner_2)]', 'v', -20 if relu else -128)}\n"
+        f"    }}\n  }}\n"
     )
 
 

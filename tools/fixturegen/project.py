@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .cfmt import round16
-from .model import ModuleBuilder, ModuleResult
+from .model import USMP_DEFAULTS, ModuleBuilder, ModuleResult
 
 ALLOCATOR_OVERHEAD = 512
 
@@ -236,9 +236,72 @@ SPECS: dict[str, dict] = {
             }
         },
     },
-    # Built with USMP: a static pool, no workspace calls.
+    # Keyword spotting with the shapes that need byte extents (issue 15): the first conv's
+    # allocation carries two tensors in turn ("center") and reads past its int32 buffer
+    # with only its stores guarded ("tile"); a pointwise conv leaves the last row of its
+    # output to the tensor before it in that sid ("partial"); the dense reads the tail of a
+    # reused sid past its own input ("tail").
+    "kws_edges": {
+        "modules": {
+            "default": {
+                "seed": 61,
+                "inputs": [("audio", (49, 10, 1))],
+                "outputs": ["scores"],
+                "layers": [
+                    {"kind": "lut"},
+                    {
+                        "kind": "conv",
+                        "kernel": (10, 4),
+                        "stride": 2,
+                        "cout": 64,
+                        "center": True,
+                        "tile": 768,
+                    },
+                    {"kind": "dw"},
+                    {"kind": "pw", "cout": 64, "id": "block1"},
+                    {"kind": "dw"},
+                    {"kind": "pw", "cout": 64},
+                    {"kind": "add_rw", "skip": "block1"},
+                    {"kind": "dw"},
+                    {"kind": "pw", "cout": 64, "partial": True},
+                    {"kind": "avgpool"},
+                    {"kind": "dense_acc", "units": 12, "tail": 64},
+                    {"kind": "softmax"},
+                ],
+            }
+        },
+    },
+    # A small MobileNet-like image classifier whose sids carry tensors of very different
+    # sizes (TVM sizes a sid for the largest it carries), with a skip connection held across
+    # the heaviest block in a sid sized for a larger tensor; the first conv's allocation
+    # carries two tensors in turn ("center").
+    "ic_residual": {
+        "modules": {
+            "default": {
+                "seed": 71,
+                "inputs": [("input_1", (32, 32, 3))],
+                "outputs": ["Identity"],
+                "layers": [
+                    {"kind": "conv", "kernel": (3, 3), "stride": 2, "cout": 16, "center": True},
+                    {"kind": "dw"},
+                    {"kind": "pw", "cout": 32},
+                    {"kind": "dw", "stride": 2},
+                    {"kind": "pw", "cout": 64},
+                    {"kind": "dw", "stride": 2},
+                    {"kind": "pw", "cout": 128, "id": "s3a"},
+                    {"kind": "dw"},
+                    {"kind": "pw", "cout": 128},
+                    {"kind": "add_rw", "skip": "s3a"},
+                    {"kind": "avgpool"},
+                    {"kind": "dense_acc", "units": 10},
+                    {"kind": "softmax"},
+                ],
+            }
+        },
+    },
+    # Built with USMP: a static pool, no workspace calls; the entry reuses its sids.
     "usmp_static": {
-        "usmp": True,
+        "usmp": {"sids": "reused"},
         "modules": {
             "default": {
                 "seed": 53,
@@ -254,7 +317,8 @@ SPECS: dict[str, dict] = {
         },
     },
     # USMP-built, and offloading: lib1 includes a vendor runtime header that needs pthread.h
-    # (crewrite does not need to parse anything here: there is no workspace call).
+    # (crewrite must read lib1 to re-plan the pool: without a pthread.h given with -I, the
+    # pool stays as USMP planned it).
     "usmp_vendor": {
         "usmp": True,
         "vendor_header": True,
@@ -269,6 +333,28 @@ SPECS: dict[str, dict] = {
         },
     },
 }
+
+
+# The models above built with USMP (tir.usmp.enable=1): pools planned by USMP's greedy by size.
+SPECS["kws_usmp"] = {
+    "usmp": {"const_pool": True, "merged_scratch": True},
+    "modules": SPECS["kws_native"]["modules"],
+}
+SPECS["cmsis_kws_usmp"] = {"usmp": True, "modules": SPECS["cmsis_kws"]["modules"]}
+SPECS["vww_usmp"] = {"usmp": True, "header_copy": True, "modules": SPECS["vww_big"]["modules"]}
+SPECS["two_modules_usmp"] = {
+    # pools the application provides, tensors as inline slices, loop-local scratch slices
+    "usmp": {"pool": "application", "inline_sids": True, "tiled_dense": True},
+    "modules": SPECS["two_modules"]["modules"],
+}
+
+
+def usmp_options(spec: dict) -> dict | None:
+    """A spec's USMP options with their defaults; None when it is built without USMP."""
+    given = spec.get("usmp")
+    if not given:
+        return None
+    return {**USMP_DEFAULTS, **(given if isinstance(given, dict) else {})}
 
 
 @dataclass
@@ -300,6 +386,12 @@ def _main_c(name: str, mods: list[ModuleResult], header_sized: bool = False) -> 
             f"\n#ifndef WORKSPACE_SIZE\n#define WORKSPACE_SIZE ({' + '.join(P)} + 512)\n#endif\n\n"
         )
         out.append("static uint8_t g_aot_memory[WORKSPACE_SIZE];\n")
+    for m in mods:
+        if _app_pool(m):
+            out.append(
+                f"static uint8_t g_{m.mod}_pool[TVMGEN_{m.mod.upper()}_GLOBAL_WORKSPACE_"
+                "WORKSPACE_POOL_SIZE] __attribute__((aligned(16)));\n"
+            )
     for m in mods:
         for n, t, c in m.inputs:
             out.append(f"static {t} g_{m.mod}_in_{n}[{c}] __attribute__((aligned(16)));\n")
@@ -336,9 +428,16 @@ def _main_c(name: str, mods: list[ModuleResult], header_sized: bool = False) -> 
         out.append(f"  struct {p}_outputs {m.mod}_outputs = {{\n")
         out += [f"    .{n} = g_{m.mod}_out_{n},\n" for (n, _t, _c) in m.outputs]
         out.append("  };\n")
+        pools = ""
+        if _app_pool(m):
+            out.append(
+                f"  struct {p}_workspace_pools {m.mod}_pools = {{\n"
+                f"    .global_workspace = g_{m.mod}_pool,\n  }};\n"
+            )
+            pools = f", &{m.mod}_pools"
         out.append(
             "  shim_workspace_init(g_aot_memory, sizeof(g_aot_memory));\n"
-            f"  int32_t {m.mod}_rc = {p}_run(&{m.mod}_inputs, &{m.mod}_outputs);\n"
+            f"  int32_t {m.mod}_rc = {p}_run(&{m.mod}_inputs, &{m.mod}_outputs{pools});\n"
             "  peak += shim_workspace_peak();\n"
             "  calls += shim_workspace_calls();\n"
             f"  if ({m.mod}_rc != 0) {{\n"
@@ -359,6 +458,10 @@ def _main_c(name: str, mods: list[ModuleResult], header_sized: bool = False) -> 
         "  return failed;\n}\n"
     )
     return "".join(out)
+
+
+def _app_pool(m: ModuleResult) -> bool:
+    return m.usmp is not None and m.usmp["pool"] == "application"
 
 
 def _cmake(name: str, ws: int | None) -> str:
@@ -409,9 +512,10 @@ def _tensors(tensors: list) -> dict:
 
 def _metadata(name: str, mods: list[ModuleResult], spec: dict) -> str:
     """metadata.json as TVM 0.10+ writes it (format version 7): the run function's tensors
-    under memory.functions.main; or as TVM 0.8 wrote it (version 5: one module, at the top
-    level). The graph executor's operators list their own workspace."""
-    usmp, specs = spec.get("usmp", False), spec["modules"]
+    under memory.functions.main; with USMP, each module's pool size by pool name (at the top
+    for one module, in the module's entry for several); or as TVM 0.8 wrote it (version 5: one
+    module, at the top level). The graph executor's operators list their own workspace."""
+    usmp, specs = usmp_options(spec) is not None, spec["modules"]
     graph = {m.mod: specs[m.mod].get("executor") == "graph" for m in mods}
     if spec.get("metadata_version") == 5:
         (m,) = mods
@@ -444,7 +548,9 @@ def _metadata(name: str, mods: list[ModuleResult], spec: dict) -> str:
         "export_datetime": "2024-01-01 00:00:00Z",
         "modules": {},
         "memory_pools": (
-            {"global_workspace": {"size_bytes": mods[0].workspace_size}} if usmp else {}
+            {"global_workspace": {"size_bytes": mods[0].workspace_size}}
+            if usmp and len(mods) == 1
+            else {}
         ),
     }
     for m in mods:
@@ -470,6 +576,10 @@ def _metadata(name: str, mods: list[ModuleResult], spec: dict) -> str:
             "target": [specs[m.mod].get("target", "c -keys=arm_cpu,cpu -mcpu=cortex-m7")],
             "memory": {"functions": functions},
         }
+        if usmp and len(mods) > 1:
+            md["modules"][m.mod]["memory_pools"] = {
+                "global_workspace": {"size_bytes": m.workspace_size}
+            }
     return json.dumps(md, indent=2, sort_keys=True) + "\n"
 
 
@@ -514,7 +624,7 @@ def _with_run_lock(lib0: str, mod: str) -> str:
 
 def build_fixture(name: str) -> Fixture:
     spec = SPECS[name]
-    usmp = spec.get("usmp", False)
+    usmp = usmp_options(spec)
     mods = [ModuleBuilder(mod, ms, usmp=usmp).build() for mod, ms in spec["modules"].items()]
     header_sized = spec.get("app") == "header_sized"
     ws = None if header_sized else sum(m.workspace_size for m in mods) + ALLOCATOR_OVERHEAD
@@ -581,6 +691,7 @@ def expected_facts(fixtures: list[Fixture]) -> str:
                     "buffers": m.buffers,
                     "inputs": [list(i) for i in m.inputs],
                     "outputs": [list(o) for o in m.outputs],
+                    **({"pool_slices": m.slices} if m.usmp else {}),
                 }
                 for m in fx.modules
             },

@@ -1,6 +1,7 @@
-/* For the fixture oracle only (tests/expected_test.py): the pthread names that two fixtures'
-   hand-extended files use. crewrite's own headers leave pthread.h out on purpose, so that
-   those fixtures exercise a file crewrite cannot read and leaves out. */
+/* For the fixture oracle (tests/expected_test.py), the USMP tests and tools/bench_usmp.py:
+   the pthread names that two fixtures' hand-extended or vendor files use. crewrite's own
+   headers leave pthread.h out on purpose, so that those fixtures exercise a file crewrite
+   cannot read and leaves out (and, given this folder with -I, can). */
 #ifndef CREWRITE_TESTS_PTHREAD_H_
 #define CREWRITE_TESTS_PTHREAD_H_
 typedef struct {
