@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 import re
 import shutil
+import subprocess
+import sys
 import tarfile
 from pathlib import Path
 from xml.etree import ElementTree
@@ -32,6 +34,17 @@ def kws(tmp_path: Path) -> Path:
     copy = tmp_path / "kws"
     shutil.copytree(FIXTURES / "kws_native", copy)
     return copy
+
+
+def test_python_dash_m_runs_the_command(tmp_path):
+    """`python -m crewrite` is the `crewrite` command (exit codes included)."""
+    done = subprocess.run(
+        [sys.executable, "-m", "crewrite", "rewrite", str(tmp_path / "nope")],
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 1 and done.stderr.startswith("crewrite: ")
+    assert "no such file or directory" in done.stderr
 
 
 def test_help_explains_inputs_changes_and_exit_codes(capsys):
