@@ -77,6 +77,10 @@ _DEFINITION = re.compile(r"\b([A-Za-z_]\w*)\s*\([^;{}()]*(?:\([^;{}()]*\)[^;{}()
 _NUMERIC_INITIALIZER = re.compile(r"=\s*\{([\s0-9a-fA-FxXpP+\-.,uUlL]*)\}")
 ELIDE_MIN_CHARS = 512
 
+# `#line N "file"` and GNU's `# N "file"`: in a source they would move its own coordinates
+# away from its text, where every edit is located.
+_LINE_DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(?:line\b|\d)[^\n]*", re.MULTILINE)
+
 
 @dataclass
 class TranslationUnit:
@@ -243,7 +247,7 @@ def parse_source(
 ) -> TranslationUnit:
     """Elide weights, preprocess, parse; errors name the original file and line."""
     filename = str(path)
-    elided_text, _ = elide_constant_data(text)
+    elided_text, _ = elide_constant_data(_LINE_DIRECTIVE.sub("", text))
     preprocessed, missing = preprocess(elided_text, filename, include_dirs, defines)
     parser = CParser()
     try:

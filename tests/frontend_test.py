@@ -76,3 +76,23 @@ def test_user_defines_reach_the_preprocessor(tmp_path: Path):
     text = "#ifdef WANT\nint f(void) { return 1; }\n#endif\n"
     tu = parse_source("a.c", tmp_path / "a.c", text, [], ["WANT"])
     assert len(tu.ast.ext) == 1
+
+
+def test_line_directives_in_a_source_do_not_move_its_code(tmp_path: Path):
+    """Coordinates locate edits in this very text: a `#line` (or `# N "file"`) in the source
+    must not make its functions look like they come from another file or line."""
+    text = (
+        "#include <stdint.h>\n"
+        '#line 1 "generated.cc"\n'
+        "int f(void) { return 1; }\n"
+        '# 900 "other.c"\n'
+        "int g(void) { return 2; }\n"
+    )
+    path = tmp_path / "default_lib1.c"
+    path.write_text(text)
+    tu = parse_source("default_lib1.c", path, text, [], [])
+    funcs = [e for e in tu.ast.ext if type(e).__name__ == "FuncDef"]
+    assert [(f.decl.name, f.coord.line, tu.is_own(f)) for f in funcs] == [
+        ("f", 3, True),
+        ("g", 5, True),
+    ]
