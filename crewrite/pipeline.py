@@ -192,10 +192,17 @@ def _header_copies(project: Project, module: str, pool: str | None = None) -> He
     if len({d.value for _, d in found}) > 1 or (truth is None and generated):
         said = ", ".join(
             f"{project.display(rel)}{' (generated)' if project.is_generated_header(rel) else ''}"
-            f" {d.expr}" + (f" = {d.value}" if str(d.value) != d.expr.strip() else "")
+            f" {d.expr}{_evaluated(d)}"
             for rel, d in found
         )
     return HeaderCopies(macro, truth, tuple(found), said)
+
+
+def _evaluated(define: SizeDefine) -> str:
+    """What a define's expression comes to, when that is not plain to see in it."""
+    if define.value is None:
+        return " (not a number crewrite can read)"
+    return f" = {define.value}" if str(define.value) != define.expr.strip() else ""
 
 
 def _scan(project: Project) -> dict[str, list[int]]:

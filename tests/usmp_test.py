@@ -520,3 +520,18 @@ def test_a_project_with_workspace_calls_and_a_pool_moves_only_the_calls(tmp_path
     assert result.status == "rewritten" and not result.pools and result.modules
     assert "(&(global_workspace_2_var[64]))" in lib1(result.new_texts)
     assert any("USMP pool(s) global_workspace left as planned" in n for n in result.notes)
+
+
+def test_a_header_copy_crewrite_cannot_evaluate_is_named_as_such(tmp_path, capsys):
+    """A copy that defines the size from a macro it does not see is named with what it
+    says, not with a Python `None`."""
+    root = make_usmp_project(tmp_path / "app", SMALL, pool=512, application_pool=True)
+    generated = (root / "model/codegen/host/include/tvmgen_t.h").read_text()
+    (root / "include").mkdir()
+    (root / "include" / "tvmgen_t.h").write_text(
+        generated.replace("SPACE_SIZE 512", "SPACE_SIZE BOARD_WORKSPACE")
+    )
+    assert main(["rewrite", str(root)]) == 0
+    (line,) = [x for x in capsys.readouterr().out.splitlines() if "copies disagreed" in x]
+    assert "include/tvmgen_t.h BOARD_WORKSPACE (not a number crewrite can read)" in line
+    assert "None" not in line
