@@ -42,6 +42,7 @@ GNU_DEFINES = [
     "__declspec(...)",
     "__asm__(...)",  # inline assembly has operand lists: `__asm("..." : "=r"(x) : ...)`
     "__asm(...)",
+    "asm(...)",
     "__restrict__",
     "__restrict",
     "__inline__ inline",
@@ -80,6 +81,11 @@ ELIDE_MIN_CHARS = 512
 # `#line N "file"` and GNU's `# N "file"`: in a source they would move its own coordinates
 # away from its text, where every edit is located.
 _LINE_DIRECTIVE = re.compile(r"^[ \t]*#[ \t]*(?:line\b|\d)[^\n]*", re.MULTILINE)
+# `asm volatile (...)`: the qualifiers between the keyword and its operand list are blanked
+# (same length) so that the macros above swallow it like `__asm__(...)`.
+_ASM_QUALIFIERS = re.compile(
+    r"\b(__asm__|__asm|asm)((?:\s+(?:volatile|__volatile__|__volatile|inline|goto))+)(?=\s*\()"
+)
 
 
 @dataclass
@@ -247,7 +253,10 @@ def parse_source(
 ) -> TranslationUnit:
     """Elide weights, preprocess, parse; errors name the original file and line."""
     filename = str(path)
-    elided_text, _ = elide_constant_data(_LINE_DIRECTIVE.sub("", text))
+    plain = _ASM_QUALIFIERS.sub(
+        lambda m: m.group(1) + re.sub(r"\S", " ", m.group(2)), _LINE_DIRECTIVE.sub("", text)
+    )
+    elided_text, _ = elide_constant_data(plain)
     preprocessed, missing = preprocess(elided_text, filename, include_dirs, defines)
     parser = CParser()
     try:

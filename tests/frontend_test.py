@@ -96,3 +96,25 @@ def test_line_directives_in_a_source_do_not_move_its_code(tmp_path: Path):
         ("f", 3, True),
         ("g", 5, True),
     ]
+
+
+def test_inline_assembly_with_qualifiers_parses(tmp_path: Path):
+    """`asm volatile (...)`, the usual spelling of GNU inline assembly (in hand-extended
+    operators, or CMSIS's own helpers), is read like `__asm__(...)`."""
+    text = (
+        "#include <stdint.h>\n"
+        "static inline int32_t ror(int32_t x) {\n"
+        "  int32_t r;\n"
+        '  __asm__ __volatile__ ("ror %0, %1, #8" : "=r"(r) : "r"(x));\n'
+        '  __asm volatile ("" ::: "memory");\n'
+        '  asm volatile ("nop");\n'
+        '  asm ("nop");\n'
+        "  return r;\n"
+        "}\n"
+        "int f(void) { return ror(1); }\n"
+    )
+    path = tmp_path / "default_lib1.c"
+    path.write_text(text)
+    tu = parse_source("default_lib1.c", path, text, [], [])
+    funcs = [e for e in tu.ast.ext if type(e).__name__ == "FuncDef"]
+    assert [(f.decl.name, f.coord.line) for f in funcs] == [("ror", 2), ("f", 10)]
