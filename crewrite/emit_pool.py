@@ -10,6 +10,7 @@ the pool's dimension.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import replace
 
@@ -127,6 +128,18 @@ def pool_edits(result: PoolResult, texts: Mapping[str, str]) -> tuple[list[Edit]
             f"application: give it {result.arena_bytes} bytes "
             f"({pool_define_name(result.pool.module, result.pool.name)}"
             " in the module header says so)"
+        )
+    elif result.pool.definition.dim is None:
+        definition = result.pool.definition
+        spelled = re.findall(
+            rf"\b{re.escape(result.pool.name)}\s*\[([^\]]*)\]",
+            texts[definition.file][: definition.end],
+        )
+        notes.append(
+            f"pool '{result.pool.name}' of module '{result.pool.module}' is defined with the "
+            f"size '{spelled[-1].strip() if spelled else '?'}' ({definition.file}:"
+            f"{definition.line}), which crewrite does not edit: make it "
+            f"{result.arena_bytes} bytes"
         )
     return edits, notes
 

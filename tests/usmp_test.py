@@ -535,3 +535,27 @@ def test_a_header_copy_crewrite_cannot_evaluate_is_named_as_such(tmp_path, capsy
     (line,) = [x for x in capsys.readouterr().out.splitlines() if "copies disagreed" in x]
     assert "include/tvmgen_t.h BOARD_WORKSPACE (not a number crewrite can read)" in line
     assert "None" not in line
+
+
+def test_a_pool_sized_by_a_macro_is_left_to_the_user_with_its_new_size(tmp_path, capsys):
+    """`static uint8_t global_workspace[POOL_BYTES];`: crewrite does not edit the macro (it
+    may size other things), so the report must not claim a smaller pool without saying
+    that the definition still needs the new size."""
+    root = make_usmp_project(tmp_path / "app", SMALL, pool=512)
+    lib0 = root / "model/codegen/host/src/t_lib0.c"
+    text = lib0.read_text()
+    assert "static uint8_t global_workspace[512];" in text
+    lib0.write_text(
+        text.replace(
+            "static uint8_t global_workspace[512];",
+            "#define T_POOL_BYTES 512\nstatic uint8_t global_workspace[T_POOL_BYTES];",
+        )
+    )
+    assert main(["rewrite", str(root)]) == 0
+    said = capsys.readouterr().out
+    assert "static uint8_t global_workspace[T_POOL_BYTES];" in lib0.read_text()
+    assert (
+        "pool 'global_workspace' of module 't' is defined with the size 'T_POOL_BYTES' "
+        "(model/codegen/host/src/t_lib0.c:"
+    ) in said
+    assert "make it 320 bytes" in said
