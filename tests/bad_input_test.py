@@ -145,6 +145,13 @@ def test_truncated_or_non_tar_archive_is_one_readable_line(tmp_path, capsys, cut
             9,
             "kept where crewrite cannot follow it",
         ),
+        (
+            "int32_t f(int8_t* x) {\n"
+            "  void* p = (x != NULL) ? TVMBackendAllocWorkspace(1, 0, (uint64_t)8, 0, 8) : NULL;\n"
+            "  if (TVMBackendFreeWorkspace(1, 0, p) != 0) { return -1; }\n  return 0;\n}\n",
+            7,
+            "TVMBackendAllocWorkspace result is not stored as it is in a variable",
+        ),
     ],
     ids=[
         "unparsable",
@@ -153,6 +160,7 @@ def test_truncated_or_non_tar_archive_is_one_readable_line(tmp_path, capsys, cut
         "free-never-allocated",
         "alloc-in-loop-never-freed",
         "alloc-in-loop-escaping",
+        "alloc-inside-an-expression",
     ],
 )
 def test_bad_c_is_refused_with_file_line_reason(project, capsys, body, line_no, reason):

@@ -32,6 +32,7 @@ class _SiteFinder(c_ast.NodeVisitor):
         self.frees: list[FreeSite] = []
         self.loop_of: dict[AllocSite | FreeSite, int | None] = {}
         self._target: str | None = None
+        self._value: c_ast.Node | None = None  # what is stored in `_target`, casts aside
         self._loops: list[int] = []
 
     def _loop(self, node: c_ast.Node) -> None:
@@ -43,11 +44,13 @@ class _SiteFinder(c_ast.NodeVisitor):
 
     def visit_Decl(self, node: c_ast.Decl) -> None:
         self._target = node.name
+        self._value = strip_casts(node.init) if node.init is not None else None
         self.generic_visit(node)
         self._target = None
 
     def visit_Assignment(self, node: c_ast.Assignment) -> None:
         self._target = node.lvalue.name if isinstance(node.lvalue, c_ast.ID) else None
+        self._value = strip_casts(node.rvalue)
         self.visit(node.rvalue)
         self._target = None
 
@@ -77,6 +80,13 @@ class _SiteFinder(c_ast.NodeVisitor):
         if self._target is None:
             raise CrewriteError(
                 f"{ALLOC} result is not stored in a local variable: cannot follow it",
+                self.tu.rel,
+                line,
+            )
+        if self._value is not node:
+            raise CrewriteError(
+                f"{ALLOC} result is not stored as it is in a variable (it is part of the "
+                f"expression stored in '{self._target}'): cannot follow it",
                 self.tu.rel,
                 line,
             )
