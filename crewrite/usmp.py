@@ -28,8 +28,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from crewrite import packing
-from crewrite.extents import FunctionExtents, Span
+from crewrite.extents import FunctionExtents, Runs, Span
 from crewrite.extents import analyse as analyse_extents
+from crewrite.extents.values import merge_runs, runs_cover
 from crewrite.extract import Program, extract, is_entry
 from crewrite.extract.pools import (
     Pool,
@@ -154,13 +155,73 @@ def analyse_pools(
             for w in facts.problems.get(pool.key, ())
             if not w.fatal
         ]
-    keep = {p.key for p in workspace if p.key not in refused}
-    buffers = {
-        function: [s for s in sites if (facts.modules.get(function, ""), s.pool) in keep]
-        for function, sites in sized.items()
-    }
-    program = extract(facts.units, modules, buffers)
-    return PoolAnalysis(facts, program, refused, tuple(warnings), extents)
+    while True:
+        keep = {p.key for p in workspace if p.key not in refused}
+        buffers = {
+            function: [s for s in sites if (facts.modules.get(function, ""), s.pool) in keep]
+            for function, sites in sized.items()
+        }
+        analysis = PoolAnalysis(
+            facts, extract(facts.units, modules, buffers), refused, tuple(warnings), extents
+        )
+        shared = {
+            pool.key: found
+            for pool in analysis.movable
+            if (found := _shared_bytes(analysis.liveness(pool), extents)) is not None
+        }
+        if not shared:
+            return analysis
+        refused.update(shared)
+
+
+def _shared_bytes(live: Liveness, extents: Mapping[str, FunctionExtents]) -> PoolProblem | None:
+    """Two slices of one function on the same bytes where USMP put them, where bytes may
+    flow from one name to the other: one buffer under two names (a let slice and its offset
+    written inline, a view inside it), which crewrite's lifetimes do not see; placed apart,
+    the reader would read other bytes, so the pool stays as planned. USMP also puts slices
+    of disjoint lifetimes on the same bytes; those are told apart by their reads: a slice
+    that reads bytes before writing them through its own name (at the same offset: in any
+    statement; elsewhere: in a statement that does not write them itself, unlike an
+    accumulation into an operator's output) is fed by the other."""
+    slices = [
+        (b.site.offset - b.lead, b.site.offset - b.lead + b.size, b.site)
+        for b in live.buffers
+        if isinstance(b.site, SliceSite) and b.size > 0
+    ]
+    slices.sort(key=lambda span: span[:2])
+    for i, (_, hi, a) in enumerate(slices):
+        for lo, _, b in slices[i + 1 :]:
+            if lo >= hi:
+                break
+            if a.function != b.function or a.key == b.key:
+                continue
+            fx = extents.get(a.function)
+            same = a.offset == b.offset
+            if fx is None or any(_reads_unwritten(fx, s.variable, same) for s in (a, b)):
+                return PoolProblem(
+                    f"the slices '{a.variable}' (line {a.line}) and '{b.variable}' (line "
+                    f"{b.line}) of {a.function} share bytes of the pool and one reads what it "
+                    "did not write: one buffer under two names, which crewrite does not follow",
+                    a.file,
+                    a.line,
+                )
+    return None
+
+
+def _reads_unwritten(fx: FunctionExtents, base: str, in_any_statement: bool) -> bool:
+    """Whether a statement may read bytes of `base` that no earlier statement certainly
+    wrote through it (unless `in_any_statement`, bytes the statement itself writes too
+    count as written)."""
+    written: Runs = ()
+    for statement in fx.statements:
+        extent = statement.bases.get(base)
+        if extent is None:
+            continue
+        covered = written if in_any_statement else merge_runs([*written, *extent.must_write])
+        if extent.reads is not None and not runs_cover(covered, extent.reads):
+            return True
+        written = merge_runs([*written, *extent.must_write])
+    return False
 
 
 def slice_sizes(

@@ -559,3 +559,47 @@ def test_a_pool_sized_by_a_macro_is_left_to_the_user_with_its_new_size(tmp_path,
         "(model/codegen/host/src/t_lib0.c:"
     ) in said
     assert "make it 320 bytes" in said
+
+
+# `pad_let` is written, then read through the same bytes spelled inline (`&pool[0]`): one
+# buffer under two names. Planned as two slices, each in its own place, the read would see
+# other bytes.
+ALIASED = (
+    """
+TVM_DLL int32_t tvmgen_t_op(int8_t* p0, int8_t* T_out, uint8_t* global_workspace_2_var) {
+  void* pad_let = (&(global_workspace_2_var[0]));
+  for (int32_t i = 0; i < 64; ++i) {
+    ((int8_t*)pad_let)[i] = p0[i];
+  }
+  for (int32_t i = 0; i < 64; ++i) {
+    T_out[i] = ((int8_t*)(&(global_workspace_2_var[0])))[(63 - i)];
+  }
+  return 0;
+}
+"""
+    + USMP_ENTRY
+)
+
+
+@pytest.mark.parametrize(
+    ("body", "other"),
+    [
+        (ALIASED, "global_workspace_2_var[0]"),
+        # a view 16 bytes inside pad_let, read where pad_let was written
+        (
+            ALIASED.replace("(63 - i)]", "(47 - (i & 31))]").replace("var[0])))", "var[16])))"),
+            "global_workspace_2_var[16]",
+        ),
+    ],
+    ids=["same-offset", "view-inside"],
+)
+def test_slices_that_share_bytes_keep_the_pool_as_planned(tmp_path, capsys, body, other):
+    root = make_usmp_project(tmp_path / "alias", body, pool=512)
+    lib = root / "model/codegen/host/src/t_lib1.c"
+    before = lib.read_text()
+    assert main(["rewrite", str(root)]) == 0
+    said = capsys.readouterr().err
+    assert lib.read_text() == before
+    assert "pool 'global_workspace' of module 't' stays as USMP planned it" in said
+    assert f"'pad_let' (line 8) and '{other}' (line 13) of tvmgen_t_op" in said
+    assert "share bytes of the pool and one reads what it did not write" in said
