@@ -78,6 +78,15 @@ def test_user_defines_reach_the_preprocessor(tmp_path: Path):
     assert len(tu.ast.ext) == 1
 
 
+def own_functions(tmp_path: Path, text: str) -> list[tuple[str, int, bool]]:
+    """Name, line and whether it is the file's own, of every function a source defines."""
+    path = tmp_path / "default_lib1.c"
+    path.write_text(text)
+    tu = parse_source("default_lib1.c", path, text, [], [])
+    funcs = [e for e in tu.ast.ext if type(e).__name__ == "FuncDef"]
+    return [(f.decl.name, f.coord.line, tu.is_own(f)) for f in funcs]
+
+
 def test_line_directives_in_a_source_do_not_move_its_code(tmp_path: Path):
     """Coordinates locate edits in this very text: a `#line` (or `# N "file"`) in the source
     must not make its functions look like they come from another file or line."""
@@ -88,14 +97,7 @@ def test_line_directives_in_a_source_do_not_move_its_code(tmp_path: Path):
         '# 900 "other.c"\n'
         "int g(void) { return 2; }\n"
     )
-    path = tmp_path / "default_lib1.c"
-    path.write_text(text)
-    tu = parse_source("default_lib1.c", path, text, [], [])
-    funcs = [e for e in tu.ast.ext if type(e).__name__ == "FuncDef"]
-    assert [(f.decl.name, f.coord.line, tu.is_own(f)) for f in funcs] == [
-        ("f", 3, True),
-        ("g", 5, True),
-    ]
+    assert own_functions(tmp_path, text) == [("f", 3, True), ("g", 5, True)]
 
 
 def test_inline_assembly_with_qualifiers_parses(tmp_path: Path):
@@ -113,8 +115,4 @@ def test_inline_assembly_with_qualifiers_parses(tmp_path: Path):
         "}\n"
         "int f(void) { return ror(1); }\n"
     )
-    path = tmp_path / "default_lib1.c"
-    path.write_text(text)
-    tu = parse_source("default_lib1.c", path, text, [], [])
-    funcs = [e for e in tu.ast.ext if type(e).__name__ == "FuncDef"]
-    assert [(f.decl.name, f.coord.line) for f in funcs] == [("ror", 2), ("f", 10)]
+    assert own_functions(tmp_path, text) == [("ror", 2, True), ("f", 10, True)]
