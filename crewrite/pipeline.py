@@ -490,6 +490,8 @@ def _rewrite_pools(
         notes += more
         for edit in code:
             edits.setdefault(edit.file, []).append(edit)
+    # several pools of one module: their markers go to the same places in the files they share
+    edits = {rel: combine_inserts(found) for rel, found in edits.items()}
     moved: dict[str, MovedWorkspace] = {}
     header_values: dict[str, str] = {}
     for module in dict.fromkeys(r.pool.module for r in plans.results):

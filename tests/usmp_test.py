@@ -603,3 +603,45 @@ def test_slices_that_share_bytes_keep_the_pool_as_planned(tmp_path, capsys, body
     assert "pool 'global_workspace' of module 't' stays as USMP planned it" in said
     assert f"'pad_let' (line 8) and '{other}' (line 13) of tvmgen_t_op" in said
     assert "share bytes of the pool and one reads what it did not write" in said
+
+
+def test_two_workspace_pools_of_one_module_are_both_replanned(tmp_path, capsys):
+    """TVM may give a module several workspace pools (`--workspace-pools`): every operator
+    takes one pointer per pool. Both move, and both markers land in the files they share."""
+    root = make_usmp_project(tmp_path / "two", SMALL, pool=512)
+    src = root / "model/codegen/host/src"
+    lib = re.sub(
+        r"uint8_t\* global_workspace_(\d+)_var\)",
+        r"uint8_t* global_workspace_\1_var, uint8_t* fast_ws_\1_var)",
+        (src / "t_lib1.c").read_text(),
+    )
+    lib = lib.replace(
+        ", global_workspace_1_var) != 0 )", ", global_workspace_1_var, fast_ws_1_var) != 0 )"
+    )
+    lib = lib.replace("(&(global_workspace_3_var[320]))", "(&(fast_ws_3_var[64]))")
+    (src / "t_lib1.c").write_text(lib)
+    lib0 = (src / "t_lib0.c").read_text()
+    for old, new in (
+        (
+            "static uint8_t global_workspace[512];\n",
+            "static uint8_t global_workspace[512];\nstatic uint8_t fast_ws[256];\n",
+        ),
+        (
+            "uint8_t* global_workspace_0_var);",
+            "uint8_t* global_workspace_0_var, uint8_t* fast_ws_0_var);",
+        ),
+        (
+            "((uint8_t*)&global_workspace));",
+            "((uint8_t*)&global_workspace), ((uint8_t*)&fast_ws));",
+        ),
+    ):
+        assert old in lib0
+        lib0 = lib0.replace(old, new)
+    (src / "t_lib0.c").write_text(lib0)
+    assert main(["rewrite", str(root)]) == 0
+    said = capsys.readouterr().out
+    assert "USMP pool global_workspace" in said and "USMP pool fast_ws" in said
+    lib0 = (src / "t_lib0.c").read_text()
+    assert "static uint8_t fast_ws[64];" in lib0 and "global_workspace[512]" not in lib0
+    lib = (src / "t_lib1.c").read_text()
+    assert "USMP pool 'global_workspace'" in lib and "USMP pool 'fast_ws'" in lib
