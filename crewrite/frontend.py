@@ -256,6 +256,8 @@ def parse_source(
     plain = _ASM_QUALIFIERS.sub(
         lambda m: m.group(1) + re.sub(r"\S", " ", m.group(2)), _LINE_DIRECTIVE.sub("", text)
     )
+    if plain.startswith("\ufeff"):  # a UTF-8 byte order mark, which gcc skips
+        plain = " " + plain[1:]
     elided_text, _ = elide_constant_data(plain)
     preprocessed, missing = preprocess(elided_text, filename, include_dirs, defines)
     parser = CParser()

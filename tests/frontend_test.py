@@ -116,3 +116,9 @@ def test_inline_assembly_with_qualifiers_parses(tmp_path: Path):
         "int f(void) { return ror(1); }\n"
     )
     assert own_functions(tmp_path, text) == [("ror", 2, True), ("f", 10, True)]
+
+
+def test_a_byte_order_mark_is_read_as_gcc_reads_it(tmp_path: Path):
+    """A source saved by a Windows editor starts with a UTF-8 BOM, which gcc skips."""
+    text = "\ufeff#include <stdint.h>\nint f(void) { return 1; }\n"
+    assert own_functions(tmp_path, text) == [("f", 2, True)]
