@@ -155,26 +155,24 @@ def analyse_pools(
             for w in facts.problems.get(pool.key, ())
             if not w.fatal
         ]
-    while True:
-        keep = {p.key for p in workspace if p.key not in refused}
-        buffers = {
-            function: [s for s in sites if (facts.modules.get(function, ""), s.pool) in keep]
-            for function, sites in sized.items()
-        }
-        analysis = PoolAnalysis(
-            facts, extract(facts.units, modules, buffers), refused, tuple(warnings), extents
-        )
-        shared = {
-            pool.key: found
-            for pool in analysis.movable
-            if (found := _shared_bytes(analysis.liveness(pool), extents)) is not None
-        }
-        if not shared:
-            return analysis
-        refused.update(shared)
+    for function, sites in sized.items():
+        module = facts.modules.get(function, "")
+        for pool_name in sorted({s.pool for s in sites}):
+            if (module, pool_name) not in refused:
+                mine = [s for s in sites if s.pool == pool_name]
+                found = _shared_bytes(mine, extents.get(function))
+                if found is not None:
+                    refused[(module, pool_name)] = found
+    keep = {p.key for p in workspace if p.key not in refused}
+    buffers = {
+        function: [s for s in sites if (facts.modules.get(function, ""), s.pool) in keep]
+        for function, sites in sized.items()
+    }
+    program = extract(facts.units, modules, buffers)
+    return PoolAnalysis(facts, program, refused, tuple(warnings), extents)
 
 
-def _shared_bytes(live: Liveness, extents: Mapping[str, FunctionExtents]) -> PoolProblem | None:
+def _shared_bytes(slices: Sequence[SliceSite], fx: FunctionExtents | None) -> PoolProblem | None:
     """Two slices of one function on the same bytes where USMP put them, where bytes may
     flow from one name to the other: one buffer under two names (a let slice and its offset
     written inline, a view inside it), which crewrite's lifetimes do not see; placed apart,
@@ -183,19 +181,11 @@ def _shared_bytes(live: Liveness, extents: Mapping[str, FunctionExtents]) -> Poo
     that reads bytes before writing them through its own name (at the same offset: in any
     statement; elsewhere: in a statement that does not write them itself, unlike an
     accumulation into an operator's output) is fed by the other."""
-    slices = [
-        (b.site.offset - b.lead, b.site.offset - b.lead + b.size, b.site)
-        for b in live.buffers
-        if isinstance(b.site, SliceSite) and b.size > 0
-    ]
-    slices.sort(key=lambda span: span[:2])
-    for i, (_, hi, a) in enumerate(slices):
-        for lo, _, b in slices[i + 1 :]:
-            if lo >= hi:
+    ordered = sorted((s for s in slices if s.size > 0), key=lambda s: (s.offset, s.size))
+    for i, a in enumerate(ordered):
+        for b in ordered[i + 1 :]:
+            if b.offset >= a.offset + a.size:
                 break
-            if a.function != b.function or a.key == b.key:
-                continue
-            fx = extents.get(a.function)
             same = a.offset == b.offset
             if fx is None or any(_reads_unwritten(fx, s.variable, same) for s in (a, b)):
                 return PoolProblem(
