@@ -13,6 +13,7 @@ from crewrite.output import recover_interrupted_write, write_copy, write_in_plac
 from crewrite.packing import PlanError
 from crewrite.pipeline import AlreadyRewritten, Options, Result, rewrite_project
 from crewrite.project import load_project
+from crewrite.timing import stage
 from crewrite.verify import VerifyOptions, verify_rewrite
 
 
@@ -36,9 +37,10 @@ def rewrite(
     options = options or Options()
     paths = [Path(p) for p in ([path] if isinstance(path, (str, Path)) else path)]
     repaired = _repair(paths)
-    project = load_project(
-        paths, Path(header) if header else None, [Path(d) for d in options.include_dirs]
-    )
+    with stage("load"):
+        project = load_project(
+            paths, Path(header) if header else None, [Path(d) for d in options.include_dirs]
+        )
     try:
         try:
             result = rewrite_project(project, options)
@@ -53,10 +55,11 @@ def rewrite(
             if result.verdict is not None and not result.verdict.ok:
                 return result
         if not dry_run:
-            if out is not None:
-                write_copy(project, result.new_texts, Path(out))
-            elif result.new_texts:
-                write_in_place(project, result.new_texts)
+            with stage("write"):
+                if out is not None:
+                    write_copy(project, result.new_texts, Path(out))
+                elif result.new_texts:
+                    write_in_place(project, result.new_texts)
         return result
     except CrewriteError as exc:
         if exc.file is not None:

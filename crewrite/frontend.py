@@ -19,6 +19,7 @@ from pycparser import c_ast
 from pycparser.c_parser import CParser, ParseError
 
 from crewrite.errors import CrewriteError
+from crewrite.timing import stage
 
 
 def _fake_libc() -> Path:
@@ -197,9 +198,10 @@ def preprocess(
     for define in defines:
         name, _, value = define.partition("=")
         pp.define(f"{name} {value or '1'}")
-    pp.parse(text, source=filename)
-    out = io.StringIO()
-    pp.write(out)
+    with stage("preprocess"):
+        pp.parse(text, source=filename)
+        out = io.StringIO()
+        pp.write(out)
     if pp.errors:
         file, line, msg = pp.errors[0]
         raise CrewriteError(f"preprocessor: {msg}", file, line)
@@ -247,7 +249,8 @@ def parse_source(
     preprocessed, missing = preprocess(elided_text, filename, include_dirs, defines)
     parser = CParser()
     try:
-        ast = parser.parse(preprocessed, filename)
+        with stage("parse"):
+            ast = parser.parse(preprocessed, filename)
     except ParseError as exc:
         file, line, msg = _error_place(parser, str(exc), filename)
         reason = f"cannot parse C: {msg}"

@@ -44,6 +44,7 @@ from crewrite.liveness import Liveness, analyse, is_entry
 from crewrite.poison import inserted_names, poison_edits, undeclared_uses
 from crewrite.project import Project, SizeDefine, size_defines
 from crewrite.reading import read_program
+from crewrite.timing import stage
 from crewrite.usmp import PoolResult, replan
 from crewrite.verify import Verdict, prove_layout
 
@@ -187,13 +188,15 @@ def _scan(project: Project) -> dict[str, list[int]]:
 def _plan_module(
     program: Program, module: str, options: Options, alignment: int
 ) -> tuple[Liveness, packing.Plan]:
-    live = analyse(program, module, options.liveness, alignment)
+    with stage("liveness"):
+        live = analyse(program, module, options.liveness, alignment)
     problem = packing.Problem(
         buffers=tuple(packing.Buffer(b.id, b.site.size, b.windows) for b in live.buffers),
         alignment=live.alignment,
         name=module,
     )
-    plan = packing.plan(problem, planner=options.planner, time_limit=options.time_limit)
+    with stage("pack"):
+        plan = packing.plan(problem, planner=options.planner, time_limit=options.time_limit)
     return live, plan
 
 
@@ -234,7 +237,8 @@ def _rewrite_program(
     if not program.allocs:
         result = _rewrite_pools(project, program, options, unreadable or {})
         if look_again and result.new_texts:
-            _second_look(project, options, result, translation_units, program)
+            with stage("check"):
+                _second_look(project, options, result, translation_units, program)
         return result
 
     edits: dict[str, list[Edit]] = {}
@@ -287,7 +291,8 @@ def _rewrite_program(
             arena_file,
             options.section,
         )
-        code_edits = module_edits(layout, live.buffers, program.frees_of(module), project.texts)
+        with stage("emit"):
+            code_edits = module_edits(layout, live.buffers, program.frees_of(module), project.texts)
         if options.poison_shift is not None:
             code_edits = combine_inserts(
                 code_edits
@@ -332,14 +337,16 @@ def _rewrite_program(
     # Every site is rewritten: the whole original workspace moved out of the runtime
     # allocator (metadata_edits keeps what a graph executor still needs for its tensors).
     notes += _pools_left(program)
-    notes += _project_edits(project, moved, header_values, edits)
-    new_texts = {
-        rel: apply_edits(project.texts[rel], file_edits)
-        for rel, file_edits in sorted(edits.items())
-    }
+    with stage("emit"):
+        notes += _project_edits(project, moved, header_values, edits)
+        new_texts = {
+            rel: apply_edits(project.texts[rel], file_edits)
+            for rel, file_edits in sorted(edits.items())
+        }
     result = Result(project, "rewritten", tuple(modules), new_texts, tuple(notes))
     if look_again:
-        _second_look(project, options, result, translation_units, program)
+        with stage("check"):
+            _second_look(project, options, result, translation_units, program)
     return result
 
 
@@ -392,14 +399,15 @@ def _rewrite_pools(
     """No workspace call: the project is static; USMP pools are re-planned (crewrite.usmp),
     each pool with its slices, or left with the reason; then every copy of the module
     header's defines, the metadata and the build, as for an arena."""
-    plans = replan(
-        project,
-        program,
-        planner=options.planner,
-        time_limit=options.time_limit,
-        liveness=options.liveness,
-        unreadable=unreadable,
-    )
+    with stage("usmp"):
+        plans = replan(
+            project,
+            program,
+            planner=options.planner,
+            time_limit=options.time_limit,
+            liveness=options.liveness,
+            unreadable=unreadable,
+        )
     if not plans.results:
         note = (
             f"no {ALLOC} call in {len(project.sources)} source files: the project is already "
@@ -546,7 +554,8 @@ def _second_look(
             )
         reread[rel] = tu
     try:
-        rewritten = extract(reread, project.module_names())
+        with stage("extract"):
+            rewritten = extract(reread, project.module_names())
     except CrewriteError as exc:
         raise InternalError(
             f"the rewritten C cannot be read back: {exc.reason}", exc.file, exc.line

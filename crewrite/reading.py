@@ -22,6 +22,7 @@ from crewrite.frontend import (
     workspace_call_lines,
 )
 from crewrite.project import Project
+from crewrite.timing import stage
 
 _CALLED = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 
@@ -54,7 +55,8 @@ def read_program(
             if calls[rel]:
                 raise
             failed[rel] = exc
-    program = extract(translation_units, project.module_names())
+    with stage("extract"):
+        program = extract(translation_units, project.module_names())
     notes = tuple(_check_set_aside(project, program, failed))
     return Reading(translation_units, program, notes, failed)
 
