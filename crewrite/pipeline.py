@@ -39,7 +39,7 @@ from crewrite.errors import CrewriteError, InternalError
 from crewrite.extract import ALLOC, FREE, AllocSite, FreeSite, Program, extract, workspace_call
 from crewrite.extract.pools import PoolProblem, is_constant_pool, pool_of_param, pools_named
 from crewrite.extract.textloc import line_of
-from crewrite.frontend import TranslationUnit, parse_source, workspace_call_lines
+from crewrite.frontend import TranslationUnit, parse_source, paused_gc, workspace_call_lines
 from crewrite.liveness import Liveness, analyse, is_entry
 from crewrite.poison import inserted_names, poison_edits, undeclared_uses
 from crewrite.project import Project, SizeDefine, size_defines
@@ -554,7 +554,7 @@ def _second_look(
             )
         reread[rel] = tu
     try:
-        with stage("extract"):
+        with stage("extract"), paused_gc():
             rewritten = extract(reread, project.module_names())
     except CrewriteError as exc:
         raise InternalError(

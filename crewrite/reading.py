@@ -19,6 +19,7 @@ from crewrite.frontend import (
     code_only,
     defined_functions,
     parse_source,
+    paused_gc,
     workspace_call_lines,
 )
 from crewrite.project import Project
@@ -55,7 +56,7 @@ def read_program(
             if calls[rel]:
                 raise
             failed[rel] = exc
-    with stage("extract"):
+    with stage("extract"), paused_gc():
         program = extract(translation_units, project.module_names())
     notes = tuple(_check_set_aside(project, program, failed))
     return Reading(translation_units, program, notes, failed)
