@@ -71,7 +71,8 @@ GNU_DEFINES = [
 _COMMENT_OR_LITERAL = re.compile(
     r"//[^\n]*|/\*.*?(?:\*/|\Z)|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.DOTALL
 )
-_WORKSPACE_CALL = re.compile(r"\b(?:TVMBackendAllocWorkspace|TVMBackendFreeWorkspace)\s*\(")
+# Starts with its literal (fast to search); a match inside a longer name is skipped by hand.
+_WORKSPACE_CALL = re.compile(r"TVMBackend(?:Alloc|Free)Workspace\s*\(")
 _CPLUSPLUS_ONLY = re.compile(
     r"^[ \t]*#[ \t]*ifdef[ \t]+__cplusplus\b.*?^[ \t]*#[ \t]*endif\b", re.DOTALL | re.MULTILINE
 )
@@ -160,8 +161,19 @@ def code_only(text: str) -> str:
 def workspace_call_lines(text: str) -> list[int]:
     """Lines of workspace calls in a source, found without parsing: enough to tell "nothing to
     do" and "already rewritten" before any parse, and which files crewrite must change."""
+    if _WORKSPACE_CALL.search(text) is None:
+        return []
     code = code_only(text)
-    return [code.count("\n", 0, m.start()) + 1 for m in _WORKSPACE_CALL.finditer(code)]
+    lines, line, counted = [], 1, 0
+    for match in _WORKSPACE_CALL.finditer(code):
+        if match.start() > 0 and (
+            code[match.start() - 1].isalnum() or code[match.start() - 1] == "_"
+        ):
+            continue
+        line += code.count("\n", counted, match.start())
+        counted = match.start()
+        lines.append(line)
+    return lines
 
 
 def defined_functions(text: str) -> set[str]:

@@ -202,6 +202,11 @@ def _plan_module(
 
 def rewrite_project(project: Project, options: Options = Options()) -> Result:
     """Plan and compute every edit; raise CrewriteError before anything would be written."""
+    with paused_gc():  # what a run builds lives until its end (see frontend.paused_gc)
+        return _rewrite_project(project, options)
+
+
+def _rewrite_project(project: Project, options: Options) -> Result:
     started = time.perf_counter()
     calls = _scan(project)
     if not any(calls.values()) and not any(

@@ -9,7 +9,8 @@ For each project and each of N repetitions: `gcc -fsyntax-only` on the project's
 sources (the reference), then `crewrite rewrite PROJECT --out TMP` in a fresh process, with
 its wall time, its peak memory (the child's maxrss) and the seconds of each stage
 (crewrite.timing, exclusive; `check.*` are the stages of the safety check, `start+import` is
-the interpreter's start and crewrite's imports). Prints medians with the spread (min-max) and
+the interpreter's start and crewrite's imports, `other` what no stage counts (the report),
+`exit` the interpreter's teardown). Prints medians with the spread (min-max) and
 the ratio crewrite / gcc. Exits 1 when a rewrite fails.
 """
 
@@ -54,6 +55,7 @@ ORDER = [
     "check.emit",
     "write",
     "other",
+    "exit",
 ]
 
 
@@ -109,13 +111,18 @@ def one_rewrite(project_dir: Path, scratch: Path) -> tuple[float, int, dict[str,
     shutil.rmtree(out, ignore_errors=True)
     env = {**os.environ, STAGE_TIMES_ENV: str(times)}
     crewrite = Path(sys.executable).parent / "crewrite"
+    started = time.time()
     wall, rss, code = timed([str(crewrite), "rewrite", str(project_dir), "--out", str(out)], env)
+    ended = time.time()
     if code != 0:
         raise SystemExit(f"crewrite rewrite {project_dir} failed with exit code {code}")
     recorded = json.loads(times.read_text(encoding="utf-8"))
     stages = dict(recorded["stages"])
-    stages["start+import"] = wall - recorded["since_first_stage"]
-    stages["other"] = recorded["since_first_stage"] - sum(recorded["stages"].values())
+    stages["start+import"] = recorded["first_stage_at"] - started
+    stages["other"] = (
+        recorded["dumped_at"] - recorded["first_stage_at"] - sum(recorded["stages"].values())
+    )
+    stages["exit"] = ended - recorded["dumped_at"]
     return wall, rss, stages
 
 
