@@ -55,12 +55,21 @@ what changes:
   workspace call and nothing crewrite follows (and said so).
 
 liveness:
-  fine (default) follows each buffer into the functions it is handed to, and splits a sid
-  of the AOT entry into live ranges where an operator receives it whole and only writes it
-  (TVM's contract: an operator writes its whole output tensor). Whatever crewrite cannot
-  follow stays live from its alloc to its free. --liveness coarse keeps a buffer handed to
-  a call live for the whole call and never splits. --poison-dead builds a host diagnostic
-  that overwrites every byte no live buffer owns after every statement.
+  fine (default) follows each buffer into the functions it is handed to, and splits a
+  reused buffer (a sid of the AOT entry, an operator allocation) into live ranges where a
+  statement provably writes every byte that is read before the next such statement; each
+  range is planned with the bytes its code touches, not the whole allocation. Whatever
+  crewrite cannot follow stays live from its alloc to its free, at its allocated size.
+  --liveness coarse keeps a buffer handed to a call live for the whole call and never
+  splits. --poison-dead builds a host diagnostic that overwrites every byte no live buffer
+  owns after every statement.
+
+out-of-bounds accesses:
+  code that may read or write past its workspace buffer's allocation (native conv schedules
+  do) is warned about on stderr, naming operator, buffer, statement and bytes, and the
+  buffer is planned with the bytes it reaches, so the rewrite never hands those bytes to
+  another live buffer. --strict makes such an access an error (exit 1, nothing written).
+  Accesses crewrite cannot bound are no such claim; -v lists them.
 
 verification:
   --verify proves the rewrite on this machine before anything is written (see crewrite
@@ -72,7 +81,8 @@ exit codes:
   0  rewritten (or, with --dry-run, would be), or already static (no workspace calls, and
      no USMP pool crewrite can shrink)
   1  bad input or unsafe situation: one message with file, line and reason; nothing written
-     (with --verify: also a rewrite that could not be proven)
+     (with --verify: also a rewrite that could not be proven; with --strict: an access past
+     a buffer's allocation)
   2  bad command line (a value that cannot work, e.g. --time-limit -1, --header DIR)
   3  already rewritten by crewrite: nothing to do (0 with --ok-if-rewritten)
   123  internal error (a bug in crewrite: please report it; -v prints the traceback)
@@ -140,6 +150,11 @@ def _rewrite_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "handed to a call is live for the whole call",
     )
     p.add_argument(
+        "--strict",
+        action="store_true",
+        help="an access past a workspace buffer's allocation is an error, not a warning",
+    )
+    p.add_argument(
         "--poison-dead",
         action="store_true",
         help="diagnostic build, never ship it: also overwrite every buffer's bytes "
@@ -169,7 +184,8 @@ def _rewrite_parser(sub: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "-v",
         "--verbose",
         action="store_true",
-        help="also list every buffer: offset, size, live windows, source line",
+        help="also list every live range (offset, bytes, live windows, source line) and "
+        "where a buffer's bytes could not be bounded",
     )
     p.add_argument(
         "--verify",
@@ -226,6 +242,7 @@ def _run_rewrite(args: argparse.Namespace) -> int:
         section=args.section,
         liveness=args.liveness,
         poison_shift=0 if args.poison_dead else None,
+        strict=args.strict,
     )
     try:
         result = rewrite(
@@ -240,6 +257,9 @@ def _run_rewrite(args: argparse.Namespace) -> int:
         if not args.quiet:
             print(exc.format(), file=sys.stderr)
         return EXIT_OK if args.ok_if_rewritten else EXIT_ALREADY
+    if not args.quiet:
+        for warning in result.warnings:
+            print(f"crewrite: warning: {warning}", file=sys.stderr)
     if result.verdict is not None and (not args.quiet or not result.verdict.ok):
         print(result.verdict.text(), end="")
     if result.verdict is not None and not result.verdict.ok:

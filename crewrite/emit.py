@@ -115,7 +115,7 @@ class ArenaLayout:
     arena_bytes: int
     alignment: int  # of every offset: what the runtime allocator promised each buffer
     base_alignment: int  # of the arena itself: also the largest `aligned(N)` the code asks for
-    offsets: dict[str, int]  # LiveBuffer.id -> offset
+    offsets: dict[str, int]  # LiveBuffer.id -> planned offset (its address is `lead` above)
     original_bytes: int
     arena_file: str  # where the arena is defined (the module's file with the most sites)
     section: str | None = None
@@ -138,7 +138,7 @@ def module_edits(
     edits: list[Edit] = []
     new_ranges: dict[tuple[str, int], list[str]] = {}
     for buf in buffers:
-        site, offset = buf.site, layout.offsets[buf.id]
+        site, offset = buf.site, layout.offsets[buf.id] + buf.lead
         if buf.range == 0:
             edits.append(
                 Edit(site.file, site.start, site.end, f"((void*)&{name}[{offset}])", expect=ALLOC)

@@ -44,7 +44,7 @@ def slice_edits(result: PoolResult, texts: Mapping[str, str]) -> list[Edit]:
         found.sort(key=lambda b: b.range)
         site = found[0].site
         assert isinstance(site, SliceSite)
-        offsets = [result.offsets[b.id] for b in found]
+        offsets = [result.address(b.id) for b in found]
         starts = [-1]
         for buf in found[1:]:
             if buf.start_offset is None:

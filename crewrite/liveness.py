@@ -10,17 +10,22 @@ whatever cannot be followed is assumed live for longer.
 Two models:
 - "coarse": a buffer handed to a call is touched for the whole call.
 - "fine" (default): a buffer handed to a defined function is touched only where the callee
-  touches that parameter (unless the call sits in a loop), and a statement that only writes a
-  buffer (through every nested call) starts a new live range of it: TVM's ping-pong `sid`s
-  carry several tensors, each gets its own range and may get its own offset.
+  touches that parameter (unless the call sits in a loop), and a buffer that provably holds a
+  new tensor from some statement on (crewrite.footprint: the statement writes every byte its
+  later readers read) starts a new live range there: TVM's ping-pong `sid`s carry several
+  tensors, each gets its own range, its own size and may get its own offset.
+
+Each range is planned with the bytes its statements touch (crewrite.footprint, from the
+extent analysis), not the whole allocation, wherever those bytes are bounded.
 
 Glossary (what these words mean in this stage and in the stages that read its results):
 - point: one unit as executed in the replay, numbered from 0 per module in execution order
   (`Liveness.labels[p]` says "function:line"); calls expanded in place get their own points.
 - instance: one execution of an alloc site (a site runs once per expansion of its function).
 - range (live range): one tensor held in a buffer variable. A buffer has range 0 only, unless
-  a `sid` of the entry is reused for several tensors: then ranges 0..n-1, each a
-  `LiveBuffer` with its own offset.
+  it is proven to hold several tensors in turn (a reused `sid` of the entry, an operator
+  allocation reused by TVM's storage rewrite, a USMP slice likewise reused): then ranges
+  0..n-1, each a `LiveBuffer` with its own offset and size.
 - span: the [first, last] points an instance touches one range at (or its alloc..free when
   it escapes), before the spans of all instances are merged.
 - window: an inclusive [first, last] of points where a range's bytes matter, after merging;
@@ -29,10 +34,14 @@ Glossary (what these words mean in this stage and in the stages that read its re
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 
+from crewrite import extents as extent_analysis
 from crewrite.errors import CrewriteError
-from crewrite.extract import ENTRY_SUFFIX, AllocSite, Function, Program
+from crewrite.extents import FunctionExtents
+from crewrite.extract import AllocSite, Function, Program
+from crewrite.footprint import extents_of, function_body, range_bytes, range_starts, used_span
 from crewrite.measure import peak, round_up
 
 MODELS = ("fine", "coarse")
@@ -44,19 +53,25 @@ class LiveBuffer:
     """One live range of a workspace buffer with the program points where its bytes matter.
 
     An unsplit buffer has one range (0), which starts at its alloc; range r > 0 starts at the
-    statement of its owner function beginning at `start_offset` in the owner's file."""
+    statement of its owner function beginning at `start_offset` in the owner's file.
+
+    `size` is what the planner reserves for it: `lead` bytes below the address its code gets
+    (accesses before the buffer's start), then the bytes its statements touch from there,
+    or the allocation's where that is not bounded."""
 
     site: AllocSite
     windows: tuple[tuple[int, int], ...]  # inclusive, sorted, disjoint
     escaped: bool
+    size: int  # bytes reserved from the planned offset, `lead` included
     range: int = 0
     ranges: int = 1
     start_offset: int | None = None
     start_line: int | None = None
+    lead: int = 0  # bytes reserved below the address the code gets
 
     def rounded_size(self, alignment: int) -> int:
         """Bytes it takes in the arena: the planner rounds every size up to the alignment."""
-        return round_up(self.site.size, alignment)
+        return round_up(self.size, alignment)
 
     @property
     def id(self) -> str:
@@ -73,6 +88,9 @@ class Liveness:
     as_written_peak: int  # what a LIFO allocator holds at most, sizes rounded to `alignment`
     alignment: int
     model: str
+    # The same with every buffer as large as the bytes its code reaches (more than
+    # as_written_peak only where code reads or writes past its buffer's allocation).
+    reach_peak: int = 0
 
 
 @dataclass
@@ -98,38 +116,11 @@ class _Instance:
         return self.alloc_at, self.free_at
 
 
-def is_entry(name: str) -> bool:
-    """The AOT entry, which allocates the `sid`s and calls the operators (`run_model` in
-    older TVM)."""
-    return name.endswith((ENTRY_SUFFIX, "_run_model"))
-
-
-def range_starts(fn: Function, model: str) -> dict[str, list[int]]:
-    """Per buffer variable of `fn`, the unit indices where a new live range begins (absent:
-    one range), found in one pass over the units.
-
-    Only a `sid` of the AOT entry whose pointer stays put (no escape, no alias to keep the old
-    tensor reachable) is split: at a statement that certainly (not only in a branch) hands the
-    bare pointer to an operator that writes it, and reads nothing of it. That rests on TVM's
-    contract that an operator writes its whole output tensor; a store or a helper call may
-    fill a part only, so neither splits anything."""
-    if model != "fine" or not is_entry(fn.name) or fn.jumps:
-        return {}  # a goto may skip the statement that starts a range
-    candidates = set(fn.buffers) - fn.escapes - fn.aliased
-    starts: dict[str, list[int]] = {}
-    seen: set[str] = set()
-    for index, unit in enumerate(fn.units):
-        for var in unit.certain_writes & candidates & seen:
-            if var not in unit.access.reads and var not in unit.access.escapes:
-                starts.setdefault(var, []).append(index)
-        seen |= (unit.refs | unit.call_refs) & candidates
-    return starts
-
-
 class _Replay:
-    def __init__(self, program: Program, model: str):
+    def __init__(self, program: Program, model: str, extents: Mapping[str, FunctionExtents]):
         self.program = program
         self.model = model
+        self.extents = extents
         self.labels: list[str] = []
         self.instances: list[_Instance] = []
         self.starts: dict[str, dict[str, list[int]]] = {}  # function -> range_starts
@@ -137,7 +128,13 @@ class _Replay:
 
     def starts_of(self, fn: Function) -> dict[str, list[int]]:
         if fn.name not in self.starts:
-            self.starts[fn.name] = range_starts(fn, self.model)
+            self.starts[fn.name] = (
+                range_starts(
+                    fn, extents_of(self.extents, fn), lambda: function_body(self.program, fn)
+                )
+                if self.model == "fine"
+                else {}
+            )
         return self.starts[fn.name]
 
     def expand(self, name: str, env: dict[str, set[int]]) -> None:
@@ -220,14 +217,24 @@ class _Replay:
                 record.freed = False
 
 
-def analyse(program: Program, module: str, model: str = "fine", alignment: int = 16) -> Liveness:
+def analyse(
+    program: Program,
+    module: str,
+    model: str = "fine",
+    alignment: int = 16,
+    extents: Mapping[str, FunctionExtents] | None = None,
+) -> Liveness:
     """Replay every root of `module` on one clock and turn touches into live windows;
-    `alignment` is what the runtime allocator gives each buffer (sizes round up to it)."""
+    `alignment` is what the runtime allocator gives each buffer (sizes round up to it).
+    `extents`: the extent analysis of the program's sources (computed here when not given),
+    which proves range starts and sizes each range."""
     if model not in MODELS:
         raise ValueError(f"unknown liveness model {model!r}")
+    if extents is None:
+        extents = extent_analysis.analyse(program.translation_units)
     anytime = program.runs_anytime(module)
     roots = [r for r in program.roots(module) if r not in anytime]
-    replay = _Replay(program, model)
+    replay = _Replay(program, model, extents)
     for listed in sorted(anytime):
         # Listed in a table that the module calls through: may run at any moment.
         replay.through_pointer += 1
@@ -271,28 +278,54 @@ def analyse(program: Program, module: str, model: str = "fine", alignment: int =
         if site.key not in escaped:
             continue
         fn = program.functions[site.function]
+        fx = extents_of(extents, fn)
         if escaped[site.key]:
             # One buffer after all (an instance escaped where the split could not see it):
             # every window of every range is its own.
             every = [w for (f, v, _), ws in windows.items() if (f, v) == site.key for w in ws]
-            buffers.append(LiveBuffer(site, _merge(every), True))
+            held = range_bytes(
+                used_span(fx, site.variable, range(len(fn.units))), site.size, alignment
+            )
+            buffers.append(LiveBuffer(site, _merge(every), True, held.size, lead=held.lead))
             continue
         starts = replay.starts_of(fn).get(site.variable, [])
+        bounds = [0, *starts, len(fn.units)]
         for rng in range(len(starts) + 1):
             unit = fn.units[starts[rng - 1]] if rng else None
+            held = range_bytes(
+                used_span(fx, site.variable, range(bounds[rng], bounds[rng + 1])),
+                site.size,
+                alignment,
+            )
             buffers.append(
                 LiveBuffer(
                     site,
                     _merge(windows.get((*site.key, rng), [])),
                     escaped[site.key],
+                    held.size,
                     range=rng,
                     ranges=len(starts) + 1,
                     start_offset=unit.start if unit else None,
                     start_line=unit.line if unit else None,
+                    lead=held.lead,
                 )
             )
+    reach: dict[tuple[str, str], int] = {}
+    for buf in buffers:
+        reach[buf.site.key] = max(reach.get(buf.site.key, 0), buf.rounded_size(alignment))
+    reach_peak, _ = peak(
+        (*inst.held(), max(round_up(inst.site.size, alignment), reach[inst.site.key]))
+        for inst in replay.instances
+    )
     return Liveness(
-        module, tuple(roots), tuple(buffers), tuple(replay.labels), as_written, alignment, model
+        module,
+        tuple(roots),
+        tuple(buffers),
+        tuple(replay.labels),
+        as_written,
+        alignment,
+        model,
+        reach_peak,
     )
 
 

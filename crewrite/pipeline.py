@@ -1,7 +1,7 @@
 """The pure core: project texts in, new texts and a report out. Nothing is written here.
 
-sources -> frontend -> extract -> liveness -> packing -> emit, then a second look at the
-result before anything is handed back: re-parsed and re-extracted, no workspace call left,
+sources -> frontend -> extract (+ extents) -> liveness -> packing -> emit, then a second look
+at the result before anything is handed back: re-parsed and re-extracted, no workspace call left,
 the layout proven from the rewritten C (crewrite.verify.layout), and a second run over it
 has nothing left to do. A project without workspace calls takes the same path for its USMP
 pools (crewrite.usmp plans them, crewrite.emit_pool edits them); one with neither calls nor
@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pycparser import c_ast
 
+from crewrite import extents as extent_analysis
 from crewrite import packing
 from crewrite.emit import (
     MARKER,
@@ -36,11 +37,28 @@ from crewrite.emit import (
 )
 from crewrite.emit_pool import poison_pool_edits, pool_edits
 from crewrite.errors import CrewriteError, InternalError
-from crewrite.extract import ALLOC, FREE, AllocSite, FreeSite, Program, extract, workspace_call
-from crewrite.extract.pools import PoolProblem, is_constant_pool, pool_of_param, pools_named
+from crewrite.extents import FunctionExtents
+from crewrite.extract import (
+    ALLOC,
+    FREE,
+    AllocSite,
+    FreeSite,
+    Program,
+    extract,
+    is_entry,
+    workspace_call,
+)
+from crewrite.extract.pools import (
+    PoolProblem,
+    is_constant_pool,
+    is_workspace_pool_param,
+    pool_of_param,
+    pools_named,
+)
 from crewrite.extract.textloc import line_of
+from crewrite.footprint import OutOfBounds, Unproven, out_of_bounds, unproven
 from crewrite.frontend import TranslationUnit, parse_source, paused_gc, workspace_call_lines
-from crewrite.liveness import Liveness, analyse, is_entry
+from crewrite.liveness import Liveness, analyse
 from crewrite.poison import inserted_names, poison_edits, undeclared_uses
 from crewrite.project import Project, SizeDefine, size_defines
 from crewrite.reading import read_program
@@ -62,6 +80,7 @@ class Options:
     section: str | None = None
     liveness: str = "fine"
     poison_shift: int | None = None  # diagnostic build: poison dead bytes (see poison.py)
+    strict: bool = False  # an access past a buffer's allocation is an error, not a warning
 
 
 @dataclass(frozen=True)
@@ -72,10 +91,17 @@ class ModuleResult:
     original_bytes: int
     original_from: str  # where original_bytes comes from
     files: tuple[str, ...]
+    out_of_bounds: tuple[OutOfBounds, ...] = ()  # accesses past a buffer's allocation
+    unproven: tuple[Unproven, ...] = ()  # where a buffer's bytes have no bound
 
     @property
-    def offsets(self) -> Mapping[str, int]:  # LiveBuffer.id -> offset
+    def offsets(self) -> Mapping[str, int]:  # LiveBuffer.id -> planned offset
         return self.plan.offsets
+
+    def address(self, buffer_id: str) -> int:
+        """Arena offset the code of a live range gets (its planned offset plus its lead)."""
+        lead = next(b.lead for b in self.liveness.buffers if b.id == buffer_id)
+        return self.plan.offsets[buffer_id] + lead
 
     @property
     def arena_name(self) -> str:
@@ -103,6 +129,15 @@ class Result:
     seconds: float = 0.0
     verdict: Verdict | None = None  # when the rewrite was verified on the host (--verify)
     pools: tuple[PoolResult, ...] = ()  # re-planned USMP pools (no workspace calls)
+
+    @property
+    def warnings(self) -> tuple[str, ...]:
+        """One line per access past a buffer's allocation: `file:line: what`."""
+        return tuple(
+            f"{self.project.display(f.file)}:{f.line}: {f.message()}"
+            for m in self.modules
+            for f in m.out_of_bounds
+        )
 
 
 @dataclass(frozen=True)
@@ -186,12 +221,16 @@ def _scan(project: Project) -> dict[str, list[int]]:
 
 
 def _plan_module(
-    program: Program, module: str, options: Options, alignment: int
+    program: Program,
+    module: str,
+    options: Options,
+    alignment: int,
+    extents: Mapping[str, FunctionExtents],
 ) -> tuple[Liveness, packing.Plan]:
     with stage("liveness"):
-        live = analyse(program, module, options.liveness, alignment)
+        live = analyse(program, module, options.liveness, alignment, extents)
     problem = packing.Problem(
-        buffers=tuple(packing.Buffer(b.id, b.site.size, b.windows) for b in live.buffers),
+        buffers=tuple(packing.Buffer(b.id, b.size, b.windows) for b in live.buffers),
         alignment=live.alignment,
         name=module,
     )
@@ -239,32 +278,44 @@ def _rewrite_program(
     look_again: bool = True,
     unreadable: Mapping[str, PoolProblem] | None = None,
 ) -> Result:
+    extents, notes = _extents(translation_units)
     if not program.allocs:
-        result = _rewrite_pools(project, program, options, unreadable or {})
+        result = _rewrite_pools(project, program, options, unreadable or {}, extents)
+        result = replace(result, notes=(*notes, *result.notes))
         if look_again and result.new_texts:
             with stage("check"):
-                _second_look(project, options, result, translation_units, program)
+                _second_look(project, options, result, translation_units, program, extents)
         return result
 
     edits: dict[str, list[Edit]] = {}
     modules: list[ModuleResult] = []
-    notes: list[str] = []
     moved: dict[str, MovedWorkspace] = {}
     header_values: dict[str, str] = {}
     for module in program.modules:
         allocs = program.allocs_of(module)
         if not allocs:
             continue
-        live, plan = _plan_module(program, module, options, project.alloc_alignment)
+        live, plan = _plan_module(program, module, options, project.alloc_alignment, extents)
+        members = sorted(program.functions_of(module))
+        beyond = tuple(out_of_bounds(program, extents, members))
+        if beyond and options.strict:
+            first = beyond[0]
+            raise CrewriteError(
+                f"{first.message()} ({len(beyond)} such access(es) in module '{module}'; "
+                "--strict makes them errors)",
+                first.file,
+                first.line,
+            )
         copies = _header_copies(project, module)
         notes += copies.note(0)
         original = copies.truth if copies.truth is not None else live.as_written_peak
-        if plan.arena_bytes > max(original, live.as_written_peak):
+        # Code that reaches past its buffers needs those bytes too (reach_peak).
+        if plan.arena_bytes > max(original, live.as_written_peak, live.reach_peak):
             held = [  # the heaviest first: most bytes for most of the timeline
                 b.site
                 for b in sorted(
                     live.buffers,
-                    key=lambda b: -b.site.size * sum(e - s + 1 for s, e in b.windows),
+                    key=lambda b: -b.size * sum(e - s + 1 for s, e in b.windows),
                 )
                 if b.escaped
             ]
@@ -281,7 +332,7 @@ def _rewrite_program(
                 held[0].file if held else allocs[0].file,
                 held[0].line if held else None,
             )
-        offsets = dict(plan.offsets)  # LiveBuffer.id -> offset
+        offsets = dict(plan.offsets)  # LiveBuffer.id -> planned offset
         counts: dict[str, int] = {}
         for site in allocs:
             counts[site.file] = counts.get(site.file, 0) + 1
@@ -336,6 +387,8 @@ def _rewrite_program(
                     else "peak as written (no module header)"
                 ),
                 files=tuple(sorted(counts)),
+                out_of_bounds=beyond,
+                unproven=tuple(unproven(program, extents, members)),
             )
         )
 
@@ -351,7 +404,7 @@ def _rewrite_program(
     result = Result(project, "rewritten", tuple(modules), new_texts, tuple(notes))
     if look_again:
         with stage("check"):
-            _second_look(project, options, result, translation_units, program)
+            _second_look(project, options, result, translation_units, program, extents)
     return result
 
 
@@ -399,7 +452,11 @@ def _pools_left(program: Program) -> list[str]:
 
 
 def _rewrite_pools(
-    project: Project, program: Program, options: Options, unreadable: Mapping[str, PoolProblem]
+    project: Project,
+    program: Program,
+    options: Options,
+    unreadable: Mapping[str, PoolProblem],
+    extents: Mapping[str, FunctionExtents],
 ) -> Result:
     """No workspace call: the project is static; USMP pools are re-planned (crewrite.usmp),
     each pool with its slices, or left with the reason; then every copy of the module
@@ -412,6 +469,7 @@ def _rewrite_pools(
             time_limit=options.time_limit,
             liveness=options.liveness,
             unreadable=unreadable,
+            extents=extents,
         )
     if not plans.results:
         note = (
@@ -508,6 +566,23 @@ def _allocator_notes(allocs: Sequence[AllocSite], frees: Sequence[FreeSite]) -> 
     return notes
 
 
+def _extents(
+    translation_units: Mapping[str, TranslationUnit],
+) -> tuple[Mapping[str, FunctionExtents], list[str]]:
+    """The extent analysis of every function, and a note if it failed: then no buffer is
+    split and every live range gets its whole allocation (and no USMP slice can be sized, so
+    every pool stays as planned), which is always safe."""
+    try:
+        with stage("extents"):
+            found = extent_analysis.analyse(translation_units, slices=is_workspace_pool_param)
+        return found, []
+    except Exception as exc:  # a bug of the analysis must not stop a rewrite it only refines
+        return {}, [
+            f"the byte-extent analysis failed ({type(exc).__name__}: {exc}): no buffer is "
+            "split into live ranges and every one is planned with its whole allocation"
+        ]
+
+
 def _workspace_calls(tu: TranslationUnit) -> list[int]:
     """Lines of workspace calls left in a parsed file."""
     calls: list[int] = []
@@ -528,6 +603,7 @@ def _second_look(
     result: Result,
     translation_units: Mapping[str, TranslationUnit],
     program: Program,
+    extents: Mapping[str, FunctionExtents],
 ) -> None:
     """Read what was produced as a user's next run would: re-parse it (no workspace call may
     remain, and every name crewrite inserted (arenas, the poison build's clock) must be
@@ -566,7 +642,7 @@ def _second_look(
             f"the rewritten C cannot be read back: {exc.reason}", exc.file, exc.line
         ) from None
     headers = {rel: result.new_texts.get(rel, project.texts[rel]) for rel in project.headers}
-    proof = prove_layout(program, rewritten, project.alloc_alignment, headers)
+    proof = prove_layout(program, rewritten, project.alloc_alignment, headers, extents)
     if not proof.ok:
         raise InternalError(
             "the rewritten layout fails its proof, nothing was written: "

@@ -34,16 +34,38 @@ def peak_point(module: ModuleResult) -> tuple[int, list[str]]:
 
 
 def buffer_table(m: ModuleResult) -> list[str]:
-    """One line per live range: where it is, its size, its offset and its windows."""
-    rows = [f"  {'offset':>8} {'size':>8}  {'live (program points)':<24} buffer"]
+    """One line per live range: its address, the bytes planned for it and its allocation's,
+    its windows and where it is allocated."""
+    rows = [f"  {'offset':>8} {'bytes':>8} {'of alloc':>8}  {'live (program points)':<24} buffer"]
     for b in sorted(m.liveness.buffers, key=lambda b: (m.offsets[b.id], b.id)):
         windows = " ".join(f"{s}-{e}" for s, e in b.windows) or "never used"
         flags = " (escapes: alloc..free)" if b.escaped else ""
+        if b.lead:
+            flags += f" ({b.lead} bytes reserved before it)"
         rows.append(
-            f"  {m.offsets[b.id]:>8} {b.site.size:>8}  {windows:<24} "
+            f"  {m.address(b.id):>8} {b.size:>8} {b.site.size:>8}  {windows:<24} "
             f"{b.id}  [{b.site.file}:{b.site.line}]{flags}"
         )
     return rows
+
+
+def range_summary(m: ModuleResult) -> str:
+    """How live ranges were sized: below their allocation (a small tensor in a reused
+    buffer), above it (code reaching past it), or whole (bytes not bounded)."""
+    buffers = m.liveness.buffers
+    smaller = [b for b in buffers if b.size < b.site.size]
+    larger = [b for b in buffers if b.size > b.site.size]
+    saved = sum(b.site.size - b.size for b in smaller)
+    text = (
+        f"  live ranges sized by their use: {len(smaller)} of {len(buffers)} below their "
+        f"allocation ({saved:,} B fewer to place)"
+    )
+    if larger:
+        text += f", {len(larger)} above it (code reaching past the buffer)"
+    if m.unproven:
+        unbounded = len({(u.function, u.variable) for u in m.unproven})
+        text += f"; {unbounded} buffer(s) whose bytes are not bounded (-v lists why)"
+    return text
 
 
 def text_report(result: Result, verbose: bool = False) -> str:
@@ -69,8 +91,15 @@ def text_report(result: Result, verbose: bool = False) -> str:
             "  runtime allocator still needs for this module: 0 B",  # every site rewritten
             f"  peak at {label} with {len(live)} buffers live: {', '.join(live[:6])}"
             + (" ..." if len(live) > 6 else ""),
+            range_summary(m),
         ]
+        if m.out_of_bounds:
+            lines.append(
+                f"  {len(m.out_of_bounds)} access(es) past a buffer's allocation, each planned "
+                "with the bytes it reaches (see the warnings)"
+            )
         if verbose:
+            lines += [f"  unbounded: {u.file}:{u.line}: {u.message()}" for u in m.unproven]
             lines += buffer_table(m)
     lines += [f"  {note}" for note in result.notes]
     return "\n".join(lines) + "\n"
@@ -97,18 +126,46 @@ def _module_json(m: ModuleResult) -> dict[str, Any]:
             "label": m.liveness.labels[point] if point >= 0 else None,
             "buffers": live,
         },
-        "buffers": [_range_json(b, m.offsets[b.id]) for b in m.liveness.buffers],
+        "buffers": [_range_json(b, m.address(b.id)) for b in m.liveness.buffers],
+        "out_of_bounds": [
+            {
+                "function": f.function,
+                "variable": f.variable,
+                "allocated_bytes": f.allocated,
+                "file": f.file,
+                "line": f.line,
+                "operator": f.operator,
+                "access": f.access,
+                "bytes": [f.span.lo, f.span.hi],
+                "past_end_bytes": f.past_end,
+                "before_start_bytes": f.before_start,
+            }
+            for f in m.out_of_bounds
+        ],
+        "unbounded": [
+            {
+                "function": u.function,
+                "variable": u.variable,
+                "file": u.file,
+                "line": u.line,
+                "reason": u.reason,
+            }
+            for u in m.unproven
+        ],
     }
 
 
 def _range_json(b: LiveBuffer, offset: int) -> dict[str, Any]:
-    """One live range: where its buffer is declared, its size, offset and windows."""
+    """One live range: where its buffer is declared, its size, the bytes planned for it, the
+    offset its code gets and its windows."""
     return {
         "function": b.site.function,
         "variable": b.site.variable,
         "file": b.site.file,
         "line": b.site.line,
         "size": b.site.size,
+        "range_bytes": b.size,  # planned for this live range, lead_bytes included
+        "lead_bytes": b.lead,  # reserved below offset (accesses before the start)
         "offset": offset,
         "live": [list(w) for w in b.windows],
         "escaped": b.escaped,
@@ -124,6 +181,7 @@ def json_report(result: Result) -> dict[str, Any]:
     top: dict[str, Any] = {
         "status": result.status,
         "notes": result.notes,
+        "warnings": list(result.warnings),
         "seconds": round(result.seconds, 3),
     }
     if result.pools and not modules:
@@ -143,7 +201,8 @@ def json_report(result: Result) -> dict[str, Any]:
             "saved_bytes",
         ):
             top[key] = sum(m[key] for m in modules)
-        top["buffers"] = [dict(b, module=m["module"]) for m in modules for b in m["buffers"]]
+        for key in ("buffers", "out_of_bounds", "unbounded"):
+            top[key] = [dict(b, module=m["module"]) for m in modules for b in m[key]]
     top["modules"] = modules
     return top
 
@@ -167,14 +226,14 @@ def pool_lines(r: PoolResult, verbose: bool = False) -> list[str]:
     ]
     if verbose:
         lines.append(
-            f"  {'offset':>8} {'size':>8}  {'was':>8}  {'live (program points)':<24} slice"
+            f"  {'offset':>8} {'bytes':>8}  {'was':>8}  {'live (program points)':<24} slice"
         )
         for b in sorted(live.buffers, key=lambda b: (r.offsets[b.id], b.id)):
             site = b.site
             was = site.offset if isinstance(site, SliceSite) else "-"
             windows = " ".join(f"{s}-{e}" for s, e in b.windows) or "never used"
             lines.append(
-                f"  {r.offsets[b.id]:>8} {site.size:>8}  {was:>8}  {windows:<24} {b.id}  "
+                f"  {r.address(b.id):>8} {b.size:>8}  {was:>8}  {windows:<24} {b.id}  "
                 f"[{site.file}:{site.line}]"
             )
     return lines
@@ -202,7 +261,7 @@ def pool_json(r: PoolResult) -> dict[str, Any]:
         "alignment": r.liveness.alignment,
         "slices": [
             dict(
-                _range_json(b, r.offsets[b.id]),
+                _range_json(b, r.address(b.id)),
                 usmp_offset=b.site.offset if isinstance(b.site, SliceSite) else None,
             )
             for b in r.liveness.buffers
@@ -246,7 +305,7 @@ def _panel(
                 stroke_width=0.3,
             )
             rect.append_title(
-                f"{buf.id}\n{buf.site.size} B at offset {offset}, live "
+                f"{buf.id}\n{buf.size} B (of {buf.site.size}) at offset {offset}, live "
                 f"{start}-{end}\n{buf.site.file}:{buf.site.line}"
             )
             drawing.append(rect)

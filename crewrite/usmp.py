@@ -6,13 +6,15 @@ stacks each buffer above every conflicting one already placed, by whole operator
 and never fills the gaps below. Here each slice of a workspace pool becomes a buffer of
 crewrite's own pipeline:
 
-- size: the bytes the extent analysis proves it touches (`FunctionExtents.max_touched` for a
-  let slice, the callee's summary of the parameter for an inline one); a slice whose extent
-  cannot be bounded (or that reaches before its start) keeps the pool as USMP planned it,
-  with the slice and the statement named;
+- size: the bytes the extent analysis proves it touches (`FunctionExtents.max_touched`: a
+  let slice and an inline one are both bases of the analysis); a slice whose extent cannot
+  be bounded (or that reaches before its start) keeps the pool as USMP planned it, with the
+  slice and the statement named;
 - lifetime: crewrite's liveness over the extraction with the slices as buffers (statement
-  level inside operators, parameter spans across them, ping-pong splits of reused slices),
-  and a slice used for several things in sequence split into its uses (crewrite.phases);
+  level inside operators, parameter spans across them), and a slice used for several things
+  in sequence (a reused `sid`, an operator's merged scratch) split into live ranges where a
+  statement provably rewrites what is read after it, each range with its own size: the same
+  code as for workspace allocations (crewrite.footprint);
 - offset: the same planner as for arenas, with the lower bound.
 
 For the report the same slices are also packed with USMP's lifetimes (each one live for
@@ -28,12 +30,18 @@ from dataclasses import dataclass, replace
 from crewrite import packing
 from crewrite.extents import FunctionExtents, Span
 from crewrite.extents import analyse as analyse_extents
-from crewrite.extract import Program, extract
-from crewrite.extract.pools import Pool, PoolFacts, PoolProblem, SliceSite, find_pools
-from crewrite.liveness import LiveBuffer, Liveness, analyse, is_entry
+from crewrite.extract import Program, extract, is_entry
+from crewrite.extract.pools import (
+    Pool,
+    PoolFacts,
+    PoolProblem,
+    SliceSite,
+    find_pools,
+    is_workspace_pool_param,
+)
+from crewrite.liveness import LiveBuffer, Liveness, analyse
 from crewrite.measure import round_up
 from crewrite.packing.graph import merge_windows
-from crewrite.phases import split_phases
 from crewrite.project import Project, size_defines
 
 
@@ -71,8 +79,13 @@ class PoolResult:
         return self.saved_bytes - self.packing_saved
 
     @property
-    def offsets(self) -> Mapping[str, int]:
+    def offsets(self) -> Mapping[str, int]:  # LiveBuffer.id -> planned offset
         return self.plan.offsets
+
+    def address(self, buffer_id: str) -> int:
+        """Pool offset the code of a live range gets (its planned offset plus its lead)."""
+        lead = next(b.lead for b in self.liveness.buffers if b.id == buffer_id)
+        return self.plan.offsets[buffer_id] + lead
 
 
 @dataclass(frozen=True)
@@ -100,30 +113,33 @@ class PoolAnalysis:
         return [p for p in self.facts.pools if not p.constant and p.key not in self.refused]
 
     def liveness(self, pool: Pool, model: str = "fine") -> Liveness:
-        """The live ranges of one pool's slices; with fine liveness, a slice used for
-        several things in sequence has one range per use (crewrite.phases)."""
-        live = analyse(self.program, pool.module, model, pool.alignment)
+        """The live ranges of one pool's slices, each sized by the bytes its statements
+        touch; with fine liveness, a slice used for several things in sequence has one range
+        per use (crewrite.footprint)."""
+        live = analyse(self.program, pool.module, model, pool.alignment, self.extents)
         mine = tuple(
             b for b in live.buffers if isinstance(b.site, SliceSite) and b.site.pool == pool.name
         )
-        live = replace(live, buffers=mine)
-        return split_phases(live, self.program, self.extents) if model == "fine" else live
+        return replace(live, buffers=mine)
 
 
 def analyse_pools(
     program: Program,
     modules: Sequence[str],
     unreadable: Mapping[str, PoolProblem] | None = None,
+    extents: Mapping[str, FunctionExtents] | None = None,
 ) -> PoolAnalysis:
     """Find the pools of a program, size their slices, and extract it again with the slices
     of every pool that can move as buffers (`modules`: the module names, as extracted).
     `unreadable`: pools (by name) that a source crewrite could not parse may touch, which
-    stay as they are."""
+    stay as they are. `extents`: the program's extent analysis with inline slices named
+    (computed here when not given)."""
     facts = find_pools(program)
     workspace = [p for p in facts.pools if not p.constant]
     if not workspace:
         return PoolAnalysis(facts, program, {}, (), {})
-    extents = analyse_extents(program.translation_units)
+    if extents is None:
+        extents = analyse_extents(program.translation_units, slices=is_workspace_pool_param)
     sized, unsized = slice_sizes(facts, extents)
     refused: dict[tuple[str, str], PoolProblem] = {}
     warnings = []
@@ -166,35 +182,18 @@ def slice_sizes(
 
 
 def _size(site: SliceSite, extents: Mapping[str, FunctionExtents]) -> int | PoolProblem:
-    """The bytes a slice touches, from the extent analysis."""
+    """The bytes a slice touches, from the extent analysis (a let slice and an inline one
+    are both bases of it)."""
     where = f"'{site.variable}' in {site.function}"
-    if site.form == "let":
-        fx = extents.get(site.function)
-        base = fx.bases.get(site.variable) if fx is not None else None
-        if fx is None or base is None or (base.root, base.offset) != (site.param, site.offset):
-            return PoolProblem(
-                f"the extent analysis does not follow the slice {where}: its size is unknown",
-                site.file,
-                site.line,
-            )
-        return _bytes(site, where, fx.touched(site.variable), fx, site.variable)
-    size = 0
-    for handed in site.handed:
-        if handed is None:
-            return PoolProblem(
-                f"the slice {where} is used other than as an argument of a function in the "
-                "sources: its extent cannot be bounded",
-                site.file,
-                site.line,
-            )
-        callee, param = handed
-        fx = extents[callee]
-        extent = fx.summary.get(param)
-        found = _bytes(site, where, extent.touched if extent else None, fx, param)
-        if isinstance(found, PoolProblem):
-            return found
-        size = max(size, found)
-    return size
+    fx = extents.get(site.function)
+    base = fx.bases.get(site.variable) if fx is not None else None
+    if fx is None or base is None or (base.root, base.offset) != (site.param, site.offset):
+        return PoolProblem(
+            f"the extent analysis does not follow the slice {where}: its size is unknown",
+            site.file,
+            site.line,
+        )
+    return _bytes(site, where, fx.touched(site.variable), fx, site.variable)
 
 
 def _bytes(
@@ -264,7 +263,7 @@ def _plan(
     """Offsets for the live ranges of `live` in the given windows (their own, or USMP's)."""
     problem = packing.Problem(
         buffers=tuple(
-            packing.Buffer(b.id, b.site.size, w) for b, w in zip(live.buffers, windows, strict=True)
+            packing.Buffer(b.id, b.size, w) for b, w in zip(live.buffers, windows, strict=True)
         ),
         alignment=live.alignment,
         name=name,
@@ -280,11 +279,14 @@ def replan(
     time_limit: float | None = None,
     liveness: str = "fine",
     unreadable: Mapping[str, PoolProblem] | None = None,
+    extents: Mapping[str, FunctionExtents] | None = None,
 ) -> PoolPlans:
     """Plan every workspace pool of a project with no workspace calls; a pool that cannot
     be re-planned safely, or would not shrink, is left with a note saying why. `unreadable`:
-    pools (by name) that a source crewrite could not parse may touch (left as they are)."""
-    analysis = analyse_pools(program, project.module_names(), unreadable)
+    pools (by name) that a source crewrite could not parse may touch (left as they are).
+    `extents`: the program's extent analysis with inline slices named (computed when not
+    given)."""
+    analysis = analyse_pools(program, project.module_names(), unreadable, extents)
     notes = list(analysis.warnings)
     for (module, name), problem in analysis.refused.items():
         if unreadable and name in unreadable:

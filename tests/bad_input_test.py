@@ -167,15 +167,15 @@ POINTER_TABLE = """
 typedef int32_t (*op_fn)(int8_t*, int8_t*);
 static int32_t tvmgen_t_op_a(int8_t* p0, int8_t* T_out) {
   void* scratch_a = TVMBackendAllocWorkspace(1, 0, (uint64_t)4096, 0, 8);
-  for (int32_t i = 0; i < 64; ++i) { ((int8_t*)scratch_a)[i] = p0[i]; }
-  for (int32_t i = 0; i < 64; ++i) { T_out[i] = ((int8_t*)scratch_a)[63 - i]; }
+  for (int32_t i = 0; i < 4096; ++i) { ((int8_t*)scratch_a)[i] = p0[i & 63]; }
+  for (int32_t i = 0; i < 64; ++i) { T_out[i] = ((int8_t*)scratch_a)[4095 - i]; }
   if (TVMBackendFreeWorkspace(1, 0, scratch_a) != 0) { return -1; }
   return 0;
 }
 static int32_t tvmgen_t_op_b(int8_t* p0, int8_t* T_out) {
   void* scratch_b = TVMBackendAllocWorkspace(1, 0, (uint64_t)8192, 0, 8);
-  for (int32_t i = 0; i < 64; ++i) { ((int8_t*)scratch_b)[i] = p0[i]; }
-  for (int32_t i = 0; i < 64; ++i) { T_out[i] = ((int8_t*)scratch_b)[i] + 1; }
+  for (int32_t i = 0; i < 8192; ++i) { ((int8_t*)scratch_b)[i] = p0[i & 63]; }
+  for (int32_t i = 0; i < 64; ++i) { T_out[i] = ((int8_t*)scratch_b)[8191 - i] + 1; }
   if (TVMBackendFreeWorkspace(1, 0, scratch_b) != 0) { return -1; }
   return 0;
 }
@@ -190,8 +190,9 @@ TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x, int8_t* y) {
 
 
 def test_pointers_crewrite_cannot_follow_refused_naming_the_site(project, capsys):
-    """Operators called through a table may run at any moment: all their scratch stays live
-    at once, more than the allocator held as written; the refusal names the heaviest."""
+    """Operators called through a table may run at any moment: all their scratch (each
+    filled whole) stays live at once, more than the allocator held as written; the refusal
+    names the heaviest."""
     root = project(POINTER_TABLE, workspace=8192)
     before = snapshot(root)
     line = refused(capsys, ["rewrite", str(root)])

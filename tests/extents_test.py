@@ -34,11 +34,11 @@ def extents(tmp_path: Path):
     False, the snippet is also run (each non-static function called once on random data, see
     extent_trace.build_snippet) and every byte it touches checked against the claims."""
 
-    def run(source: str, truth: bool = True) -> dict[str, FunctionExtents]:
+    def run(source: str, truth: bool = True, slices=None) -> dict[str, FunctionExtents]:
         text = PRELUDE + textwrap.dedent(source)
         path = tmp_path / "t.c"
         path.write_text(text)
-        result = analyse({"t.c": parse_source("t.c", path, text, [], [])})
+        result = analyse({"t.c": parse_source("t.c", path, text, [], [])}, slices)
         if truth:
             trace = extent_trace.run(extent_trace.build_snippet(text, PRELUDE, tmp_path / "run"))
             assert trace.may_violations == [] and trace.must_violations == []
@@ -198,6 +198,65 @@ def test_fused_loop_split_by_division_and_remainder_with_a_guard_on_the_remainde
     """)["f"]
     assert span(at(fx, 0, "p0"), "reads") == (0, 54 * 162)  # exactly the 54x54x3 input
     assert at(fx, 0, "pad_temp").must_write == ((0, 3136 * 3),)
+
+
+def test_tail_guard_on_a_split_axis_bounds_the_store_not_the_load_before_it(extents):
+    """A loop split by a factor that does not divide it (101 values in tiles of 16): the
+    guard on the combined index bounds the store it guards, not the load above it, which
+    really reads 11 values past the end; the guarded stores write exactly the 101 values
+    (the second guard, on the same form negated and scaled, lets 6 of its even bytes
+    through)."""
+    fx = extents("""
+        void f(void* conv, int8_t* out) {
+          for (int32_t ax0_outer = 0; ax0_outer < 7; ++ax0_outer) {
+            for (int32_t ax0_inner = 0; ax0_inner < 16; ++ax0_inner) {
+              int32_t v = ((int32_t*)conv)[((ax0_outer * 16) + ax0_inner)];
+              if ((((ax0_outer * 16) + ax0_inner) < 101)) {
+                out[((ax0_outer * 16) + ax0_inner)] = (int8_t)v;
+              }
+              if (((ax0_outer * -32) - (ax0_inner * 2)) >= -10) {
+                out[((ax0_outer * 32) + (ax0_inner * 2))] = (int8_t)v;
+              }
+            }
+          }
+        }
+    """)["f"]
+    assert span(at(fx, 0, "conv"), "reads") == (0, 4 * 7 * 16)
+    assert span(at(fx, 0, "out"), "writes") == (0, 101)
+    assert at(fx, 0, "out").must_write == ((0, 101),)
+
+
+def test_guarded_stores_are_certain_only_at_the_guards_own_form(extents):
+    """int32 elements under a tail guard (and its else branch) certainly write what the guard
+    lets through; a guard on another form (only the outer counter), or a guard joined with
+    another condition, write nothing certain."""
+    fx = extents("""
+        void f(int8_t* in, void* a, void* b, void* c, void* d) {
+          for (int32_t o = 0; o < 5; ++o) {
+            for (int32_t i = 0; i < 8; ++i) {
+              if (((o * 8) + i) < 37) {
+                ((int32_t*)a)[((o * 8) + i)] = 1;
+              } else {
+                ((int32_t*)a)[((o * 8) + i)] = 2;
+              }
+              if (((o * 8) + i) >= 3) {
+                ((int32_t*)b)[((o * 8) + i)] = 3;
+              }
+              if (o < 4) {
+                ((int32_t*)c)[((o * 8) + i)] = 4;
+              }
+              if ((((o * 8) + i) < 37) && (in[i] != 0)) {
+                ((int32_t*)d)[((o * 8) + i)] = 5;
+              }
+            }
+          }
+        }
+    """)["f"]
+    assert at(fx, 0, "a").must_write == ((0, 160),)
+    assert at(fx, 0, "b").must_write == ((12, 160),)
+    assert at(fx, 0, "c").must_write == ()
+    assert at(fx, 0, "d").must_write == ()
+    assert span(at(fx, 0, "c"), "writes") == (0, 128)
 
 
 def test_dense_affine_map_over_nested_loops_is_one_must_run(extents):
@@ -727,6 +786,41 @@ def test_usmp_slices_are_bases_reported_on_their_pool_too(extents):
     assert span(at(entry, 2, "sid_7_let"), "reads") == (0, 64)
 
 
+def test_inline_slices_of_a_named_pool_are_bases_of_their_own(extents):
+    """`&pool[C]` written where it is used (USMP's inline slices) is a base `pool[C]`, the
+    same at every use, when the analysis is told the parameter is a pool; a let slice's
+    initialiser is none; without being told, nothing changes."""
+    source = """
+        static void op(int8_t* in, int8_t* out) {
+          for (int32_t i = 0; i < 64; ++i) { out[i] = in[i]; }
+        }
+        static void half(int8_t* out) {
+          for (int32_t i = 0; i < 32; ++i) { out[i] = (int8_t)i; }
+        }
+        int32_t main_(int8_t* input, int8_t* output, uint8_t* global_workspace_1_var) {
+          void* sid_7_let = (&(global_workspace_1_var[9216]));
+          op(input, (int8_t*)(&(global_workspace_1_var[128])));
+          op((int8_t*)(&(global_workspace_1_var[128])), (int8_t*)sid_7_let);
+          half((int8_t*)(&(global_workspace_1_var[128])));
+          op((int8_t*)sid_7_let, output);
+          return 0;
+        }
+    """
+    pooled = extents(source, slices=lambda name: name == "global_workspace_1_var")["main_"]
+    inline = pooled.bases["global_workspace_1_var[128]"]
+    assert (inline.kind, inline.root, inline.offset) == ("inline", "global_workspace_1_var", 128)
+    assert "global_workspace_1_var[9216]" not in pooled.bases  # sid_7_let's initialiser
+    assert pooled.bases["sid_7_let"].kind == "slice"
+    assert at(pooled, 1, "global_workspace_1_var[128]").must_write == ((0, 64),)
+    assert span(at(pooled, 2, "global_workspace_1_var[128]"), "reads") == (0, 64)
+    assert at(pooled, 3, "global_workspace_1_var[128]").must_write == ((0, 32),)
+    assert pooled.max_touched("global_workspace_1_var[128]") == 64
+    assert at(pooled, 1, "global_workspace_1_var").must_write == ((128, 192),)  # on its root
+    plain = extents(source, truth=False)["main_"]
+    assert not any("[" in name for name in plain.bases)
+    assert at(plain, 1, "global_workspace_1_var").must_write == ((128, 192),)
+
+
 def test_a_slice_declared_in_a_loop_body_is_a_base_too(extents):
     """USMP declares an operator's loop-local scratch where it is used; a name declared again
     at another offset stays a plain pointer (it is no single base)."""
@@ -803,7 +897,17 @@ def test_every_byte_a_fixture_touches_lies_within_the_claims(tmp_path, name):
     for fx in built.extents.values():
         for base in fx.bases.values():
             if base.kind == "workspace" and base.name not in fx.escapes:
-                assert fx.touched(base.name) == Span(0, base.size), (fx.name, base.name)
+                past = sum(
+                    n
+                    for (fixture, function, buffer), n in READS_PAST_THE_END.items()
+                    if (fixture, buffer) == (name, base.name) and fx.name.startswith(function)
+                )
+                assert fx.touched(base.name) == Span(0, base.size + past), (fx.name, base.name)
+
+
+# kws_edges' first conv requantises 8,000 values in tiles of 768: its last tile reads 448
+# int32 values past the end of `conv` (tools/fixturegen, option "tile").
+READS_PAST_THE_END = {("kws_edges", "tvmgen_default_fused_cast_subtract_nn_conv2d", "conv"): 1792}
 
 
 def _tampered(extents: dict[str, FunctionExtents]) -> dict[str, FunctionExtents]:

@@ -4,6 +4,7 @@ and use exactly the workspace their module headers declare."""
 
 from __future__ import annotations
 
+import json
 import re
 import sys
 from pathlib import Path
@@ -172,6 +173,27 @@ def test_usmp_fixture_is_static(name, original_builds):
     b = host.run(original_builds[name].build, [2], fill_seed=5)
     assert set(a.stats.values()) == {(0, 0)}
     assert list(a.outputs.values()) != list(b.outputs.values())
+
+
+def test_kws_edges_and_ic_residual_carry_the_shapes_byte_extents_are_for():
+    """The shapes issue 15 is about, each where the generator says it put it."""
+    src = FIXTURES / "kws_edges" / "model" / "codegen" / "host" / "src" / "default_lib1.c"
+    edges = src.read_text()
+    # the first conv: int32 sums kept in pad_temp's allocation after the padded input, and a
+    # tiled requantisation whose last tile reads past `conv`, its store guarded
+    assert "((int32_t*)pad_temp)[c] = 0;" in edges
+    assert "for (int32_t ax0_outer = 0; ax0_outer < 11; ++ax0_outer)" in edges
+    assert "if ((((ax0_outer * 768) + ax0_inner) < 8000)) {" in edges
+    # a pointwise conv writing all rows but the last of its 125 x 64 output
+    assert "for (int32_t ax0 = 0; ax0 < 124; ++ax0) {" in edges
+    # the dense reading 64 bytes past its 64-byte input, from the sid's earlier tensor
+    assert "for (int32_t ax1 = 0; ax1 < 128; ++ax1) {" in edges
+    # ic_residual: sids sized for the largest tensor each carries (16x16x32 in sid_1), later
+    # holding tensors down to 4x4x128 (the skip tensor held across the heaviest block)
+    facts = json.loads((FIXTURES / "EXPECTED.json").read_text())["ic_residual"]["modules"]
+    assert facts["default"]["sid_bytes"] == [8192, 4096, 2048]
+    ic = "".join(p.read_text() for p in model_sources("ic_residual"))
+    assert "((int32_t*)pad_temp)[c] = 0;" in ic
 
 
 def test_usmp_offsets_are_greedy_by_size_above_every_conflict():

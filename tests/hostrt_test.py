@@ -98,3 +98,54 @@ def test_host_cmsis_nn_kernels_reject_a_small_context(tmp_path):
     )
     out = compile_and_run(tmp_path, [main, HOSTRT / "cmsis_nn_host.c"])
     assert out.split() == ["-1", "0"]
+
+
+FILL_CHECK = r"""
+#include <stdint.h>
+#include <stdio.h>
+#include "crewrite_shim.h"
+#include <tvm/runtime/c_backend_api.h>
+int main(void) {
+  static uint8_t pool[4096];
+  shim_workspace_init(pool, sizeof(pool));
+  for (int k = 0; k < 3; ++k) {
+    uint8_t* p = (uint8_t*)TVMBackendAllocWorkspace(1, 0, 40, 0, 8);
+    printf("%02x%02x ", p[0], p[39]);
+    TVMBackendFreeWorkspace(1, 0, p);
+  }
+  return 0;
+}
+"""
+
+
+def test_fill_seeds_pair_up_into_complementary_bytes(tmp_path):
+    """Verify runs the original under fills 1 and 2: every byte the model never writes holds
+    complementary values in those two runs (a value read from there cannot saturate to the
+    same output twice), and another pair fills otherwise."""
+    source = tmp_path / "fill.c"
+    source.write_text(FILL_CHECK)
+    exe = tmp_path / "check"
+    subprocess.run(
+        [
+            find_compiler(None),
+            "-std=gnu11",
+            f"-I{HOSTRT_INCLUDE}",
+            f"-I{FAKE_LIBC / 'tvm'}",
+            str(source),
+            str(HOSTRT / "crewrite_shim.c"),
+            "-o",
+            str(exe),
+        ],
+        check=True,
+    )
+
+    def bytes_for(seed: int) -> list[int]:
+        env = {"CREWRITE_FILL_SEED": str(seed)}
+        out = subprocess.run([str(exe)], capture_output=True, text=True, env=env, check=True)
+        return [int(word[i : i + 2], 16) for word in out.stdout.split() for i in (0, 2)]
+
+    one, two, three = bytes_for(1), bytes_for(2), bytes_for(3)
+    assert all(a == b for a, b in zip(one[::2], one[1::2], strict=True))  # one byte a call
+    assert len(set(one[::2])) == 3  # and another for each call
+    assert [a ^ b for a, b in zip(one, two, strict=True)] == [0xFF] * 6
+    assert three != one and three != two

@@ -170,8 +170,8 @@ TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x, int8_t* y) {
 """
 
 
-def test_plain_stores_never_start_a_new_range(project):
-    """Each store fills a part of the buffer: one tensor, one range."""
+def test_stores_that_each_fill_a_part_start_no_new_range(project):
+    """Each store fills a part of what the last loop reads: one tensor, one range."""
     live = analyse(program_of(project(PARTIAL)), "t")
     assert [b.range for b in live.buffers] == [0]
 

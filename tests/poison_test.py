@@ -17,7 +17,15 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 pytestmark = pytest.mark.e2e
 # vww_kernels: a function the clock steps through comes before the arena's declaration
 # point; the poison build once used the clock there before declaring it (issue 12).
-CHECKED = ["kws_native", "cmsis_kws", "two_modules", "vww_big", "vww_kernels"]
+CHECKED = [
+    "kws_native",
+    "cmsis_kws",
+    "two_modules",
+    "vww_big",
+    "vww_kernels",
+    "kws_edges",
+    "ic_residual",
+]
 OPTIONS = VerifyOptions(runs=1, first_seed=5)
 
 

@@ -12,11 +12,19 @@ from pathlib import Path
 import pytest
 
 from crewrite.cli import main
+from crewrite.extract import ENTRY_SUFFIX
 from crewrite.verify import VerifyOptions, verify
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 pytestmark = pytest.mark.e2e
-WORKSPACE_FIXTURES = ["kws_native", "cmsis_kws", "two_modules", "vww_big"]
+WORKSPACE_FIXTURES = [
+    "kws_native",
+    "cmsis_kws",
+    "two_modules",
+    "vww_big",
+    "kws_edges",
+    "ic_residual",
+]
 OPTIONS = VerifyOptions(runs=3)
 
 
@@ -86,11 +94,12 @@ def test_no_workspace_call_remains_and_arena_never_larger(name, rewritten):
         assert "TVMBackendAllocWorkspace(" not in path.read_text()
         assert "TVMBackendFreeWorkspace(" not in path.read_text()
     for module in report["modules"]:
-        # The peak the report names holds exactly the lower bound's bytes.
+        # The peak the report names holds exactly the lower bound's bytes (each live range
+        # with the bytes planned for it).
         peak = set(module["peak"]["buffers"])
         rounded = {
             f"{b['function']}:{b['variable']}" + (f"#{b['range']}" if b["ranges"] > 1 else ""): -(
-                -b["size"] // module["alignment"]
+                -b["range_bytes"] // module["alignment"]
             )
             * module["alignment"]
             for b in module["buffers"]
@@ -227,3 +236,129 @@ def test_a_usmp_project_is_verified_without_workspace_calls(original_builds, tmp
     assert verdict.ok, verdict.text()
     assert verdict.layout.placements == () and verdict.bytes_compared == 3 * 48
     assert "nothing to prove" in verdict.text()
+
+
+# ------------------------------------------------------------------ byte extents (issue 15)
+
+# Arenas as planned before live ranges were sized by their bytes, and now: the fixtures whose
+# reused buffers carry tensors of one size keep theirs; ic_residual, whose sids carry tensors
+# of very different sizes, shrinks. kws_edges is planned with its conv's over-read.
+ARENAS = {
+    "kws_native": {"default": 102_432},
+    "cmsis_kws": {"default": 48_000},
+    "two_modules": {"kws": 30_048, "ad": 1_344},
+    "vww_big": {"vww": 144_896},
+    "kws_edges": {"default": 72_192},
+    "ic_residual": {"default": 49_152},
+}
+
+
+@pytest.mark.parametrize("name", WORKSPACE_FIXTURES)
+def test_arena_per_fixture(name, rewritten):
+    _, report = rewritten[name]
+    assert {m["module"]: m["arena_bytes"] for m in report["modules"]} == ARENAS[name]
+
+
+def test_ranges_sized_by_their_tensors_shrink_the_arena():
+    """ic_residual planned again with every live range as large as its allocation: the
+    arena is what it was before ranges were sized (57,344 B), 8 KB more than now."""
+    from crewrite import packing
+    from crewrite.pipeline import Options, rewrite_project
+    from crewrite.project import load_project
+
+    project = load_project([FIXTURES / "ic_residual"])
+    try:
+        (module,) = rewrite_project(project, Options()).modules
+    finally:
+        project.close()
+    live = module.liveness
+    whole = packing.plan(
+        packing.Problem(
+            tuple(packing.Buffer(b.id, b.site.size, b.windows) for b in live.buffers),
+            live.alignment,
+        )
+    )
+    assert whole.arena_bytes == 57_344 > module.arena_bytes == 49_152
+    sid = [b for b in live.buffers if b.site.function.endswith(ENTRY_SUFFIX)]
+    assert len({b.size for b in sid}) > 3 and any(b.size < b.site.size for b in sid)
+
+
+def test_out_of_bounds_warned_where_a_fixture_reads_past_a_buffer_and_nowhere_else(rewritten):
+    for name in WORKSPACE_FIXTURES:
+        _, report = rewritten[name]
+        found = [(f["variable"], f["access"], f["past_end_bytes"]) for f in report["out_of_bounds"]]
+        if name != "kws_edges":
+            assert found == [] and report["warnings"] == [], name
+            continue
+        # The tiled requantisation of the first conv: 448 int32 values past `conv`.
+        assert found == [("conv", "reads", 1792)]
+        (warning,) = report["warnings"]
+        assert "reads up to 1,792 bytes past the end of 'conv' (32,000 bytes" in warning
+        (conv,) = [
+            b
+            for b in report["buffers"]
+            if b["variable"] == "conv"
+            and b["size"] == 32000
+            and "cast_subtract_nn_conv2d" in b["function"]
+        ]
+        assert conv["range_bytes"] == 32000 + 1792
+
+
+def test_strict_refuses_an_out_of_bounds_access_and_writes_nothing(tmp_path, capsys):
+    project = tmp_path / "edges"
+    shutil.copytree(FIXTURES / "kws_edges", project)
+    before = {p: p.read_bytes() for p in project.rglob("*") if p.is_file()}
+    assert main(["rewrite", str(project), "--strict"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("crewrite: ") and re.search(r"default_lib1\.c:\d+: ", err)
+    assert "1,792 bytes past the end of 'conv'" in err and "--strict" in err
+    assert {p: p.read_bytes() for p in project.rglob("*") if p.is_file()} == before
+    # Without --strict: rewritten, with the warning on stderr.
+    assert main(["rewrite", str(project), "-q"]) == 0
+    assert capsys.readouterr().err == ""
+    shutil.rmtree(project)
+    shutil.copytree(FIXTURES / "kws_edges", project)
+    assert main(["rewrite", str(project)]) == 0
+    err = capsys.readouterr().err
+    assert err.count("crewrite: warning: ") == 1 and "past the end of 'conv'" in err
+
+
+def test_a_range_planned_smaller_than_its_bytes_fails_the_layout_proof(monkeypatch):
+    """Every live range planned 16 bytes short of what its code touches: the planner packs
+    them tighter, and the second look's layout proof, which measures each range's bytes
+    from the extents itself, refuses the result."""
+    from crewrite import liveness
+    from crewrite.errors import CrewriteError
+    from crewrite.footprint import RangeBytes
+    from crewrite.pipeline import Options, rewrite_project
+    from crewrite.project import load_project
+
+    real = liveness.range_bytes
+
+    def short(span, allocated, alignment):
+        planned = real(span, allocated, alignment)
+        return RangeBytes(planned.lead, max(planned.end - 16, 0))
+
+    monkeypatch.setattr(liveness, "range_bytes", short)
+    project = load_project([FIXTURES / "ic_residual"])
+    try:
+        with pytest.raises(CrewriteError, match="layout fails its proof.*share bytes"):
+            rewrite_project(project, Options())
+    finally:
+        project.close()
+
+
+def test_report_lists_range_bytes_and_unbounded_places(rewritten, capsys):
+    _, report = rewritten["kws_native"]
+    # The input pre-processing table escapes into a global a helper reads: not bounded.
+    (why,) = report["unbounded"]
+    assert why["variable"] == "T_lut" and "escaped" in why["reason"]
+    lut = next(b for b in report["buffers"] if b["variable"] == "T_lut")
+    assert lut["range_bytes"] == lut["size"] == 1024
+    first = next(b for b in report["buffers"] if b["variable"] == "sid_1" and b["range"] == 0)
+    assert first["range_bytes"] == 490 < first["size"]  # the 490-byte input in a 12,000-byte sid
+    assert main(["rewrite", str(FIXTURES / "kws_native"), "--dry-run", "-v"]) == 0
+    out = capsys.readouterr().out
+    assert "live ranges sized by their use: 2 of 34 below their allocation" in out
+    assert re.search(r"unbounded: .*default_lib1\.c:\d+: bytes of 'T_lut'", out)
+    assert re.search(r"\n +\d+ +490 +12000 .*tvmgen_default___tvm_main__:sid_1#0", out)

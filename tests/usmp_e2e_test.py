@@ -13,9 +13,11 @@ from pathlib import Path
 
 import pytest
 
+import crewrite.pipeline
 import crewrite.usmp
 from crewrite.api import rewrite
 from crewrite.cli import main
+from crewrite.errors import InternalError
 from crewrite.pipeline import Options
 from crewrite.verify import VerifyOptions, verify
 from helpers.cases import TWO_USES, USMP_ENTRY
@@ -72,7 +74,7 @@ def test_every_usmp_fixture_is_replanned_below_its_pool_and_proven(
     if name == "kws_usmp":  # conv2d's scratch holds the padded input, then the output
         split = [s for p in report["pools"] for s in p["slices"] if s["ranges"] == 2]
         assert {s["variable"] for s in split} == {"pad_temp_let"}
-        assert split[0]["size"] < split[1]["size"]  # 696 B, then 12,000 B
+        assert split[0]["range_bytes"] < split[1]["range_bytes"]  # 696 B, then 12,000 B
     slices = sum(len(pool["slices"]) for pool in report["pools"])
     assert len(verdict.layout.placements) == slices and verdict.bytes_compared > 0
     assert main(["rewrite", str(out), "-q"]) == 3  # the re-planned pool is recognised
@@ -90,17 +92,20 @@ def test_the_poison_build_proves_the_lifetimes(name, original_builds, tmp_path):
 
 
 def shrunk(variable: str, function_part: str):
-    """`slice_sizes` with one slice one byte too small."""
-    sizes = crewrite.usmp.slice_sizes
+    """`PoolAnalysis.liveness` with the live ranges of one slice one byte too small."""
+    live_of = crewrite.usmp.PoolAnalysis.liveness
 
-    def wrong(facts, extents):
-        sized, problems = sizes(facts, extents)
-        for function, sites in sized.items():
-            for i, site in enumerate(sites):
-                if site.variable == variable and function_part in function:
-                    sites[i] = dataclasses.replace(site, size=site.size - 1)
-                    return sized, problems
-        raise AssertionError(f"no slice {variable} in a function named *{function_part}*")
+    def wrong(self, pool, model="fine"):
+        live = live_of(self, pool, model)
+        buffers = [
+            dataclasses.replace(b, size=b.size - 1)
+            if b.site.variable == variable and function_part in b.site.function
+            else b
+            for b in live.buffers
+        ]
+        if buffers == list(live.buffers):
+            raise AssertionError(f"no slice {variable} in a function named *{function_part}*")
+        return dataclasses.replace(live, buffers=tuple(buffers))
 
     return wrong
 
@@ -112,7 +117,7 @@ def test_a_slice_one_byte_too_small_is_caught_by_the_poison_build(
     to the same 16 bytes, so the plan is unchanged, but the poison build (exact sizes)
     overwrites that byte between the statement that writes it and the one that reads it."""
     name = "kws_usmp"
-    monkeypatch.setattr(crewrite.usmp, "slice_sizes", shrunk("conv_let", "clip_1"))
+    monkeypatch.setattr(crewrite.usmp.PoolAnalysis, "liveness", shrunk("conv_let", "clip_1"))
     out = tmp_path / "poisoned"
     rewrite(FIXTURES / name, out, options=Options(poison_shift=0))
     verdict = verify(FIXTURES / name, out, OPTIONS, original_build=original_builds[name])
@@ -148,8 +153,12 @@ def test_a_slice_one_byte_too_small_is_caught_by_verify(tmp_path, monkeypatch):
     good = tmp_path / "good"
     rewrite(original, good)
     assert verify(original, good, VerifyOptions(runs=2)).ok
-    monkeypatch.setattr(crewrite.usmp, "slice_sizes", shrunk("a_let", "op"))
+    monkeypatch.setattr(crewrite.usmp.PoolAnalysis, "liveness", shrunk("a_let", "op"))
     bad = tmp_path / "bad"
+    # the rewrite's own layout proof measures a_let's bytes from the extents: it refuses
+    with pytest.raises(InternalError, match="a_let.*b_let|b_let.*a_let"):
+        rewrite(original, bad)
+    monkeypatch.setattr(crewrite.pipeline, "_second_look", lambda *args: None)
     rewrite(original, bad)
     monkeypatch.undo()  # verify sizes the slices itself
     verdict = verify(original, bad, VerifyOptions(runs=2))

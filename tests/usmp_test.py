@@ -12,7 +12,7 @@ import pytest
 
 from crewrite.cli import main
 from crewrite.extents import analyse as analyse_extents
-from crewrite.extract.pools import find_pools
+from crewrite.extract.pools import find_pools, is_workspace_pool_param
 from crewrite.pipeline import Options, rewrite_project
 from crewrite.project import load_project
 from crewrite.reading import read_program
@@ -100,7 +100,8 @@ def test_pool_and_every_slice_are_found(small):
 def test_slices_are_sized_by_the_bytes_they_touch(small):
     program = program_of(small)
     facts = find_pools(program)
-    sized, problems = slice_sizes(facts, analyse_extents(program.translation_units))
+    extents = analyse_extents(program.translation_units, slices=is_workspace_pool_param)
+    sized, problems = slice_sizes(facts, extents)
     sizes = {s.variable: s.size for sites in sized.values() for s in sites}
     assert problems == {}
     assert sizes == {
@@ -390,7 +391,7 @@ def test_a_slice_used_for_two_things_in_sequence_shrinks_with_them(tmp_path):
     root = make_usmp_project(tmp_path / "two", TWO_USES + USMP_ENTRY, pool=512)
     result = rewritten(root)
     (pool,) = result.pools
-    uses = {b.id.split(":")[-1]: (b.site.size, b.start_line) for b in pool.liveness.buffers}
+    uses = {b.id.split(":")[-1]: (b.size, b.start_line) for b in pool.liveness.buffers}
     assert uses == {
         "s_let#0": (256, None),
         "s_let#1": (16, 17),  # from the statement at line 17, which rewrites s[0..16)
@@ -403,6 +404,55 @@ def test_a_slice_used_for_two_things_in_sequence_shrinks_with_them(tmp_path):
         f"  s_let = (void *)(&(global_workspace_2_var[{second}])); /* crewrite: rewritten: "
         "next tensor in s_let */\n  for (int32_t i = 0; i < 4; ++i) {\n    ((int32_t*)s_let)[i]"
     ) in lib1(result.new_texts)
+
+
+# The entry's inline slices: P[0] holds 64 bytes, then (from op_h's call) 16 bytes that op_h
+# writes whole before op_o reads them; P[128] holds one tensor.
+INLINE_REUSED = """
+TVM_DLL int32_t tvmgen_t_op_a(int8_t* p0, int8_t* T_out, uint8_t* global_workspace_2_var) {
+  for (int32_t i = 0; i < 64; ++i) { T_out[i] = (int8_t)(p0[i] + 1); }
+  return 0;
+}
+TVM_DLL int32_t tvmgen_t_op_h(int8_t* p0, int8_t* T_out, uint8_t* global_workspace_3_var) {
+  for (int32_t i = 0; i < 16; ++i) { T_out[i] = (int8_t)(p0[i] * 2); }
+  return 0;
+}
+TVM_DLL int32_t tvmgen_t_op_o(int8_t* p0, int8_t* T_out, uint8_t* global_workspace_4_var) {
+  for (int32_t i = 0; i < 64; ++i) { T_out[i] = p0[(i & 15)]; }
+  return 0;
+}
+TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x_buffer_var, int8_t* y_buffer_var, uint8_t* global_workspace_1_var) {
+  if (tvmgen_t_op_a(x_buffer_var, (&(global_workspace_1_var[0])), global_workspace_1_var) != 0 ) return -1;
+  if (tvmgen_t_op_a((&(global_workspace_1_var[0])), (&(global_workspace_1_var[128])), global_workspace_1_var) != 0 ) return -1;
+  if (tvmgen_t_op_h((&(global_workspace_1_var[128])), (&(global_workspace_1_var[0])), global_workspace_1_var) != 0 ) return -1;
+  if (tvmgen_t_op_o((&(global_workspace_1_var[0])), y_buffer_var, global_workspace_1_var) != 0 ) return -1;
+  return 0;
+}
+"""  # noqa: E501
+
+
+@pytest.mark.parametrize("writes", [16, 8])
+def test_an_inline_slice_of_the_entry_splits_and_sizes_as_any_buffer(tmp_path, writes):
+    """Inline slices are buffers of the same mechanism as workspace allocations and let
+    slices (crewrite.footprint): P[0] starts a new 16-byte range where op_h writes all that
+    op_o reads after it; when op_h writes only 8 of those bytes, P[0] stays one range of 64."""
+    body = INLINE_REUSED.replace("i < 16;", f"i < {writes};")
+    root = make_usmp_project(tmp_path / f"w{writes}", body, pool=256)
+    result = rewritten(root)
+    (pool,) = result.pools
+    ranges = {
+        b.id.split(":")[-1]: (b.size, b.start_line)
+        for b in pool.liveness.buffers
+        if b.site.variable == "global_workspace_1_var[0]"
+    }
+    if writes == 16:
+        assert ranges == {
+            "global_workspace_1_var[0]#0": (64, None),
+            "global_workspace_1_var[0]#1": (16, 22),  # op_h's call
+        }
+    else:
+        assert ranges == {"global_workspace_1_var[0]": (64, None)}
+    assert pool.arena_bytes == 128
 
 
 @pytest.mark.parametrize(
@@ -425,7 +475,7 @@ def test_a_use_that_keeps_bytes_of_the_one_before_is_not_split(tmp_path, old, ne
     root = make_usmp_project(tmp_path / "partial", body + USMP_ENTRY, pool=1024)
     (pool,) = rewritten(root).pools
     s = [b for b in pool.liveness.buffers if b.site.variable == "s_let"]
-    assert [(b.id.split(":")[-1], b.site.size) for b in s] == [("s_let", 256)]
+    assert [(b.id.split(":")[-1], b.size) for b in s] == [("s_let", 256)]
 
 
 def test_a_pool_aligned_to_more_than_16_bytes_keeps_its_slices_so_aligned(tmp_path):

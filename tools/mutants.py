@@ -32,11 +32,6 @@ FIXTURES = REPO / "fixtures"
 # Two seeded inputs; a run that takes 20 s has hung.
 OPTIONS = VerifyOptions(runs=2, timeout=20.0)
 
-# Mutants that the default liveness rewrites silently wrong until crewrite knows which bytes
-# each statement touches (issue 15, "Know which bytes each statement touches"): an operator
-# that writes only part of its output tensor leaves the tail of the reused sid to whoever
-# read it before. Kept out of the CI selection only through this list; issue 15 empties it.
-AWAITING_EXTENTS = frozenset({"partial_output"})
 BASES = ("aot_header_sized", "vww_kernels")
 
 GOOD = ("refused", "nothing-to-do", "rewritten-equal", "rewritten-mutant-invalid")

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import itertools
 from collections import ChainMap
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field, replace
 from types import MappingProxyType
 
@@ -37,8 +37,12 @@ from crewrite.extents.values import (
     arith,
     compare,
     covered,
+    divide_bound,
     exact_trips,
+    linear_bound,
+    linear_part,
     merge_runs,
+    normalised,
     solve,
 )
 from crewrite.extract import ALLOC, fold_constant, identities
@@ -134,6 +138,18 @@ def _join_values(
     return TOP
 
 
+def _within(off: Affine, guard: Guard) -> tuple[int | None, int | None] | None:
+    """The offsets a store at `off` takes where `guard` lets it run, when its index is the
+    guard's own form (scaled by the element size); None when it is another form."""
+    if not off.terms or not off.is_exact or off.const.lo is None:
+        return None
+    form, scale = normalised(off.terms)
+    if form != guard.form:
+        return None
+    at = guard.bound.scale(scale) + off.const
+    return at.lo, at.hi
+
+
 def _join_offsets(
     a: Affine, b: Affine, ranges: Mapping[int, Interval], other: Mapping[int, Interval] | None
 ) -> Affine:
@@ -169,10 +185,23 @@ _Shadowed = tuple[str, "Value | None", "CType | None"]  # a declaration: what it
 
 
 @dataclass(frozen=True)
+class Guard:
+    """An undecided `if` on one linear form of loop counters (`ax0_outer * 16 + ax0_inner <
+    100`), reached by every execution: its branch runs exactly where `form` (coefficients
+    coprime, the first positive) lies within `bound`."""
+
+    form: tuple[tuple[int, int], ...]
+    bound: Interval
+
+
+@dataclass(frozen=True)
 class Ctx:
     ranges: Mapping[int, Interval]
     certain: bool  # every execution of the statement that completes normally gets here
     checked: bool = False  # a call here failing makes the function take an error exit
+    # Set where `certain` is False only because of a guard: a store at the guard's own form
+    # certainly writes the elements the guard lets through (a tail guard on a split axis).
+    guard: Guard | None = None
 
 
 @dataclass
@@ -216,9 +245,14 @@ class _Defined:
 
 
 class Analyser:
-    """Every function of a set of translation units; summaries memoised per context."""
+    """Every function of a set of translation units; summaries memoised per context.
+    `slices`: which pointer parameters are pools whose `&param[C]`, written where it is used,
+    is a base of its own (an inline slice)."""
 
-    def __init__(self, units: Mapping[str, TranslationUnit]):
+    def __init__(
+        self, units: Mapping[str, TranslationUnit], slices: Callable[[str], bool] | None = None
+    ):
+        self.slices = slices or (lambda name: False)
         self.types = TypeTable([tu.ast for tu in units.values()])
         self.functions: dict[str, _Defined] = {}
         self.visible: dict[str, dict[str, str]] = {}
@@ -304,12 +338,16 @@ class _FunctionRun:
         self.escaped: dict[str, tuple[int, str]] = {}
         self.trip: dict[int, int] = {}  # counters of loops that certainly run all iterations
         self.fresh: dict[int, Interval] = {}  # variables standing for quotients, remainders
+        # A guard's bound on a form of several counters (`ax0_outer * 16 + ax0_inner < 100`)
+        # is kept in the ranges under a negative key of its own, one per form.
+        self.relations: dict[tuple[tuple[int, int], ...], int] = {}
         self.rec = _Recorder()
         self.recording = True
         self.watch: dict[str, Value] | None = None
         self.line = fn.node.coord.line if fn.node.coord else 0
         self.index = 0
         self.depth = 0  # 0: a top-level statement of the body is being executed
+        self.inline = True  # `&pool[C]` may be an inline slice (not a let slice's initialiser)
         self.error_exits = False
         self.untracked_any = False
         self.reassigned = assigned([self.body])
@@ -445,13 +483,26 @@ class _FunctionRun:
             if not moved.bounded and name not in self.rec.reasons:
                 self.rec.reasons[name] = (line, reason or "not bounded")
 
-    def _block(self, base: str, at: Affine, width: int) -> None:
+    def _block(
+        self,
+        base: str,
+        at: Affine,
+        width: int,
+        within: tuple[int | None, int | None] = (None, None),
+    ) -> None:
         if not self.recording or width <= 0 or at.const.lo is None:
             return
-        self.rec.blocks.append(Block(base, at.terms, at.const.lo, width))
+        self.rec.blocks.append(Block(base, at.terms, at.const.lo, width, within))
         info = self.bases.get(base)
         if info is not None and info.root is not None:
-            self.rec.blocks.append(Block(info.root, at.terms, at.const.lo + info.offset, width))
+            lo, hi = within
+            moved = (
+                None if lo is None else lo + info.offset,
+                None if hi is None else hi + info.offset,
+            )
+            self.rec.blocks.append(
+                Block(info.root, at.terms, at.const.lo + info.offset, width, moved)
+            )
 
     def _certain_at(self, ptr: Ptr, at: Affine, ctx: Ctx) -> bool:
         return (
@@ -472,11 +523,28 @@ class _FunctionRun:
             if size is None:
                 self._note(base, kind, UNBOUNDED, line, f"element size unknown: {_text(node)}")
                 continue
-            iv = off.interval(ctx.ranges)
+            iv = self._guarded(off, ctx.ranges)
             span = Span(iv.lo, None if iv.hi is None else iv.hi + size[1])
             self._note(base, kind, span, line, f"index not bounded: {_text(node)}")
-            if "w" in kind and size[0] == size[1] and self._certain_at(ptr, off, ctx):
-                self._block(base, off, size[0])
+            if "w" in kind and size[0] == size[1]:
+                if self._certain_at(ptr, off, ctx):
+                    self._block(base, off, size[0])
+                elif ctx.guard is not None and self._certain_at(
+                    ptr, off, replace(ctx, certain=True)
+                ):
+                    within = _within(off, ctx.guard)
+                    if within is not None:
+                        self._block(base, off, size[0], within)
+
+    def _guarded(self, off: Affine, ranges: Mapping[int, Interval]) -> Interval:
+        """The interval of an offset on this path, narrowed by a guard on its linear part."""
+        iv = off.interval(ranges)
+        part = linear_part(off.terms)
+        if part is not None and part[0] in self.relations:
+            bound = ranges.get(self.relations[part[0]])
+            if bound is not None:
+                iv = iv.meet(bound.scale(part[1]) + off.const)
+        return iv
 
     def _escape(self, value: Value | None, line: int, why: str) -> None:
         if not self.recording:
@@ -572,7 +640,7 @@ class _FunctionRun:
             return Out(None, ret=True)
         if isinstance(node, c_ast.Label):
             self._havoc(env)
-            out = self._exec(node.stmt, env, replace(ctx, certain=False))
+            out = self._exec(node.stmt, env, replace(ctx, certain=False, guard=None))
             out.ret = True
             return out
         if isinstance(node, c_ast.Case | c_ast.Default):
@@ -598,7 +666,7 @@ class _FunctionRun:
             result.ret |= out.ret
             current = out.env
             if out.ret or out.cont or out.brk is not None:
-                ctx = replace(ctx, certain=False)
+                ctx = replace(ctx, certain=False, guard=None)
         self.depth -= 1
         scope = self.scopes.pop()
         for env_out in (current, result.brk):
@@ -682,7 +750,12 @@ class _FunctionRun:
                     self._escape(v, line, f"stored in local array '{node.name}'")
                 value = NULL
         elif isinstance(init, c_ast.Node):
-            value = self._convert(self._eval(init, env, ctx)[0], ctype, line, ctx.ranges)
+            # `void* s = &pool[C];` is a let slice, named by its variable, not an inline one
+            self.inline = not _is_address(init)
+            try:
+                value = self._convert(self._eval(init, env, ctx)[0], ctype, line, ctx.ranges)
+            finally:
+                self.inline = True
             if (
                 ctype.is_pointer
                 and node.name not in self.reassigned
@@ -729,6 +802,26 @@ class _FunctionRun:
         if known is not None and (known.root, known.offset) != (root, offset.constant):
             return value
         self.bases[name] = Base(name, "slice", line, None, root, offset.constant)
+        return Ptr(((name, Affine.exact(0)),))
+
+    def _inline_slice(self, node: c_ast.ArrayRef, value: Value) -> Value:
+        """`&pool[C]` written where it is used (USMP's inline slice), `pool` a parameter the
+        analyser was told is a pool: a base `pool[C]` of its own (the name
+        crewrite.extract.pools gives it), the same one at every use in the function."""
+        if not (self.inline and isinstance(node.name, c_ast.ID) and self.an.slices(node.name.name)):
+            return value
+        index = fold_constant(node.subscript)
+        if index is None or not isinstance(value, Ptr) or len(value.targets) != 1:
+            return value
+        root, offset = value.targets[0]
+        info = self.bases.get(root)
+        if value.unknown or info is None or info.kind != "param" or offset.constant is None:
+            return value
+        name = f"{root}[{index}]"
+        if name not in self.bases:
+            self.bases[name] = Base(
+                name, "inline", _line(node, self.line), None, root, offset.constant
+            )
         return Ptr(((name, Affine.exact(0)),))
 
     def _record(self, ctype: CType, values: list[Value], init: c_ast.InitList | None = None):
@@ -793,7 +886,27 @@ class _FunctionRun:
                 continue
             ranges = self._narrow(node.cond, env, ctx.ranges, taken)
             if ranges is not None:
-                yield branch, Ctx(ranges, False, ctx.checked)
+                guard = self._guard(node.cond, env, ctx, taken) if ctx.certain else None
+                yield branch, Ctx(ranges, False, ctx.checked, guard)
+
+    def _guard(self, cond: c_ast.Node, env, ctx: Ctx, truth: bool) -> Guard | None:
+        """The guard an undecided condition makes: one comparison of one linear form of
+        counters against a known number (None for anything else)."""
+        while isinstance(cond, c_ast.Cast):
+            cond = cond.expr
+        if isinstance(cond, c_ast.UnaryOp) and cond.op == "!":
+            return self._guard(cond.expr, env, ctx, not truth)
+        if not (isinstance(cond, c_ast.BinaryOp) and cond.op in _COMPARE - {"!="}):
+            return None
+        left = self._pure(cond.left, env, ctx.ranges)
+        right = self._pure(cond.right, env, ctx.ranges)
+        diff = self._difference(left, right)
+        op = cond.op if truth else _NEGATE[cond.op]
+        if diff is None or not diff.terms or not diff.is_exact or op == "!=":
+            return None
+        form, scale = normalised(diff.terms)
+        bound = linear_bound(diff, op)
+        return None if bound is None else Guard(form, divide_bound(bound, scale))
 
     def _is_error_exit(self, node: c_ast.Node | None) -> bool:
         """`return -1;` or `{ return -1; }`: a failure leaves the function."""
@@ -843,7 +956,7 @@ class _FunctionRun:
             case_ctx = ctx
         else:
             starts = list(range(len(labels)))
-            case_ctx = replace(ctx, certain=False)
+            case_ctx = replace(ctx, certain=False, guard=None)
         result = Out(None)
         fallthrough: dict[str, Value] | None = None
         for index in range(min(starts, default=0), len(labels)):
@@ -906,9 +1019,10 @@ class _FunctionRun:
             loop_env = self.env
         if most != 0 or do_while:
             certain = ctx.certain and exhaustive and bool(exact)
-            if certain and exact is not None:
+            guard = ctx.guard if exhaustive and bool(exact) else None
+            if (certain or guard is not None) and exact is not None:
                 self.trip[counter] = exact
-            body_ctx = Ctx(ranges, certain, False)
+            body_ctx = Ctx(ranges, certain, False, guard)
             if cond is not None and not do_while:
                 narrowed = self._narrow(cond, loop_env, ranges, True)
                 body_ctx = replace(body_ctx, ranges=narrowed if narrowed is not None else ranges)
@@ -1098,8 +1212,18 @@ class _FunctionRun:
             diff = self._difference(left, right)
             if diff is None:
                 return out
-            solved = solve(diff, cond.op if truth else _NEGATE[cond.op], out)
-            return None if solved is None else self._scope(solved)
+            op = cond.op if truth else _NEGATE[cond.op]
+            solved = solve(diff, op, out)
+            if solved is None:
+                return None
+            part, bound = linear_part(diff.terms), linear_bound(diff, op)
+            if part is not None and bound is not None:
+                key = self.relations.setdefault(part[0], -next(self.an.counter) - 1)
+                known = solved.get(key, TOP_INTERVAL).meet(divide_bound(bound, part[1]))
+                if known.empty:
+                    return None
+                solved[key] = known
+            return self._scope(solved)
         value = self._pure(cond, env, out)
         if isinstance(value, Affine) and value.constant is not None:
             return out if (value.constant != 0) == truth else None
@@ -1438,6 +1562,8 @@ class _FunctionRun:
         pointer: Value = UNTRACKED
         if where[0] == "mem":
             pointer = where[1]
+            if isinstance(node, c_ast.ArrayRef):
+                pointer = self._inline_slice(node, pointer)
         elif where[0] == "field":  # into a local struct: whoever gets it reaches all of it
             pointer = Ref(where[1])
         return pointer, CType("ptr", (4, 8), False, ctype)
@@ -1677,6 +1803,12 @@ def _arith_type(a: CType, b: CType) -> CType:
     return INT
 
 
+def _is_address(node: c_ast.Node) -> bool:
+    while isinstance(node, c_ast.Cast):
+        node = node.expr
+    return isinstance(node, c_ast.UnaryOp) and node.op == "&"
+
+
 def _is_alloc(node: c_ast.Node) -> bool:
     while isinstance(node, c_ast.Cast):
         node = node.expr
@@ -1704,6 +1836,10 @@ def _scaled(value: Affine, size, ranges) -> Affine:
     return Affine.of(value.interval(ranges) * Interval(size[0], size[1]))
 
 
-def analyse(units: Mapping[str, TranslationUnit]) -> dict[str, FunctionExtents]:
-    """Extents of every function defined in the sources, keyed by function identity."""
-    return Analyser(units).analyse_all()
+def analyse(
+    units: Mapping[str, TranslationUnit], slices: Callable[[str], bool] | None = None
+) -> dict[str, FunctionExtents]:
+    """Extents of every function defined in the sources, keyed by function identity.
+    `slices`: the pointer parameters that are pools (`&param[C]` where it is used is then a
+    base of its own, an inline slice); none by default."""
+    return Analyser(units, slices).analyse_all()

@@ -10,9 +10,11 @@ from crewrite.extents.values import Runs, Span, runs_cover
 
 @dataclass(frozen=True)
 class Base:
-    """A pointer whose bytes are tracked. `kind` is "param", "workspace" or "slice"; a slice
-    is `root + offset` (USMP's `void* sid_7_let = (&(global_workspace_1_var[9216]));`), and
-    what it touches is also reported on its root, shifted by the offset."""
+    """A pointer whose bytes are tracked. `kind` is "param", "workspace", "slice" or
+    "inline"; a slice is `root + offset` (USMP's `void* sid_7_let =
+    (&(global_workspace_1_var[9216]));`), an inline slice the same written where it is used
+    (`op((&(global_workspace_1_var[9216])))`, named `global_workspace_1_var[9216]`), and what
+    either touches is also reported on its root, shifted by the offset."""
 
     name: str
     kind: str

@@ -12,6 +12,7 @@ the target type's whole range).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
@@ -295,12 +296,15 @@ def runs_cover(runs: Runs, span: Span) -> bool:
 @dataclass(frozen=True)
 class Block:
     """A store that certainly writes `width` bytes at `offset` for every value of the loop
-    counters in `offset` (each runs over its whole range `[0, count - 1]`)."""
+    counters in `offset` (each runs over its whole range `[0, count - 1]`), or, under a tail
+    guard on its own index (`if (ax0_outer * 16 + ax0_inner < 100)`), for those values whose
+    offset lies `within` the bounds the guard leaves."""
 
     base: str
     terms: tuple[tuple[int, int], ...]
     start: int
     width: int
+    within: tuple[Bound, Bound] = (None, None)
 
 
 def covered(blocks: Iterable[Block], counts: Mapping[int, int]) -> dict[str, Runs]:
@@ -311,27 +315,63 @@ def covered(blocks: Iterable[Block], counts: Mapping[int, int]) -> dict[str, Run
     order of increasing stride while the stride does not exceed the length covered so far (a
     dense affine map such as `((i*W + j)*C + c)` grows to the whole tensor). A counter whose
     stride leaves a gap stops the growth: the run written at counter 0 is kept, which is
-    certainly written, only smaller than it could be.
+    certainly written, only smaller than it could be. A guarded store is grown alone and then
+    cut to the offsets its guard allows (`_within`).
     """
-    groups: dict[tuple[str, tuple[tuple[int, int], ...]], list[tuple[int, int]]] = {}
+    groups: dict[tuple, list[tuple[int, int]]] = {}
     for b in blocks:
-        groups.setdefault((b.base, b.terms), []).append((b.start, b.start + b.width))
+        groups.setdefault((b.base, b.terms, b.within), []).append((b.start, b.start + b.width))
     out: dict[str, list[tuple[int, int]]] = {}
-    for (base, terms), pieces in groups.items():
-        order = sorted(terms, key=lambda t: abs(t[1]))
+    for (base, terms, within), pieces in groups.items():
+        if within != (None, None):
+            if len(pieces) == 1:
+                run = _within(pieces[0], terms, counts, within)
+                if run is not None:
+                    out.setdefault(base, []).append(run)
+            continue
         for lo, hi in merge_runs(pieces):
-            start, length = lo, hi - lo
-            for var, coef in order:
-                steps = counts[var] - 1
-                if steps <= 0:
-                    continue
-                if abs(coef) > length:
-                    break
-                if coef < 0:
-                    start += coef * steps
-                length += abs(coef) * steps
+            start, length = _grow(lo, hi - lo, terms, counts)
             out.setdefault(base, []).append((start, start + length))
     return {base: merge_runs(pieces) for base, pieces in out.items()}
+
+
+def _grow(
+    start: int, length: int, terms: tuple[tuple[int, int], ...], counts: Mapping[int, int]
+) -> tuple[int, int]:
+    """A run grown over the counters of its offset while they leave no gap."""
+    for var, coef in sorted(terms, key=lambda t: abs(t[1])):
+        steps = counts[var] - 1
+        if steps <= 0:
+            continue
+        if abs(coef) > length:
+            break
+        if coef < 0:
+            start += coef * steps
+        length += abs(coef) * steps
+    return start, length
+
+
+def _within(
+    piece: tuple[int, int],
+    terms: tuple[tuple[int, int], ...],
+    counts: Mapping[int, int],
+    bounds: tuple[Bound, Bound],
+) -> tuple[int, int] | None:
+    """What a guarded store of one element (`piece`) certainly writes: its elements, grown
+    as a run, start at every multiple of the element width from the run's start when every
+    stride is such a multiple; the guard keeps those whose start lies within `bounds`, a
+    contiguous stretch of them."""
+    width = piece[1] - piece[0]
+    if any(coef % width for _, coef in terms):
+        return None
+    start, length = _grow(piece[0], width, terms, counts)
+    first, last = start, start + length - width
+    lo, hi = bounds
+    if lo is not None:
+        first = max(first, start + width * -(-(lo - start) // width))
+    if hi is not None:
+        last = min(last, start + width * ((hi - start) // width))
+    return (first, last + width) if first <= last else None
 
 
 # --------------------------------------------------------------------------- C arithmetic
@@ -469,6 +509,50 @@ def solve(diff: Affine, op: str, ranges: Mapping[int, Interval]) -> dict[int, In
                 return None
             out[var] = current
     return out
+
+
+Terms = tuple[tuple[int, int], ...]
+
+
+def normalised(terms: Terms) -> tuple[Terms, int]:
+    """A linear form as `scale * base`, `base` with coprime coefficients and a positive first
+    one: two forms that differ by a factor (an index and its byte offset) share a base."""
+    scale = math.gcd(*(c for _, c in terms))
+    if terms[0][1] < 0:
+        scale = -scale
+    return tuple((v, c // scale) for v, c in terms), scale
+
+
+def linear_part(terms: Terms) -> tuple[Terms, int] | None:
+    """The key under which a guard's bound on a form of two or more counters
+    (`if (ax0_outer * 16 + ax0_inner < 100)`) is kept for the accesses it guards. None for
+    fewer than two counters (their own ranges say it all)."""
+    return normalised(terms) if len(terms) >= 2 else None
+
+
+def linear_bound(diff: Affine, op: str) -> Interval | None:
+    """What `diff op 0` says of the linear part of `diff` (its constant part aside)."""
+    lo, hi = diff.const.lo, diff.const.hi
+    if op == "<":
+        return None if lo is None else Interval(None, -lo - 1)
+    if op == "<=":
+        return None if lo is None else Interval(None, -lo)
+    if op == ">":
+        return None if hi is None else Interval(-hi + 1, None)
+    if op == ">=":
+        return None if hi is None else Interval(-hi, None)
+    if op == "==":
+        return Interval(None if hi is None else -hi, None if lo is None else -lo)
+    return None
+
+
+def divide_bound(bound: Interval, scale: int) -> Interval:
+    """The values of `x` with `scale * x` in `bound` (scale nonzero)."""
+    if scale < 0:
+        return divide_bound(-bound, -scale)
+    lo = None if bound.lo is None else -(-bound.lo // scale)
+    hi = None if bound.hi is None else bound.hi // scale
+    return Interval(lo, hi)
 
 
 def _le(coef: int, limit: int) -> Interval:

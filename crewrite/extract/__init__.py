@@ -20,7 +20,7 @@ from crewrite.extract.cexpr import SCALAR_TYPES, fold_constant, pointer_ids
 from crewrite.extract.library import WRITE_ONLY_OUTPUTS
 from crewrite.extract.program import extract, identities
 from crewrite.extract.records import Access, AllocSite, Call, FreeSite, Function, Program, Unit
-from crewrite.extract.tvm import ALLOC, ENTRY_SUFFIX, FREE, workspace_call
+from crewrite.extract.tvm import ALLOC, ENTRY_SUFFIX, FREE, is_entry, workspace_call
 
 __all__ = [
     "ALLOC",
@@ -38,6 +38,7 @@ __all__ = [
     "extract",
     "fold_constant",
     "identities",
+    "is_entry",
     "pointer_ids",
     "workspace_call",
 ]

@@ -18,7 +18,6 @@ from crewrite.extract.cexpr import (
     call_name,
     calls_through_pointer,
     pointer_ids,
-    strip_casts,
 )
 from crewrite.extract.flow import Flow
 from crewrite.extract.library import only_writes
@@ -54,15 +53,11 @@ class _AccessScanner(c_ast.NodeVisitor):
         flow: Flow,
         callees: Mapping[str, Callee],
         visible: Mapping[str, str],
-        stores: bool = True,
     ):
         self.own_bases = own_bases
         self.flow = flow
         self.callees = callees
         self.visible = visible
-        # False: count only writes of a whole buffer, i.e. by called functions that receive
-        # the bare pointer (TVM's contract: an operator writes its whole output tensor).
-        self.stores = stores
         self.reads: set[str] = set()
         self.writes: set[str] = set()
         self.escapes: set[str] = set()
@@ -90,8 +85,7 @@ class _AccessScanner(c_ast.NodeVisitor):
         target = self._target(node.lvalue)
         if target is not None:
             bases = self._bases(target)
-            if self.stores:
-                self.writes |= bases
+            self.writes |= bases
             if node.op != "=":
                 self.reads |= bases
             self._inner(target)
@@ -114,8 +108,7 @@ class _AccessScanner(c_ast.NodeVisitor):
             if target is not None:
                 bases = self._bases(target)
                 self.reads |= bases
-                if self.stores:
-                    self.writes |= bases
+                self.writes |= bases
                 self._inner(target)
             return
         if node.op == "*":
@@ -146,69 +139,25 @@ class _AccessScanner(c_ast.NodeVisitor):
         callee = self.callees[identity] if identity is not None else None
         for position, arg in enumerate(args):
             bases = self._bases(arg)
-            # A pointer into the buffer (`&buf[32]`) lets the callee fill a part at most.
-            whole = self.stores or isinstance(strip_casts(arg), c_ast.ID)
             if callee is not None and position < len(callee.params):
                 param = callee.params[position]
                 if param in callee.summary.reads:
                     self.reads |= bases
-                if param in callee.summary.writes and whole:
+                if param in callee.summary.writes:
                     self.writes |= bases
                 if param in callee.summary.escapes:
                     self.escapes |= bases
             elif only_writes(name, position, len(args)):
-                if whole:
-                    self.writes |= bases
+                self.writes |= bases
             else:
                 self.reads |= bases
-                if whole:
-                    self.writes |= bases
+                self.writes |= bases
             self.visit(arg)
         if name is None:
             self.visit(node.name)
 
     def access(self) -> Access:
         return Access(frozenset(self.reads), frozenset(self.writes), frozenset(self.escapes))
-
-
-class _HasBranch(c_ast.NodeVisitor):
-    def __init__(self) -> None:
-        self.found = False
-
-    def visit_TernaryOp(self, node: c_ast.TernaryOp) -> None:
-        self.found = True
-
-    def visit_BinaryOp(self, node: c_ast.BinaryOp) -> None:
-        if node.op in ("&&", "||"):
-            self.found = True
-        self.generic_visit(node)
-
-
-def _always_run(item: c_ast.Node) -> list[c_ast.Node]:
-    """The parts of a statement that run whenever it runs: an `if` condition (TVM's
-    `if (op(...) != 0) return -1;`), a nested block's items, a plain expression without
-    branches; never the body of a branch or a loop."""
-    if isinstance(item, c_ast.If):
-        return _always_run(item.cond)
-    if isinstance(item, c_ast.Compound):
-        return [part for sub in item.block_items or [] for part in _always_run(sub)]
-    if isinstance(
-        item,
-        (
-            c_ast.For,
-            c_ast.While,
-            c_ast.DoWhile,
-            c_ast.Switch,
-            c_ast.Label,
-            c_ast.Case,
-            c_ast.Default,
-            c_ast.Goto,
-        ),
-    ):
-        return []
-    branch = _HasBranch()
-    branch.visit(item)
-    return [] if branch.found else [item]
 
 
 class _PointerCalls(c_ast.NodeVisitor):
@@ -241,12 +190,7 @@ def summarise(
         access = scan.access()
         pointer_calls = _PointerCalls(flow.types)
         pointer_calls.visit(item)
-        # A store in this function may fill a part only (an unrolled element, one loop nest of
-        # a concat): only a whole operator call that writes its parameter makes a new tensor.
-        certain = _AccessScanner(own_bases, flow, callees, visible, stores=False)
-        for part in _always_run(item):
-            certain.visit(part)
-        units.append(UnitAccess(access, frozenset(certain.writes), pointer_calls.found))
+        units.append(UnitAccess(access, pointer_calls.found))
         reads |= access.reads
         writes |= access.writes
         escapes |= access.escapes

@@ -52,9 +52,6 @@ class SliceSite(AllocSite):
     form: str = "let"  # "let" or "inline"
     literals: tuple[tuple[int, int], ...] = ()  # (start, end) of the offset at each occurrence
     declared_type: str = "void*"  # the let variable's C type, for a re-pointing assignment
-    # inline: at each occurrence, the defined function and the parameter it is handed to
-    # (None when it is used otherwise): what sizes it, since no extent names it
-    handed: tuple[tuple[str, str] | None, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -124,6 +121,13 @@ def is_constant_pool(name: str) -> bool:
     return "const" in name.lower()
 
 
+def is_workspace_pool_param(name: str) -> bool:
+    """A parameter `<pool>_<N>_var` of a pool that is not a constant pool: its inline slices
+    `&param[C]` are buffers (what the extent analysis is told to name)."""
+    pool = pool_of_param(name)
+    return pool is not None and not is_constant_pool(pool)
+
+
 _POOL_PARAM_USE = re.compile(r"\b([A-Za-z_]\w*?)_\d+_var\b")
 
 
@@ -148,7 +152,6 @@ class _Occurrence:
     column: int
     let: c_ast.Decl | None  # the declaration it initialises, for a let slice
     node: c_ast.UnaryOp
-    argument: tuple[c_ast.FuncCall, int] | None  # the call it is an argument of, and where
 
 
 class _Uses(c_ast.NodeVisitor):
@@ -193,7 +196,6 @@ class _Uses(c_ast.NodeVisitor):
                         ref.name.coord.column if ref.name.coord else 0,
                         self._declaration(node),
                         node,
-                        self._argument(node),
                     )
                 )
                 self.stack.append(node)
@@ -431,7 +433,6 @@ def _scan(program: Program, tu: TranslationUnit, func: c_ast.FuncDef, identity: 
                 )
             name, form, declared = f"{occ.param}[{occ.offset}]", "inline", "void*"
             out.inline.add(id(occ.node))
-        handed = (_handed(program, tu.rel, occ),) if form == "inline" else ()
         known = out.slices.get(name)
         if known is None:
             out.slices[name] = SliceSite(
@@ -448,12 +449,9 @@ def _scan(program: Program, tu: TranslationUnit, func: c_ast.FuncDef, identity: 
                 form=form,
                 literals=(span,),
                 declared_type=declared.strip() or "void*",
-                handed=handed,
             )
         elif form == "inline":  # one more use of the same offset
-            out.slices[name] = replace(
-                known, literals=(*known.literals, span), handed=(*known.handed, *handed)
-            )
+            out.slices[name] = replace(known, literals=(*known.literals, span))
         else:
             problem(
                 occ.param,
@@ -525,17 +523,6 @@ def find_pools(program: Program) -> PoolFacts:
         units,
         modules,
     )
-
-
-def _handed(program: Program, rel: str, occ: _Occurrence) -> tuple[str, str] | None:
-    """The defined function and the parameter an inline slice is handed to."""
-    if occ.argument is None:
-        return None
-    call, position = occ.argument
-    name = call_name(call)
-    target = _identity(program, rel, name) if name else None
-    params = program.functions[target].params if target is not None else ()
-    return (target, params[position]) if target is not None and position < len(params) else None
 
 
 def _identity(program: Program, rel: str, name: str) -> str | None:

@@ -86,7 +86,6 @@ class UnitAccess:
     """What a unit does to the bytes of the buffers and parameters it reaches (access.py)."""
 
     access: Access  # bytes read and written, pointers kept, callees included
-    certain_writes: frozenset[str]  # written whole by a call whenever the statement runs
     calls_pointer: bool  # calls through a pointer
 
 
@@ -134,11 +133,6 @@ class Function:
     calls_through_pointer: bool
     loops_back: bool  # a backward `goto`: the whole body may run again
     jumps: bool  # any `goto`: a statement may be skipped
-
-    @cached_property
-    def aliased(self) -> frozenset[str]:
-        """Bases that some local alias points into."""
-        return frozenset[str]().union(*self.aliases.values())
 
     @cached_property
     def own_bases(self) -> frozenset[str]:

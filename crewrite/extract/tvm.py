@@ -27,6 +27,12 @@ def workspace_call(node: c_ast.Node | None) -> str | None:
     return name if name in (ALLOC, FREE) else None
 
 
+def is_entry(name: str) -> bool:
+    """The AOT entry, which allocates the `sid`s and calls the operators (`run_model` in
+    older TVM)."""
+    return name.endswith((ENTRY_SUFFIX, "_run_model"))
+
+
 def module_of(function: str, file: str, modules: Sequence[str]) -> str | None:
     """The module a function belongs to: by its `tvmgen_<mod>_` prefix (the longest module
     name that matches), else by its file's `<mod>_libN.c` name; None if neither says."""

@@ -53,12 +53,17 @@ size_t shim_workspace_calls(void) { return g_calls; }
 size_t shim_workspace_in_use(void) { return g_top; }
 
 void shim_fill(void* data, size_t n) {
-  /* A byte that differs per call and per fill seed. */
-  uint32_t x = shim_fill_seed() * 2654435761u + (++g_fill_count) * 40503u;
+  /* A byte that differs per call and per fill seed. Seeds 2k-1 and 2k give every call
+     complementary bytes, so that two runs under such a pair differ in every bit of every
+     byte nobody wrote: a value read from there cannot saturate to the same result twice
+     (both positive, say, and clamped to 127 alike) and hide that it was never written. */
+  uint32_t seed = shim_fill_seed();
+  uint32_t x = ((seed + 1u) / 2u) * 2654435761u + (++g_fill_count) * 40503u;
   x ^= x >> 15;
   x *= 2246822519u;
   x ^= x >> 13;
-  memset(data, (int)(x & 0xffu), n);
+  uint32_t byte = (seed % 2u == 0u) ? ~x : x;
+  memset(data, (int)(byte & 0xffu), n);
 }
 
 void* TVMBackendAllocWorkspace(int device_type, int device_id, uint64_t nbytes,

@@ -29,7 +29,9 @@ from crewrite.verify import host, sanitize
 from crewrite.verify.interface import Interface, module_interfaces
 from crewrite.verify.layout import LayoutProof, prove_layout
 
-FILLS = (1, 2)  # the original's workspace fills; the rewritten runs with the next one
+# The original's workspace fills (a complementary pair: see crewrite_shim.c); the rewritten
+# runs with the next one.
+FILLS = (1, 2)
 SHOWN_BYTES = 8
 LISTED = 10  # layout problems shown
 

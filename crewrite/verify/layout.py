@@ -2,7 +2,12 @@
 an arena, read back from the rewritten C itself.
 
 Both programs go through crewrite's own extraction. The original gives every workspace site
-(its size) and, through the liveness analysis, every live range with its program points.
+(its size) and, through the liveness analysis, every live range with its program points;
+the extent analysis of the original gives the bytes each range really touches, from the
+statements that the rewritten C runs at each address: a range planned smaller than what its
+code reaches, or code that reaches past its buffer, shows up as bytes shared with another
+live range or past the arena. Bytes that have no bound are assumed to stay within the
+buffer's allocation, as the original program assumed.
 The rewritten C gives, by walking each function's statements, where each buffer variable
 points: `void* v = ((void*)&tvmgen_<mod>_crewrite_arena[OFFSET]);` in place of the alloc, and
 `v = ((void*)&arena[OFFSET]);` inserted before the statement that starts a later live range.
@@ -20,11 +25,18 @@ from dataclasses import dataclass
 
 from pycparser import c_ast
 
+from crewrite import extents as extent_analysis
 from crewrite.emit import arena_name
+from crewrite.extents import FunctionExtents
 from crewrite.extract import ALLOC, Program, fold_constant, workspace_call
-from crewrite.extract.pools import Pool, SliceSite, find_pools, pool_of_param
+from crewrite.extract.pools import (
+    Pool,
+    SliceSite,
+    find_pools,
+    is_workspace_pool_param,
+    pool_of_param,
+)
 from crewrite.liveness import LiveBuffer, analyse
-from crewrite.measure import round_up
 from crewrite.poison import inserted_names
 from crewrite.project import size_defines
 from crewrite.usmp import analyse_pools
@@ -39,9 +51,14 @@ class Placement:
     id: str  # LiveBuffer.id: function:variable[#range]
     arena: str
     offsets: tuple[int, ...]  # usually one; several if the range may see several addresses
-    size: int  # rounded up to the alignment, as the planner reserves it
+    lo: int  # the bytes its statements touch, [lo, hi) from the address its code gets
+    hi: int
     windows: tuple[tuple[int, int], ...]
     where: str  # file:line of the alloc site
+
+    @property
+    def size(self) -> int:
+        return self.hi - self.lo
 
 
 @dataclass(frozen=True)
@@ -225,8 +242,9 @@ def _bare(function: str) -> str:
 
 def _offsets(
     ranges: list[LiveBuffer], settings: list[_Setting], lines: list[int]
-) -> dict[int, set[int]] | str:
-    """Offsets each live range of one variable may see, or why they cannot be told."""
+) -> tuple[dict[int, set[int]], dict[int, range]] | str:
+    """Offsets each live range of one variable may see and the original statements it spans,
+    or why they cannot be told."""
     decl = [s for s in settings if not s.inserted]
     if len(decl) != 1:
         return "is pointed into the arena by no declaration, or by several"
@@ -241,13 +259,37 @@ def _offsets(
     # an inserted statement runs before the original statement at its position
     events = sorted(settings, key=lambda s: (s.position, not s.inserted))
     out: dict[int, set[int]] = {}
+    spans: dict[int, range] = {}
     for index, buf in enumerate(sorted(ranges, key=lambda b: b.range)):
         start = starts[index]
         end = starts[index + 1] if index + 1 < len(starts) else len(lines)
         before = [s.offset for s in events if s.position <= start]
         during = {s.offset for s in events if start < s.position < end}
         out[buf.range] = set(before[-1:]) | during or {decl[0].offset}
-    return out
+        spans[buf.range] = range(0 if index == 0 else start, end)
+    return out, spans
+
+
+def _touched(
+    fx: FunctionExtents | None, variable: str, statements: range, allocated: int
+) -> tuple[int, int, bool]:
+    """[lo, hi) of the bytes of `variable` the statements touch, and whether some end had no
+    bound (then the allocation's end is assumed there); (0, 0) when none is touched."""
+    if fx is None or statements.stop > len(fx.statements):
+        return 0, allocated, True
+    lo = hi = None
+    assumed = False
+    for index in statements:
+        extent = fx.statements[index].bases.get(variable)
+        span = extent.touched if extent is not None else None
+        if span is None:
+            continue
+        assumed |= not span.bounded
+        low = span.lo if span.lo is not None else 0
+        high = span.hi if span.hi is not None else allocated
+        lo = low if lo is None else min(lo, low)
+        hi = high if hi is None else max(hi, high)
+    return (0, 0, assumed) if lo is None or hi is None else (lo, hi, assumed)
 
 
 def _intersect(a: tuple[tuple[int, int], ...], b: tuple[tuple[int, int], ...]) -> int | None:
@@ -269,10 +311,16 @@ def prove_layout(
     rewritten: Program,
     alignment: int,
     headers: Mapping[str, str] | None = None,
+    extents: Mapping[str, FunctionExtents] | None = None,
 ) -> LayoutProof:
-    """Check the rewritten program's arena offsets against the original's live ranges, and
-    the offsets of every moved USMP pool against its slices' (`headers`: the rewritten
-    project's header texts, where an application-provided pool's size is declared)."""
+    """Check the rewritten program's arena offsets against the original's live ranges and the
+    bytes they touch, and the offsets of every moved USMP pool against its slices'
+    (`headers`: the rewritten project's header texts, where an application-provided pool's
+    size is declared; `extents`: the original's extent analysis, computed when not given)."""
+    if extents is None:
+        extents = extent_analysis.analyse(
+            original.translation_units, slices=is_workspace_pool_param
+        )
     arenas = {arena_name(m): m for m in original.modules}
     statements = _statements(original)
     own = {name for module in original.modules for name in inserted_names(module)}
@@ -283,11 +331,12 @@ def prove_layout(
     notes: list[str] = []
     placements: list[Placement] = []
     labels: dict[str, Sequence[str]] = {}
+    unbounded = 0
     for module in original.modules:
         sites = original.allocs_of(module)
         if not sites:
             continue
-        live = analyse(original, module, "fine", alignment)
+        live = analyse(original, module, "fine", alignment, extents)
         labels[arena_name(module)] = live.labels
         by_site: dict[tuple[str, str], list[LiveBuffer]] = defaultdict(list)
         for buf in live.buffers:
@@ -319,10 +368,11 @@ def prove_layout(
                     f"original's statements, the original {len(lines)}: cannot line them up"
                 )
                 continue
-            offsets = _offsets(ranges, settings, lines)
-            if isinstance(offsets, str):
-                problems.append(f"{site.function}:{site.variable} ({where}) {offsets}")
+            found = _offsets(ranges, settings, lines)
+            if isinstance(found, str):
+                problems.append(f"{site.function}:{site.variable} ({where}) {found}")
                 continue
+            offsets, spans = found
             arena = settings[0].arena
             if arena != arena_name(module) or any(s.arena != arena for s in settings):
                 problems.append(
@@ -331,12 +381,17 @@ def prove_layout(
                 )
                 continue
             for buf in ranges:
+                lo, hi, assumed = _touched(
+                    extents.get(site.function), site.variable, spans[buf.range], site.size
+                )
+                unbounded += assumed
                 placements.append(
                     Placement(
                         buf.id,
                         arena,
                         tuple(sorted(offsets[buf.range])),
-                        round_up(site.size, alignment),
+                        lo,
+                        hi,
                         buf.windows,
                         where,
                     )
@@ -347,12 +402,17 @@ def prove_layout(
                 f"{name[0]}:{line}: {name[1]} uses an arena in a form crewrite cannot read"
             )
     problems += _check_placements(placements, sizes, alignment, labels)
-    pools = _prove_pools(original, rewritten, headers or {}, own)
+    pools = _prove_pools(original, rewritten, headers or {}, own, extents)
     placements += pools.placements
     sizes.update({name: size for name, size in pools.sizes.items() if size is not None})
     problems += pools.problems
     notes += pools.notes
     problems += _check_call_graph(original, rewritten)
+    if unbounded:
+        notes.append(
+            f"{unbounded} live range(s) touch bytes crewrite cannot bound: assumed within their "
+            "allocation, as the original program assumed (crewrite rewrite -v lists them)"
+        )
     used = sorted({p.arena for p in placements})
     return LayoutProof(
         tuple(placements),
@@ -379,9 +439,10 @@ def _check_placements(
                 )
             if p.arena not in sizes:
                 problems.append(f"{p.id}: no definition of {p.arena} with a size")
-            elif size is not None and offset + p.size > size:
+            elif size is not None and p.size and (offset + p.lo < 0 or offset + p.hi > size):
                 problems.append(
-                    f"{p.id} [{offset}, +{p.size}) runs past the end of {p.arena} ({size:,} B)"
+                    f"{p.id} at {offset} touches [{offset + p.lo}, {offset + p.hi}), past the "
+                    f"bounds of {p.arena} ({size:,} B)"
                 )
     overlaps = []
     for i, a in enumerate(placements):
@@ -389,7 +450,10 @@ def _check_placements(
             if a.arena != b.arena:
                 continue
             clash = [
-                (x, y) for x in a.offsets for y in b.offsets if x < y + b.size and y < x + a.size
+                (x + a.lo, y + b.lo)
+                for x in a.offsets
+                for y in b.offsets
+                if a.size and b.size and x + a.lo < y + b.hi and y + b.lo < x + a.hi
             ]
             if not clash:
                 continue
@@ -507,17 +571,22 @@ def _moved(before: Program, after: Program) -> set[tuple[str, str]]:
 
 
 def _prove_pools(
-    original: Program, rewritten: Program, headers: Mapping[str, str], own: set[str]
+    original: Program,
+    rewritten: Program,
+    headers: Mapping[str, str],
+    own: set[str],
+    extents: Mapping[str, FunctionExtents],
 ) -> _PoolProof:
-    """Every moved workspace pool: each slice where the rewritten C puts it, its size and
-    live ranges recomputed from the original (crewrite.usmp), checked like an arena's."""
+    """Every moved workspace pool: each slice where the rewritten C puts it, its live ranges
+    recomputed from the original (crewrite.usmp) and the bytes each range touches from the
+    extents, checked like an arena's."""
     proof = _PoolProof([], {}, [], [])
     if original.allocs:
         return proof
     moved = _moved(original, rewritten)
     if not moved:
         return proof
-    analysis = analyse_pools(original, list(original.modules))
+    analysis = analyse_pools(original, list(original.modules), extents=extents)
     after = find_pools(rewritten)
     statements = _statements(original)
     functions = {key: f for key, f in _own_functions(rewritten)}
@@ -559,17 +628,22 @@ def _prove_pools(
                     f"original's statements, the original {len(lines)}: cannot line them up"
                 )
                 continue
-            offsets = _slice_offsets(ranges, site, scanned, lines, original)
-            if isinstance(offsets, str):
-                proof.problems.append(f"{site.function}:{site.variable} ({where}) {offsets}")
+            found = _slice_offsets(ranges, site, scanned, lines, original)
+            if isinstance(found, str):
+                proof.problems.append(f"{site.function}:{site.variable} ({where}) {found}")
                 continue
+            offsets, spans = found
             for buf in ranges:
+                lo, hi, _ = _touched(
+                    extents.get(site.function), site.variable, spans[buf.range], site.size
+                )
                 proof.placements.append(
                     Placement(
                         buf.id,
                         name,
                         tuple(sorted(offsets[buf.range])),
-                        round_up(buf.site.size, live.alignment),
+                        lo,
+                        hi,
                         buf.windows,
                         where,
                     )
@@ -605,9 +679,9 @@ def _slice_offsets(
     scanned: _PoolSlices,
     lines: list[int],
     original: Program,
-) -> dict[int, set[int]] | str:
-    """Offsets each live range of one slice may see in the rewritten C, or why they cannot
-    be told."""
+) -> tuple[dict[int, set[int]], dict[int, range]] | str:
+    """Offsets each live range of one slice may see in the rewritten C and the original
+    statements it spans, or why they cannot be told."""
     if site.form == "let":
         settings = [s for s in scanned.settings if s.variable == site.variable]
         if not settings:
@@ -633,7 +707,8 @@ def _slice_offsets(
     missing = [b.range for b in ranges if b.range not in out]
     if missing:
         return f"has live ranges {missing} that no inline use points at"
-    return out
+    ends = [*starts[1:], len(lines)]
+    return out, {b.range: range(starts[b.range], ends[b.range]) for b in ranges}
 
 
 def _inline_order(original: Program, site: SliceSite) -> list[bool] | None:

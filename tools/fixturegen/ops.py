@@ -160,7 +160,13 @@ def op_lut(mb, L, xs):
 
 
 def op_conv(mb, L, xs):
-    """conv2d (any kernel/stride, 'same' padding) through pad_temp and an int32 conv buffer."""
+    """conv2d (any kernel/stride, 'same' padding) through pad_temp and an int32 conv buffer.
+
+    Options: "tile": requantise in tiles of that many values, the last tile reading past the
+    end of `conv` and only the store guarded (`if (i < N)`), as native schedules that split an
+    axis by a factor that does not divide it do; "center": subtract each channel's mean
+    before requantising, the sums kept in pad_temp's allocation, which TVM's storage rewrite
+    reuses once the padded input is dead (one allocation, two tensors of different sizes)."""
     (x,) = xs
     H, W, Cin = x.shape
     KH, KW = L["kernel"]
@@ -195,11 +201,17 @@ def op_conv(mb, L, xs):
         f"    conv_row[oc] = sum;\n  }}\n}}\n\n"
     )
     sc = mb.scratch()
+    center = L.get("center", False)
     # USMP after TVM merged two scratch buffers with disjoint lifetimes: the padded input,
     # then the requantized output staged before it is copied out
     merged = bool(mb.usmp and mb.usmp["merged_scratch"])
-    padded = max(PH * PW * Cin, OH * OW * Cout) if merged else PH * PW * Cin
-    body = sc.alloc("pad_temp", padded, 0, 8)
+    assert not (center and merged), "pad_temp holds either the sums or the staged output"
+    pad_bytes = PH * PW * Cin
+    if center:  # the padded input, then the per-channel sums
+        pad_bytes = max(pad_bytes, Cout * 4)
+    if merged:
+        pad_bytes = max(pad_bytes, OH * OW * Cout)
+    body = sc.alloc("pad_temp", pad_bytes, 0, 8)
     body += sc.alloc("conv", OH * OW * Cout * 4, 0, 32)
     pad, conv = sc.v("pad_temp"), sc.v("conv")
     out = f"((int8_t*){pad})[ax0]" if merged else "T_cast[ax0]"
@@ -216,10 +228,35 @@ def op_conv(mb, L, xs):
         f"      {helper}((&(((int32_t*){conv})[((yy * {OW * Cout}) + (xx * {Cout}))])), "
         f"(&(((int8_t*){pad})[((yy * {S * PW * Cin}) + (xx * {S * Cin}))])), {wname}, {bname});\n"
         f"    }}\n  }}\n"
-        f"  for (int32_t ax0 = 0; ax0 < {OH * OW * Cout}; ++ax0) {{\n"
-        f"    int32_t v = {requant(f'((int32_t*){conv})[ax0]', str(mult), shift, -2)};\n"
-        f"    {clamp8(out, 'v')}\n  }}\n"
     )
+    value = f"((int32_t*){conv})[ax0]"
+    if center:
+        body += (
+            f"  for (int32_t c = 0; c < {Cout}; ++c) {{\n"
+            f"    ((int32_t*){pad})[c] = 0;\n  }}\n"
+            f"  for (int32_t p = 0; p < {OH * OW}; ++p) {{\n"
+            f"    for (int32_t c_1 = 0; c_1 < {Cout}; ++c_1) {{\n"
+            f"      ((int32_t*){pad})[c_1] = (((int32_t*){pad})[c_1] + ((int32_t*){conv})[((p * {Cout}) + c_1)]);\n"
+            f"    }}\n  }}\n"
+        )
+        value = f"(((int32_t*){conv})[ax0] - (((int32_t*){pad})[(ax0 % {Cout})] / {OH * OW}))"
+    tile = L.get("tile")
+    if tile:
+        tiles = -(-(OH * OW * Cout) // tile)
+        body += (
+            f"  for (int32_t ax0_outer = 0; ax0_outer < {tiles}; ++ax0_outer) {{\n"
+            f"    for (int32_t ax0_inner = 0; ax0_inner < {tile}; ++ax0_inner) {{\n"
+            f"      int32_t v = {requant(value.replace('ax0', f'((ax0_outer * {tile}) + ax0_inner)'), str(mult), shift, -2)};\n"
+            f"      if ((((ax0_outer * {tile}) + ax0_inner) < {OH * OW * Cout})) {{\n"
+            f"        {clamp8(out.replace('ax0', f'((ax0_outer * {tile}) + ax0_inner)'), 'v')}\n"
+            f"      }}\n    }}\n  }}\n"
+        )
+    else:
+        body += (
+            f"  for (int32_t ax0 = 0; ax0 < {OH * OW * Cout}; ++ax0) {{\n"
+            f"    int32_t v = {requant(value, str(mult), shift, -2)};\n"
+            f"    {clamp8(out, 'v')}\n  }}\n"
+        )
     if merged:
         body += (
             f"  for (int32_t ax0_1 = 0; ax0_1 < {OH * OW * Cout}; ++ax0_1) {{\n"
@@ -379,7 +416,9 @@ def op_pw(mb, L, xs):
         f"      ((int32_t*){conv})[((p_1 * {Cout}) + oc_1)] = {smlad}(row, (&(((int32_t*){kv})[(oc_1 * {K2})])), "
         f"{K2}, {bname}[oc_1]);\n"
         f"    }}\n  }}\n"
-        f"  for (int32_t ax0 = 0; ax0 < {HW}; ++ax0) {{\n"
+        # "partial": the last row of the output is left as the tensor before it in that
+        # storage had it (a hand edit or another schedule; a later reader sees it).
+        f"  for (int32_t ax0 = 0; ax0 < {HW - 1 if L.get('partial') else HW}; ++ax0) {{\n"
         f"    for (int32_t ax1 = 0; ax1 < {Cout}; ++ax1) {{\n"
         f"      int32_t v = {requant(f'((int32_t*){conv})[((ax0 * {Cout}) + ax1)]', f'{mname}[ax1]', shift)};\n"
         f"      {clamp8(f'T_cast[((ax0 * {Cout}) + ax1)]', 'v')}\n    }}\n  }}\n"
@@ -440,9 +479,11 @@ def op_avgpool(mb, L, xs):
 
 
 def op_dense_acc(mb, L, xs):
-    """dense with int32 result accumulated in place in the output (read-write parameter)."""
+    """dense with int32 result accumulated in place in the output (read-write parameter).
+    Option "tail": also read that many bytes past the input tensor, the tail of whatever the
+    input's storage held before (a later operator reading a reused sid's tail)."""
     (x,) = xs
-    K = x.count
+    K = x.count + L.get("tail", 0)
     N = L["units"]
     wname = mb.const("int8_t", mb.rng.int8s(K * N, SW))
     acc_std = math.sqrt(K) * x.std * SW

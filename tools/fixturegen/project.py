@@ -236,6 +236,69 @@ SPECS: dict[str, dict] = {
             }
         },
     },
+    # Keyword spotting with the shapes that need byte extents (issue 15): the first conv's
+    # allocation carries two tensors in turn ("center") and reads past its int32 buffer
+    # with only its stores guarded ("tile"); a pointwise conv leaves the last row of its
+    # output to the tensor before it in that sid ("partial"); the dense reads the tail of a
+    # reused sid past its own input ("tail").
+    "kws_edges": {
+        "modules": {
+            "default": {
+                "seed": 61,
+                "inputs": [("audio", (49, 10, 1))],
+                "outputs": ["scores"],
+                "layers": [
+                    {"kind": "lut"},
+                    {
+                        "kind": "conv",
+                        "kernel": (10, 4),
+                        "stride": 2,
+                        "cout": 64,
+                        "center": True,
+                        "tile": 768,
+                    },
+                    {"kind": "dw"},
+                    {"kind": "pw", "cout": 64, "id": "block1"},
+                    {"kind": "dw"},
+                    {"kind": "pw", "cout": 64},
+                    {"kind": "add_rw", "skip": "block1"},
+                    {"kind": "dw"},
+                    {"kind": "pw", "cout": 64, "partial": True},
+                    {"kind": "avgpool"},
+                    {"kind": "dense_acc", "units": 12, "tail": 64},
+                    {"kind": "softmax"},
+                ],
+            }
+        },
+    },
+    # A small MobileNet-like image classifier whose sids carry tensors of very different
+    # sizes (TVM sizes a sid for the largest it carries), with a skip connection held across
+    # the heaviest block in a sid sized for a larger tensor; the first conv's allocation
+    # carries two tensors in turn ("center").
+    "ic_residual": {
+        "modules": {
+            "default": {
+                "seed": 71,
+                "inputs": [("input_1", (32, 32, 3))],
+                "outputs": ["Identity"],
+                "layers": [
+                    {"kind": "conv", "kernel": (3, 3), "stride": 2, "cout": 16, "center": True},
+                    {"kind": "dw"},
+                    {"kind": "pw", "cout": 32},
+                    {"kind": "dw", "stride": 2},
+                    {"kind": "pw", "cout": 64},
+                    {"kind": "dw", "stride": 2},
+                    {"kind": "pw", "cout": 128, "id": "s3a"},
+                    {"kind": "dw"},
+                    {"kind": "pw", "cout": 128},
+                    {"kind": "add_rw", "skip": "s3a"},
+                    {"kind": "avgpool"},
+                    {"kind": "dense_acc", "units": 10},
+                    {"kind": "softmax"},
+                ],
+            }
+        },
+    },
     # Built with USMP: a static pool, no workspace calls; the entry reuses its sids.
     "usmp_static": {
         "usmp": {"sids": "reused"},
