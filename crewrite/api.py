@@ -4,15 +4,17 @@
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from crewrite import cache as results_cache
 from crewrite.errors import CrewriteError, InternalError
 from crewrite.output import recover_interrupted_write, write_copy, write_in_place
 from crewrite.packing import PlanError
 from crewrite.pipeline import AlreadyRewritten, Options, Result, rewrite_project
-from crewrite.project import load_project
+from crewrite.project import Project, load_project
 from crewrite.timing import stage
 from crewrite.verify import VerifyOptions, verify_rewrite
 
@@ -25,6 +27,7 @@ def rewrite(
     options: Options | None = None,
     dry_run: bool = False,
     verify: VerifyOptions | None = None,
+    cache: bool = False,
 ) -> Result:
     """Rewrite a project folder, MLF `.tar` or list of `.c` files; in place unless `out`.
 
@@ -32,7 +35,8 @@ def rewrite(
     `AlreadyRewritten` when there is nothing left to do. An in-place rewrite that was killed
     earlier is repaired first (the project is then as it was before that run). With `verify`,
     the rewrite is proven on the host first (crewrite.verify) and nothing is written unless
-    `result.verdict.ok`.
+    `result.verdict.ok`. With `cache`, a project seen before with the same options is
+    answered from crewrite.cache without parsing (the CLI does so).
     """
     options = options or Options()
     paths = [Path(p) for p in ([path] if isinstance(path, (str, Path)) else path)]
@@ -43,7 +47,7 @@ def rewrite(
         )
     try:
         try:
-            result = rewrite_project(project, options)
+            result = _analysed(project, options, cache)
         except AlreadyRewritten as exc:
             if repaired:
                 raise AlreadyRewritten(f"{exc.reason} ({repaired})", exc.file, exc.line) from None
@@ -69,6 +73,20 @@ def rewrite(
         raise InternalError(f"the offset plan failed its check: {exc}") from None
     finally:
         project.close()
+
+
+def _analysed(project: Project, options: Options, use_cache: bool) -> Result:
+    """`rewrite_project`, or its result kept from a run over the same inputs."""
+    if not use_cache or not results_cache.enabled():
+        return rewrite_project(project, options)
+    started = time.perf_counter()
+    digest = results_cache.key(project, options)
+    found = results_cache.load(digest, project)
+    if found is not None:
+        return replace(found, seconds=time.perf_counter() - started)
+    result = rewrite_project(project, options)
+    results_cache.store(digest, result)
+    return result
 
 
 def _repair(paths: list[Path]) -> str | None:

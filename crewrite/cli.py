@@ -252,6 +252,7 @@ def _run_rewrite(args: argparse.Namespace) -> int:
             options=options,
             dry_run=args.dry_run,
             verify=verify_cli.options_from(args) if args.verify else None,
+            cache=True,
         )
     except AlreadyRewritten as exc:
         if not args.quiet:

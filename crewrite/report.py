@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import zlib
-from typing import Any
-
-import drawsvg
+from typing import TYPE_CHECKING, Any
 
 from crewrite.extract.pools import SliceSite
 from crewrite.liveness import LiveBuffer
 from crewrite.measure import peak
 from crewrite.pipeline import ModuleResult, Result
 from crewrite.usmp import PoolResult
+
+if TYPE_CHECKING:  # drawsvg is imported where a picture is drawn: most runs draw none
+    import drawsvg
 
 
 def _pct(part: int, whole: int) -> str:
@@ -279,6 +280,8 @@ def _panel(
 ) -> None:
     """One module (or USMP pool): its live windows as rectangles, offsets up, program points
     across."""
+    import drawsvg
+
     points = max(1, len(m.liveness.labels))
     ceiling = max(m.original_bytes, m.arena_bytes, 1)
 
@@ -341,6 +344,8 @@ def _panel(
 def svg_report(result: Result, width: int = 1000, panel: int = 360) -> str:
     """The layout as a picture, one panel per module (hover a rectangle for its buffer), with
     lines at the lower bound and at the workspace the runtime allocator needed before."""
+    import drawsvg
+
     margin, gap = 60, 50
     panels: list[ModuleResult | PoolResult] = [*result.modules, *result.pools]
     height = max(1, len(panels)) * (panel + gap) + gap
