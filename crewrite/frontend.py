@@ -68,7 +68,7 @@ GNU_DEFINES = [
 ]
 
 # Comments and string or character literals, blanked before a text scan of C.
-_COMMENT_OR_LITERAL = re.compile(
+COMMENT_OR_LITERAL = re.compile(
     r"//[^\n]*|/\*.*?(?:\*/|\Z)|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.DOTALL
 )
 # Starts with its literal (fast to search); a match inside a longer name is skipped by hand.
@@ -155,7 +155,7 @@ def elide_constant_data(text: str) -> tuple[str, int]:
 
 def code_only(text: str) -> str:
     """The text with comments and string literals blanked (newlines kept), for text scans."""
-    return _COMMENT_OR_LITERAL.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+    return COMMENT_OR_LITERAL.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
 
 
 def workspace_call_lines(text: str) -> list[int]:
@@ -176,10 +176,16 @@ def workspace_call_lines(text: str) -> list[int]:
     return lines
 
 
+def without_cplusplus(code: str) -> str:
+    """`#ifdef __cplusplus` blocks blanked (newlines kept): C never sees them, and their
+    `extern "C" {` opens a brace the C text does not close."""
+    return _CPLUSPLUS_ONLY.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), code)
+
+
 def defined_functions(text: str) -> set[str]:
     """Names of functions a source seems to define, read from its text (for a file that does
     not parse: what crewrite would miss by leaving it out)."""
-    code = _CPLUSPLUS_ONLY.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), code_only(text))
+    code = without_cplusplus(code_only(text))
     names = set()
     depth = 0
     last = 0
@@ -302,7 +308,7 @@ def _preprocess_needed(
     code = code_only(text).split("\n")
     keep = [False] * len(lines)
     first, counted = 0, 0  # line of `counted`
-    for match in _COMMENT_OR_LITERAL.finditer(text):
+    for match in COMMENT_OR_LITERAL.finditer(text):
         if match.group(0)[0] == "/":
             first += text.count("\n", counted, match.start())
             counted = match.start()

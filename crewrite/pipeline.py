@@ -62,6 +62,7 @@ from crewrite.liveness import Liveness, analyse
 from crewrite.poison import inserted_names, poison_edits, undeclared_uses
 from crewrite.project import Project, SizeDefine, size_defines
 from crewrite.reading import read_program
+from crewrite.reread import reread_source
 from crewrite.timing import stage
 from crewrite.usmp import PoolResult, replan
 from crewrite.verify import Verdict, prove_layout
@@ -129,6 +130,7 @@ class Result:
     seconds: float = 0.0
     verdict: Verdict | None = None  # when the rewrite was verified on the host (--verify)
     pools: tuple[PoolResult, ...] = ()  # re-planned USMP pools (no workspace calls)
+    edits: Mapping[str, tuple[Edit, ...]] = field(default_factory=dict)  # new_texts, as edits
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -401,7 +403,14 @@ def _rewrite_program(
             rel: apply_edits(project.texts[rel], file_edits)
             for rel, file_edits in sorted(edits.items())
         }
-    result = Result(project, "rewritten", tuple(modules), new_texts, tuple(notes))
+    result = Result(
+        project,
+        "rewritten",
+        tuple(modules),
+        new_texts,
+        tuple(notes),
+        edits={rel: tuple(file_edits) for rel, file_edits in edits.items()},
+    )
     if look_again:
         with stage("check"):
             _second_look(project, options, result, translation_units, program, extents)
@@ -514,7 +523,15 @@ def _rewrite_pools(
         for rel, file_edits in sorted(edits.items())
         if file_edits
     }
-    return Result(project, "rewritten", (), new_texts, tuple(notes), pools=plans.results)
+    return Result(
+        project,
+        "rewritten",
+        (),
+        new_texts,
+        tuple(notes),
+        pools=plans.results,
+        edits={rel: tuple(file_edits) for rel, file_edits in edits.items() if file_edits},
+    )
 
 
 def _lowered_workspace(
@@ -616,13 +633,22 @@ def _second_look(
     for rel in project.sources:
         if rel not in result.new_texts:
             continue
-        tu = parse_source(
-            rel,
-            project.path(rel),
-            result.new_texts[rel],
-            project.include_dirs,
-            list(options.defines),
-        )
+        if rel in translation_units:  # parsed again only where it changed
+            tu = reread_source(
+                translation_units[rel],
+                result.new_texts[rel],
+                result.edits.get(rel, ()),
+                project.include_dirs,
+                list(options.defines),
+            )
+        else:
+            tu = parse_source(
+                rel,
+                project.path(rel),
+                result.new_texts[rel],
+                project.include_dirs,
+                list(options.defines),
+            )
         calls = _workspace_calls(tu)
         if calls:
             raise InternalError(f"a {ALLOC}/{FREE} call survived the rewrite", rel, calls[0])

@@ -23,9 +23,9 @@ def runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> list[str]:
     ran: list[str] = []
     real = api.rewrite_project
 
-    def counted(project, options=Options()):  # type: ignore[no-untyped-def]
+    def counted(project, options=None):  # type: ignore[no-untyped-def]
         ran.append(str(project.root))
-        return real(project, options)
+        return real(project, options or Options())
 
     monkeypatch.setattr(api, "rewrite_project", counted)
     return ran

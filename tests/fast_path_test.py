@@ -10,11 +10,14 @@ from pathlib import Path
 import pytest
 
 from crewrite import frontend
+from crewrite.emit import Edit, apply_edits
 from crewrite.errors import CrewriteError
 from crewrite.frontend import PLAIN_ENV, TranslationUnit, parse_source
 from crewrite.pipeline import rewrite_project
 from crewrite.project import load_project
+from crewrite.reading import read_program
 from crewrite.report import json_report
+from crewrite.reread import reread_source
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 ALL_FIXTURES = sorted(p.name for p in FIXTURES.iterdir() if p.is_dir())
@@ -128,6 +131,98 @@ def test_fast_path_skips_what_needs_no_preprocessing(tmp_path: Path) -> None:
     assert f'#line {text.count(chr(10), 0, text.index("int32_t k")) + 1} "{source}"' in out
 
 
+REWRITTEN = (
+    HEADER
+    + """#ifdef __cplusplus
+extern "C" {
+#endif
+static const int8_t w[4] = {1, 2, 3, 4};
+int32_t one(void) { return 1; }
+TVM_DLL int32_t f(int8_t* p0,
+    int8_t* p1) {
+  void* buf = TVMBackendAllocWorkspace(1, 0, (uint64_t)64, 0, 8);
+  if (buf == NULL) {
+    return -1;
+  }
+  for (int32_t i = 0; i < 4; ++i) {
+    ((int8_t*)buf)[i] = p0[i];
+  }
+  if (p1[0]) {
+    p1[1] = SCALE(((int8_t*)buf)[0]);
+  }
+  else {
+    p1[1] = 0;
+  }
+#pragma GCC unroll 4
+  for (int32_t j = 0; j < 4; ++j) {
+    p1[j] += w[j];
+  }
+  if (TVMBackendFreeWorkspace(1, 0, buf) != 0) {
+    return -1;
+  }
+  return one();
+}
+int32_t g(int32_t x) {
+  int32_t y = x;
+  do {
+    y -= 1;
+  }
+  while (y > 0);
+  return y;
+}
+#ifdef __cplusplus
+}
+#endif
+"""
+)
+
+
+def _edits(text: str) -> list[Edit]:
+    """What a rewrite does: a declaration added above (every line below moves), a call
+    replaced, a statement added inside a body, a name replaced in an `if` with an `else`, a
+    call replaced inside an if, a name replaced in a `do`'s body."""
+    alloc = text.index("TVMBackendAllocWorkspace(1, 0, (uint64_t)64, 0, 8)")
+    free = text.index("TVMBackendFreeWorkspace(1, 0, buf)")
+    pragma = text.index("#pragma")
+    branch = text.index("buf)[0]);")
+    return [
+        Edit(
+            "x.c", text.index("static const"), text.index("static const"), "static uint8_t a[64];\n"
+        ),
+        Edit("x.c", alloc, alloc + len("TVMBackendAllocWorkspace(1, 0, (uint64_t)64, 0, 8)"), "a"),
+        Edit("x.c", pragma, pragma, "  buf = (void*)&a[0];\n"),
+        Edit("x.c", branch, branch + 3, "p0"),
+        Edit("x.c", free, free + len("TVMBackendFreeWorkspace(1, 0, buf)"), "0"),
+        Edit("x.c", text.index("y -= 1"), text.index("y -= 1") + 1, "(y)"),
+    ]
+
+
+@pytest.mark.parametrize("which", ["all", "one", "none"])
+def test_reread_is_the_full_parse(
+    which: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The rewritten source read back from the original's AST and the changed chunks: the
+    same AST (every line and column) as parsing the new text whole."""
+    source = tmp_path / "src" / "x.c"
+    source.parent.mkdir()
+    edits = {"all": _edits(REWRITTEN), "one": _edits(REWRITTEN)[4:5], "none": []}[which]
+    new_text = apply_edits(REWRITTEN, edits)
+    original = parse_source("x.c", source, REWRITTEN, [], [])
+    whole = parse_source("x.c", source, new_text, [], [])
+    calls: list[str] = []
+    real = frontend.parse_source
+
+    def spy(rel: str, path: Path, text: str, *args: object) -> TranslationUnit:
+        calls.append(text)
+        return real(rel, path, text, *args)  # type: ignore[arg-type]
+
+    monkeypatch.setattr("crewrite.reread.parse_source", spy)
+    again = reread_source(original, new_text, edits, [], [])
+    assert _dump(again) == _dump(whole)
+    assert (again.text, again.line_starts) == (new_text, whole.line_starts)
+    assert len(calls) == 1 and calls[0] != new_text, "not read back in part"
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("name", ALL_FIXTURES)
 def test_fixtures_rewrite_the_same(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -147,6 +242,14 @@ def test_fixtures_rewrite_the_same(name: str, monkeypatch: pytest.MonkeyPatch) -
     finally:
         project.close()
     assert fast_result.new_texts == plain_result.new_texts
+    units = read_program(project, []).translation_units
+    for rel, text in fast_result.new_texts.items():
+        if rel in units:
+            whole = parse_source(rel, project.path(rel), text, project.include_dirs, [])
+            again = reread_source(
+                units[rel], text, fast_result.edits[rel], project.include_dirs, []
+            )
+            assert _dump(again) == _dump(whole), rel
     plain_json, fast_json = json_report(plain_result), json_report(fast_result)
     for report in (plain_json, fast_json):
         report.pop("seconds", None)
