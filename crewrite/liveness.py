@@ -40,7 +40,7 @@ from dataclasses import dataclass, field
 from crewrite import extents as extent_analysis
 from crewrite.errors import CrewriteError
 from crewrite.extents import FunctionExtents
-from crewrite.extract import AllocSite, Function, Program
+from crewrite.extract import AllocSite, Function, Program, Unit, is_entry
 from crewrite.footprint import extents_of, function_body, range_bytes, range_starts, used_span
 from crewrite.measure import peak, round_up
 
@@ -80,6 +80,16 @@ class LiveBuffer:
 
 
 @dataclass(frozen=True)
+class Held:
+    """One instance of an alloc site as the runtime allocator holds it as written: from the
+    point of its alloc to the point of its free (inclusive), whatever its bytes are used for."""
+
+    site: AllocSite
+    first: int
+    last: int
+
+
+@dataclass(frozen=True)
 class Liveness:
     module: str
     roots: tuple[str, ...]
@@ -91,6 +101,10 @@ class Liveness:
     # The same with every buffer as large as the bytes its code reaches (more than
     # as_written_peak only where code reads or writes past its buffer's allocation).
     reach_peak: int = 0
+    # The operator running at every point: the function the AOT entry calls (for the entry's
+    # own statements, the one that statement calls), else the outermost function (a root).
+    operators: tuple[str, ...] = ()
+    held: tuple[Held, ...] = ()  # every instance, alloc to free, in replay order
 
 
 @dataclass
@@ -125,6 +139,17 @@ class _Replay:
         self.instances: list[_Instance] = []
         self.starts: dict[str, dict[str, list[int]]] = {}  # function -> range_starts
         self.through_pointer = 0  # depth of expansions of functions handed on as pointers
+        self.operators: list[str] = []  # per point, see Liveness.operators
+        self.frames: list[str] = []  # the functions being expanded, outermost first
+
+    def operator(self, unit: Unit) -> str:
+        """The operator running at the point of `unit` (see Liveness.operators)."""
+        entry = next((i for i, name in enumerate(self.frames) if is_entry(name)), None)
+        if entry is None:
+            return self.frames[0]
+        if len(self.frames) > entry + 1:
+            return self.frames[entry + 1]
+        return unit.calls[0].callee if unit.calls else self.frames[entry]
 
     def starts_of(self, fn: Function) -> dict[str, list[int]]:
         if fn.name not in self.starts:
@@ -139,6 +164,7 @@ class _Replay:
 
     def expand(self, name: str, env: dict[str, set[int]]) -> None:
         fn = self.program.functions[name]
+        self.frames.append(name)
         local = {var: len(self.instances) + i for i, var in enumerate(fn.buffers)}
         self.instances += [
             _Instance(site, escaped=self.through_pointer > 0, anytime=self.through_pointer > 0)
@@ -194,6 +220,7 @@ class _Replay:
                     unit.line,
                 )
             self.labels.append(f"{name}:{unit.line}")
+            self.operators.append(self.operator(unit))
             for var in unit.allocs:
                 self.instances[local[var]].alloc_at = start
             for var in unit.frees:
@@ -215,6 +242,7 @@ class _Replay:
             if record.free_at is None:  # never freed: held to the end of its function
                 record.free_at = body_end
                 record.freed = False
+        self.frames.pop()
 
 
 def analyse(
@@ -326,6 +354,8 @@ def analyse(
         alignment,
         model,
         reach_peak,
+        tuple(replay.operators),
+        tuple(Held(inst.site, *inst.held()) for inst in replay.instances),
     )
 
 

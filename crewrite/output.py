@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 from crewrite.errors import CrewriteError
-from crewrite.project import BACKUP_DIR, Project, encode_text
+from crewrite.project import BACKUP_DIR, Project, compression, encode_text
 
 MANIFEST = "MANIFEST.json"
 STAGED_SUFFIX = ".crewrite-tmp"
@@ -265,13 +265,24 @@ def write_copy(project: Project, new_texts: Mapping[str, str], out_dir: Path) ->
             shutil.rmtree(staging, ignore_errors=True)
 
 
+def _open_like(path: Path, compressed: str) -> tarfile.TarFile:
+    """A new archive compressed as the one it replaces (a .tar.gz stays gzip)."""
+    if compressed == "gz":
+        return tarfile.open(path, "w:gz")
+    if compressed == "bz2":
+        return tarfile.open(path, "w:bz2")
+    if compressed == "xz":
+        return tarfile.open(path, "w:xz")
+    return tarfile.open(path, "w")
+
+
 def _write_tar(project: Project, new_texts: Mapping[str, str], tar_path: Path) -> None:
     """Rebuild the archive from the extracted tree and swap it in atomically."""
     for rel, text in new_texts.items():
         project.path(rel).write_bytes(encode_text(text))
     tmp = tar_path.with_name(f".{tar_path.name}{STAGED_SUFFIX}")
     try:
-        with tarfile.open(tar_path) as old, tarfile.open(tmp, "w") as new:
+        with tarfile.open(tar_path) as old, _open_like(tmp, compression(tar_path)) as new:
             for member in old.getmembers():
                 path = project.root / member.name
                 if member.isfile():

@@ -18,7 +18,7 @@ from pathlib import Path
 from pycparser import c_ast
 
 from crewrite import extents as extent_analysis
-from crewrite import packing
+from crewrite import packing, progress
 from crewrite.emit import (
     MARKER,
     ArenaLayout,
@@ -123,7 +123,7 @@ class Result:
     rewritten, so the runtime allocator needs nothing more for it (reported as 0)."""
 
     project: Project
-    status: str  # "rewritten" or "static" (no workspace calls: nothing to do)
+    status: str  # "rewritten", "static" (no workspace call) or "already-rewritten"
     modules: tuple[ModuleResult, ...] = ()
     new_texts: Mapping[str, str] = field(default_factory=dict)
     notes: tuple[str, ...] = ()
@@ -229,8 +229,10 @@ def _plan_module(
     alignment: int,
     extents: Mapping[str, FunctionExtents],
 ) -> tuple[Liveness, packing.Plan]:
+    progress.stage("liveness", f"module {module}")
     with stage("liveness"):
         live = analyse(program, module, options.liveness, alignment, extents)
+    progress.stage("planning", f"module {module}")
     problem = packing.Problem(
         buffers=tuple(packing.Buffer(b.id, b.size, b.windows) for b in live.buffers),
         alignment=live.alignment,
@@ -254,7 +256,8 @@ def _rewrite_project(project: Project, options: Options) -> Result:
         pools_named(project.texts[rel]) for rel in project.sources
     ):
         note = (
-            f"no {ALLOC} call and no USMP pool in {len(project.sources)} source files: "
+            f"{project.given}: no {ALLOC} call and no USMP pool in {len(project.sources)} "
+            "source files: "
             "the project is already static; nothing to rewrite"
         )
         return Result(project, "static", notes=(note,), seconds=time.perf_counter() - started)
@@ -482,8 +485,8 @@ def _rewrite_pools(
         )
     if not plans.results:
         note = (
-            f"no {ALLOC} call in {len(project.sources)} source files: the project is already "
-            "static; nothing to rewrite"
+            f"{project.given}: no {ALLOC} call in {len(project.sources)} source files: the "
+            "project is already static; nothing to rewrite"
         )
         return Result(project, "static", notes=(note, *plans.notes))
     edits: dict[str, list[Edit]] = {}
@@ -627,6 +630,7 @@ def _second_look(
     declared before each use, as a compiler would check), re-extract it with the same
     extraction, prove its layout against the original's live ranges, and run the rewrite
     over it once more, which must find nothing to do."""
+    progress.stage("checking", "the rewritten C")
     modules = [m.module for m in result.modules] + [p.pool.module for p in result.pools]
     names = {n for module in modules for n in inserted_names(module)}
     reread = dict(translation_units)

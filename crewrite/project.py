@@ -1,8 +1,8 @@
 """Find a project's inputs: generated C sources, module headers and build files.
 
 Accepted shapes (as microTVM writes them): a generated board project
-(`model/codegen/host/src/*.c`), a
-Model Library Format folder (`codegen/host/src/*.c`) or `.tar`, or `.c` files given one by one.
+(`model/codegen/host/src/*.c`), a Model Library Format folder (`codegen/host/src/*.c`) or
+archive (`.tar`, `.tar.gz`, `.tgz`), or `.c` files given one by one.
 Everything is read here, once, as text; later stages never touch the file system for inputs
 except the preprocessor resolving `#include`.
 """
@@ -260,10 +260,21 @@ def _build_files(root: Path) -> dict[str, str]:
     return found
 
 
-def _compressed(path: Path) -> bool:
+ARCHIVE_SUFFIXES = (".tar", ".tar.gz", ".tgz")
+_COMPRESSIONS = {b"\x1f\x8b": "gz", b"BZh": "bz2", b"\xfd7zXZ": "xz"}
+
+
+def is_archive(path: Path) -> bool:
+    """A Model Library Format archive, by its name: `.tar`, `.tar.gz` or `.tgz`."""
+    return path.name.lower().endswith(ARCHIVE_SUFFIXES)
+
+
+def compression(path: Path) -> str:
+    """How an archive is compressed, from its first bytes: "" (plain tar), "gz", "bz2" or
+    "xz" (tarfile's mode suffixes), so that a rewrite keeps it as it was."""
     with open(path, "rb") as handle:
         magic = handle.read(6)
-    return magic.startswith((b"\x1f\x8b", b"BZh", b"\xfd7zXZ"))
+    return next((mode for head, mode in _COMPRESSIONS.items() if magic.startswith(head)), "")
 
 
 def _safe_extract(tar_path: Path, dest: Path) -> None:
@@ -273,7 +284,7 @@ def _safe_extract(tar_path: Path, dest: Path) -> None:
         archive = tarfile.open(tar_path)
     except (tarfile.TarError, EOFError):
         raise CrewriteError(
-            "not a tar archive (expected a Model Library Format .tar, uncompressed or gzip)",
+            "not a tar archive (expected a Model Library Format .tar, .tar.gz or .tgz)",
             tar_path,
         ) from None
     member = None
@@ -284,7 +295,7 @@ def _safe_extract(tar_path: Path, dest: Path) -> None:
                 if not str(target).startswith(str(dest.resolve())) or member.issym():
                     raise CrewriteError(f"archive member {member.name!r} points outside", tar_path)
             # A plain tar ends with two zero blocks; cut at a member boundary it has none.
-            if not _compressed(tar_path) and tar_path.stat().st_size - archive.offset < 1024:
+            if not compression(tar_path) and tar_path.stat().st_size - archive.offset < 1024:
                 raise tarfile.ReadError("no end-of-archive marker")
             archive.extractall(dest, filter="data")
     except (tarfile.TarError, EOFError, OSError):
@@ -307,7 +318,7 @@ def load_project(
 
     if len(paths) == 1 and paths[0].is_dir():
         project = _load_directory(paths[0].resolve())
-    elif len(paths) == 1 and paths[0].suffix == ".tar":
+    elif len(paths) == 1 and is_archive(paths[0]):
         tmp = tempfile.TemporaryDirectory(prefix="crewrite-mlf-")
         root = Path(tmp.name)
         _safe_extract(paths[0], root)
@@ -332,7 +343,7 @@ def _load_directory(root: Path, kind: str | None = None) -> Project:
     if not codegen:
         raise CrewriteError(
             "no codegen/host/src folder found: expected a generated project "
-            "(model/codegen/host/src/*.c), a Model Library Format folder or .tar, or .c files",
+            "(model/codegen/host/src/*.c), a Model Library Format folder or archive, or .c files",
             root,
         )
     sources: list[str] = []
@@ -374,7 +385,9 @@ def _load_directory(root: Path, kind: str | None = None) -> Project:
 def _load_files(files: list[Path], header: Path | None) -> Project:
     for f in files:
         if f.is_dir() or f.suffix != ".c":
-            raise CrewriteError("expected one project folder, one .tar, or .c files", f)
+            raise CrewriteError(
+                "expected one project folder, one .tar/.tar.gz archive, or .c files", f
+            )
     headers = [header.resolve()] if header is not None else []
     for h in headers:
         if not h.is_file():

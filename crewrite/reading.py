@@ -11,6 +11,7 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
+from crewrite import progress
 from crewrite.errors import CrewriteError
 from crewrite.extract import Program, extract
 from crewrite.extract.pools import pools_named
@@ -48,6 +49,7 @@ def read_program(
     translation_units: dict[str, TranslationUnit] = {}
     failed: dict[str, CrewriteError] = {}
     for rel in project.sources:
+        progress.stage("parsing", project.display(rel))
         try:
             translation_units[rel] = parse_source(
                 rel, project.path(rel), project.texts[rel], project.include_dirs, list(defines)
@@ -56,6 +58,7 @@ def read_program(
             if calls[rel]:
                 raise
             failed[rel] = exc
+    progress.stage("extracting", project.given)
     with stage("extract"), paused_gc():
         program = extract(translation_units, project.module_names())
     notes = tuple(_check_set_aside(project, program, failed))

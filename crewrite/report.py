@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import zlib
-from typing import TYPE_CHECKING, Any
+import difflib
+from dataclasses import asdict, dataclass
+from typing import Any
 
 from crewrite.extract.pools import SliceSite
+from crewrite.footprint import OutOfBounds, Unproven
 from crewrite.liveness import LiveBuffer
 from crewrite.measure import peak
 from crewrite.pipeline import ModuleResult, Result
 from crewrite.usmp import PoolResult
-
-if TYPE_CHECKING:  # drawsvg is imported where a picture is drawn: most runs draw none
-    import drawsvg
 
 
 def _pct(part: int, whole: int) -> str:
@@ -71,9 +70,8 @@ def range_summary(m: ModuleResult) -> str:
 
 def text_report(result: Result, verbose: bool = False) -> str:
     lines: list[str] = []
-    if result.status == "static":
-        lines += result.notes
-        return "\n".join(lines) + "\n"
+    if result.status != "rewritten":  # nothing to do: the note says why
+        return "".join(f"crewrite: {note}\n" for note in result.notes)
     for pool in result.pools:
         lines += pool_lines(pool, verbose)
     for m in result.modules:
@@ -104,108 +102,6 @@ def text_report(result: Result, verbose: bool = False) -> str:
             lines += buffer_table(m)
     lines += [f"  {note}" for note in result.notes]
     return "\n".join(lines) + "\n"
-
-
-def _module_json(m: ModuleResult) -> dict[str, Any]:
-    point, live = peak_point(m)
-    return {
-        "module": m.module,
-        "entry": m.liveness.roots,
-        "arena_symbol": m.arena_name,
-        "original_workspace_bytes": m.original_bytes,
-        "original_workspace_from": m.original_from,
-        "as_written_peak_bytes": m.liveness.as_written_peak,
-        "arena_bytes": m.arena_bytes,
-        "lower_bound_bytes": m.plan.lower_bound_bytes,
-        "saved_bytes": m.saved_bytes,
-        "remaining_workspace_bytes": 0,  # every site is rewritten
-        "planner": m.plan.planner,
-        "optimal": m.plan.optimal,
-        "alignment": m.liveness.alignment,
-        "peak": {
-            "point": point,
-            "label": m.liveness.labels[point] if point >= 0 else None,
-            "buffers": live,
-        },
-        "buffers": [_range_json(b, m.address(b.id)) for b in m.liveness.buffers],
-        "out_of_bounds": [
-            {
-                "function": f.function,
-                "variable": f.variable,
-                "allocated_bytes": f.allocated,
-                "file": f.file,
-                "line": f.line,
-                "operator": f.operator,
-                "access": f.access,
-                "bytes": [f.span.lo, f.span.hi],
-                "past_end_bytes": f.past_end,
-                "before_start_bytes": f.before_start,
-            }
-            for f in m.out_of_bounds
-        ],
-        "unbounded": [
-            {
-                "function": u.function,
-                "variable": u.variable,
-                "file": u.file,
-                "line": u.line,
-                "reason": u.reason,
-            }
-            for u in m.unproven
-        ],
-    }
-
-
-def _range_json(b: LiveBuffer, offset: int) -> dict[str, Any]:
-    """One live range: where its buffer is declared, its size, the bytes planned for it, the
-    offset its code gets and its windows."""
-    return {
-        "function": b.site.function,
-        "variable": b.site.variable,
-        "file": b.site.file,
-        "line": b.site.line,
-        "size": b.site.size,
-        "range_bytes": b.size,  # planned for this live range, lead_bytes included
-        "lead_bytes": b.lead,  # reserved below offset (accesses before the start)
-        "offset": offset,
-        "live": [list(w) for w in b.windows],
-        "escaped": b.escaped,
-        "range": b.range,
-        "ranges": b.ranges,
-    }
-
-
-def json_report(result: Result) -> dict[str, Any]:
-    """One module: its keys at the top. Several: names listed, numbers summed, buffers joined,
-    and each module's own object under `modules`."""
-    modules = [_module_json(m) for m in result.modules]
-    top: dict[str, Any] = {
-        "status": result.status,
-        "notes": result.notes,
-        "warnings": list(result.warnings),
-        "seconds": round(result.seconds, 3),
-    }
-    if result.pools and not modules:
-        pools = [pool_json(p) for p in result.pools]
-        for key in ("usmp_pool_bytes", "arena_bytes", "lower_bound_bytes", "saved_bytes"):
-            top[key] = sum(p[key] for p in pools)
-        top["pools"] = pools
-    elif len(modules) == 1:
-        top.update(modules[0])
-    else:
-        top["module"] = [m["module"] for m in modules]
-        for key in (
-            "original_workspace_bytes",
-            "arena_bytes",
-            "lower_bound_bytes",
-            "remaining_workspace_bytes",
-            "saved_bytes",
-        ):
-            top[key] = sum(m[key] for m in modules)
-        for key in ("buffers", "out_of_bounds", "unbounded"):
-            top[key] = [dict(b, module=m["module"]) for m in modules for b in m[key]]
-    top["modules"] = modules
-    return top
 
 
 def pool_lines(r: PoolResult, verbose: bool = False) -> list[str]:
@@ -240,118 +136,252 @@ def pool_lines(r: PoolResult, verbose: bool = False) -> list[str]:
     return lines
 
 
-def pool_json(r: PoolResult) -> dict[str, Any]:
-    return {
-        "module": r.pool.module,
-        "pool": r.pool.name,
-        "defined": (
-            f"{r.pool.definition.file}:{r.pool.definition.line}"
-            if r.pool.definition is not None
-            else None
-        ),
-        "usmp_pool_bytes": r.original_bytes,
-        "usmp_pool_from": r.original_from,
-        "arena_bytes": r.arena_bytes,
-        "lower_bound_bytes": r.plan.lower_bound_bytes,
-        "saved_bytes": r.saved_bytes,
-        "saved_by_packing_bytes": r.packing_saved,
-        "saved_by_lifetimes_bytes": r.lifetime_saved,
-        "usmp_lifetimes_arena_bytes": r.usmp_lifetimes.arena_bytes,
-        "planner": r.plan.planner,
-        "optimal": r.plan.optimal,
-        "alignment": r.liveness.alignment,
-        "slices": [
-            dict(
-                _range_json(b, r.address(b.id)),
-                usmp_offset=b.site.offset if isinstance(b.site, SliceSite) else None,
-            )
-            for b in r.liveness.buffers
-        ],
-    }
+@dataclass(frozen=True)
+class BufferReport:
+    """One live range: where its buffer is allocated, its allocation's size, the bytes
+    planned for this range, the offset its code gets and its live windows."""
+
+    function: str
+    variable: str
+    file: str
+    line: int
+    size: int  # the allocation (a USMP slice: the bytes its code reaches)
+    range_bytes: int  # planned for this live range, lead_bytes included
+    lead_bytes: int  # reserved below offset (accesses before the start)
+    offset: int
+    live: tuple[tuple[int, int], ...]  # inclusive windows of program points
+    escaped: bool  # its pointer goes where crewrite cannot follow: live alloc..free
+    range: int
+    ranges: int
+    usmp_offset: int | None = None  # a USMP slice: where USMP had put it
 
 
-def _panel(
-    drawing: drawsvg.Drawing,
-    m: ModuleResult | PoolResult,
-    left: float,
-    top: float,
-    width: float,
-    height: float,
-) -> None:
-    """One module (or USMP pool): its live windows as rectangles, offsets up, program points
-    across."""
-    import drawsvg
+@dataclass(frozen=True)
+class PeakReport:
+    point: int  # -1 when nothing is live anywhere
+    label: str | None  # "function:line" of the statement at that point
+    buffers: tuple[str, ...]  # ids of the live ranges live there
 
-    points = max(1, len(m.liveness.labels))
-    ceiling = max(m.original_bytes, m.arena_bytes, 1)
 
-    def x(point: float) -> float:
-        return left + width * point / points
+@dataclass(frozen=True)
+class OutOfBoundsReport:
+    """A statement that may touch bytes outside its buffer's allocation."""
 
-    def y(offset: float) -> float:
-        return top + height - height * offset / ceiling
+    function: str
+    variable: str
+    allocated_bytes: int
+    file: str
+    line: int
+    operator: str
+    access: str  # "reads" or "writes"
+    bytes: tuple[int, int]  # [lo, hi) relative to the buffer
+    past_end_bytes: int
+    before_start_bytes: int
 
-    align = m.liveness.alignment
-    drawing.append(drawsvg.Rectangle(left, top, width, height, fill="#f7f7f7", stroke="#999"))
-    for buf in m.liveness.buffers:
-        size = buf.rounded_size(align)
-        offset = m.offsets[buf.id]
-        hue = zlib.crc32(buf.site.function.encode()) % 360
-        for start, end in buf.windows:
-            rect = drawsvg.Rectangle(
-                x(start),
-                y(offset + size),
-                max(x(end + 1) - x(start), 0.5),
-                max(y(offset) - y(offset + size), 0.5),
-                fill=f"hsl({hue}, 60%, 65%)",
-                stroke="#333",
-                stroke_width=0.3,
-            )
-            rect.append_title(
-                f"{buf.id}\n{buf.size} B (of {buf.site.size}) at offset {offset}, live "
-                f"{start}-{end}\n{buf.site.file}:{buf.site.line}"
-            )
-            drawing.append(rect)
-    before = "USMP's pool" if isinstance(m, PoolResult) else "runtime allocator before"
-    lines = [(m.original_bytes, "#c0392b", f"{before}: {m.original_bytes:,} B")]
-    if m.arena_bytes == m.plan.lower_bound_bytes:
-        lines.append((m.arena_bytes, "#27ae60", f"arena = lower bound: {m.arena_bytes:,} B"))
-    else:
-        lines += [
-            (m.arena_bytes, "#2c3e50", f"arena: {m.arena_bytes:,} B"),
-            (m.plan.lower_bound_bytes, "#27ae60", f"lower bound: {m.plan.lower_bound_bytes:,} B"),
-        ]
-    for value, colour, label in lines:
-        drawing.append(
-            drawsvg.Line(
-                left, y(value), left + width, y(value), stroke=colour, stroke_dasharray="6,3"
-            )
-        )
-        drawing.append(
-            drawsvg.Text(label, 11, left + width - 4, y(value) - 3, fill=colour, text_anchor="end")
-        )
-    drawing.append(
-        drawsvg.Text(
-            f"module {m.module}: {len(m.liveness.buffers)} live ranges; program points left to "
-            "right, arena offset bottom to top",
-            13,
-            left,
-            top - 8,
-        )
+
+@dataclass(frozen=True)
+class UnboundedReport:
+    """Where the bytes a statement touches in a buffer have no bound (planned whole)."""
+
+    function: str
+    variable: str
+    file: str
+    line: int
+    reason: str
+
+
+@dataclass(frozen=True)
+class ModuleReport:
+    module: str
+    entry: tuple[str, ...]
+    arena_symbol: str
+    original_workspace_bytes: int
+    original_workspace_from: str
+    as_written_peak_bytes: int
+    arena_bytes: int
+    lower_bound_bytes: int
+    saved_bytes: int
+    remaining_workspace_bytes: int  # what the runtime allocator still needs: every site moved
+    planner: str
+    optimal: bool
+    alignment: int
+    peak: PeakReport
+    buffers: tuple[BufferReport, ...]
+    out_of_bounds: tuple[OutOfBoundsReport, ...]
+    unbounded: tuple[UnboundedReport, ...]
+
+
+@dataclass(frozen=True)
+class PoolReport:
+    """A re-planned USMP workspace pool: USMP's size, crewrite's, and where the saving came
+    from (packing USMP's own lifetimes, then finer lifetimes)."""
+
+    module: str
+    pool: str
+    defined: str | None  # "file:line" of the pool's array, None when the application owns it
+    usmp_pool_bytes: int
+    usmp_pool_from: str
+    arena_bytes: int
+    lower_bound_bytes: int
+    saved_bytes: int
+    saved_by_packing_bytes: int
+    saved_by_lifetimes_bytes: int
+    usmp_lifetimes_arena_bytes: int
+    planner: str
+    optimal: bool
+    alignment: int
+    slices: tuple[BufferReport, ...]
+
+
+@dataclass(frozen=True)
+class Report:
+    """What `crewrite rewrite` found and did: the fields of `--report-json`, in this order.
+    The totals add modules (workspace calls) and USMP pools (their size as USMP planned it
+    counts as the original workspace)."""
+
+    path: str  # the input as given
+    status: str  # "rewritten", "static" (nothing to rewrite) or "already-rewritten"
+    written: bool  # False under --check, --diff, --dry-run, or when nothing changes
+    changed_files: tuple[str, ...]  # files that change (or would), named as given
+    original_workspace_bytes: int  # totals over the modules and pools
+    arena_bytes: int
+    lower_bound_bytes: int
+    saved_bytes: int
+    remaining_workspace_bytes: int
+    modules: tuple[ModuleReport, ...]
+    pools: tuple[PoolReport, ...]
+    warnings: tuple[str, ...]  # accesses past a buffer's allocation, `file:line: what`
+    notes: tuple[str, ...]
+    seconds: float
+    verified: bool | None  # with verify: whether the rewrite was proven on the host
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def _buffer_report(b: LiveBuffer, address: int) -> BufferReport:
+    return BufferReport(
+        function=b.site.function,
+        variable=b.site.variable,
+        file=b.site.file,
+        line=b.site.line,
+        size=b.site.size,
+        range_bytes=b.size,
+        lead_bytes=b.lead,
+        offset=address,
+        live=b.windows,
+        escaped=b.escaped,
+        range=b.range,
+        ranges=b.ranges,
+        usmp_offset=b.site.offset if isinstance(b.site, SliceSite) else None,
     )
 
 
-def svg_report(result: Result, width: int = 1000, panel: int = 360) -> str:
-    """The layout as a picture, one panel per module (hover a rectangle for its buffer), with
-    lines at the lower bound and at the workspace the runtime allocator needed before."""
-    import drawsvg
+def _out_of_bounds_report(f: OutOfBounds) -> OutOfBoundsReport:
+    assert f.span.lo is not None and f.span.hi is not None  # findings are bounded
+    return OutOfBoundsReport(
+        function=f.function,
+        variable=f.variable,
+        allocated_bytes=f.allocated,
+        file=f.file,
+        line=f.line,
+        operator=f.operator,
+        access=f.access,
+        bytes=(f.span.lo, f.span.hi),
+        past_end_bytes=f.past_end,
+        before_start_bytes=f.before_start,
+    )
 
-    margin, gap = 60, 50
-    panels: list[ModuleResult | PoolResult] = [*result.modules, *result.pools]
-    height = max(1, len(panels)) * (panel + gap) + gap
-    drawing = drawsvg.Drawing(width + 2 * margin, height, font_family="sans-serif")
-    drawing.append(drawsvg.Rectangle(0, 0, width + 2 * margin, height, fill="white"))
-    for index, m in enumerate(panels):
-        _panel(drawing, m, margin, gap + index * (panel + gap), width, panel)
-    svg: str = drawing.as_svg()
-    return svg
+
+def _unbounded_report(u: Unproven) -> UnboundedReport:
+    return UnboundedReport(u.function, u.variable, u.file, u.line, u.reason)
+
+
+def _module_report(m: ModuleResult) -> ModuleReport:
+    point, live = peak_point(m)
+    return ModuleReport(
+        module=m.module,
+        entry=m.liveness.roots,
+        arena_symbol=m.arena_name,
+        original_workspace_bytes=m.original_bytes,
+        original_workspace_from=m.original_from,
+        as_written_peak_bytes=m.liveness.as_written_peak,
+        arena_bytes=m.arena_bytes,
+        lower_bound_bytes=m.plan.lower_bound_bytes,
+        saved_bytes=m.saved_bytes,
+        remaining_workspace_bytes=0,  # every site is rewritten
+        planner=m.plan.planner,
+        optimal=m.plan.optimal,
+        alignment=m.liveness.alignment,
+        peak=PeakReport(point, m.liveness.labels[point] if point >= 0 else None, tuple(live)),
+        buffers=tuple(_buffer_report(b, m.address(b.id)) for b in m.liveness.buffers),
+        out_of_bounds=tuple(_out_of_bounds_report(f) for f in m.out_of_bounds),
+        unbounded=tuple(_unbounded_report(u) for u in m.unproven),
+    )
+
+
+def pool_report(r: PoolResult) -> PoolReport:
+    definition = r.pool.definition
+    return PoolReport(
+        module=r.pool.module,
+        pool=r.pool.name,
+        defined=None if definition is None else f"{definition.file}:{definition.line}",
+        usmp_pool_bytes=r.original_bytes,
+        usmp_pool_from=r.original_from,
+        arena_bytes=r.arena_bytes,
+        lower_bound_bytes=r.plan.lower_bound_bytes,
+        saved_bytes=r.saved_bytes,
+        saved_by_packing_bytes=r.packing_saved,
+        saved_by_lifetimes_bytes=r.lifetime_saved,
+        usmp_lifetimes_arena_bytes=r.usmp_lifetimes.arena_bytes,
+        planner=r.plan.planner,
+        optimal=r.plan.optimal,
+        alignment=r.liveness.alignment,
+        slices=tuple(_buffer_report(b, r.address(b.id)) for b in r.liveness.buffers),
+    )
+
+
+def changed_files(result: Result) -> tuple[str, ...]:
+    """The files a rewrite changes, named as the user gave the input."""
+    return tuple(result.project.display(rel) for rel in sorted(result.new_texts))
+
+
+def unified_diff(result: Result) -> str:
+    """`diff -u` of every file the rewrite changes, named as the user gave the input; a
+    last line without a newline gets diff's marker, so the output stays a valid patch."""
+    lines: list[str] = []
+    for rel in sorted(result.new_texts):
+        name = result.project.display(rel)
+        lines += difflib.unified_diff(
+            result.project.texts[rel].splitlines(keepends=True),
+            result.new_texts[rel].splitlines(keepends=True),
+            name,
+            name,
+        )
+    return "".join(
+        line if line.endswith("\n") else line + "\n\\ No newline at end of file\n" for line in lines
+    )
+
+
+def make_report(result: Result, path: str, written: bool) -> Report:
+    modules = tuple(_module_report(m) for m in result.modules)
+    pools = tuple(pool_report(p) for p in result.pools)
+    return Report(
+        path=path,
+        status=result.status,
+        written=written,
+        changed_files=changed_files(result),
+        original_workspace_bytes=sum(m.original_workspace_bytes for m in modules)
+        + sum(p.usmp_pool_bytes for p in pools),
+        arena_bytes=sum(m.arena_bytes for m in modules) + sum(p.arena_bytes for p in pools),
+        lower_bound_bytes=sum(m.lower_bound_bytes for m in modules)
+        + sum(p.lower_bound_bytes for p in pools),
+        saved_bytes=sum(m.saved_bytes for m in modules) + sum(p.saved_bytes for p in pools),
+        remaining_workspace_bytes=0,
+        modules=modules,
+        pools=pools,
+        warnings=result.warnings,
+        notes=result.notes,
+        seconds=round(result.seconds, 3),
+        verified=None if result.verdict is None else result.verdict.ok,
+    )

@@ -46,8 +46,8 @@ def _same(a: Result, b: Result) -> None:
 
 def test_second_run_is_answered_from_the_cache(tmp_path: Path, runs: list[str]) -> None:
     project = _copy(tmp_path)
-    first = api.rewrite(project, dry_run=True, cache=True)
-    second = api.rewrite(project, dry_run=True, cache=True)
+    first = api.run(project, write=False, cache=True)
+    second = api.run(project, write=False, cache=True)
     assert len(runs) == 1
     _same(first, second)
     assert second.project.root == first.project.root
@@ -55,12 +55,12 @@ def test_second_run_is_answered_from_the_cache(tmp_path: Path, runs: list[str]) 
 
 def test_what_the_result_depends_on_runs_again(tmp_path: Path, runs: list[str]) -> None:
     project = _copy(tmp_path)
-    api.rewrite(project, dry_run=True, cache=True)
-    api.rewrite(project, dry_run=True, cache=True, options=Options(planner="greedy-size"))
+    api.run(project, write=False, cache=True)
+    api.run(project, write=False, cache=True, options=Options(planner="greedy-size"))
     assert len(runs) == 2
     source = next((project / "model").rglob("*_lib1.c"))
     source.write_text(source.read_text() + "\n/* one more line */\n")
-    changed = api.rewrite(project, dry_run=True, cache=True)
+    changed = api.run(project, write=False, cache=True)
     assert len(runs) == 3
     (rel,) = [rel for rel in changed.new_texts if rel.endswith(source.name)]
     assert "/* one more line */" in changed.new_texts[rel]
@@ -68,26 +68,26 @@ def test_what_the_result_depends_on_runs_again(tmp_path: Path, runs: list[str]) 
 
 def test_an_unreadable_entry_is_ignored_and_replaced(tmp_path: Path, runs: list[str]) -> None:
     project = _copy(tmp_path)
-    first = api.rewrite(project, dry_run=True, cache=True)
+    first = api.run(project, write=False, cache=True)
     entries = list((tmp_path / "cache" / "results").rglob("*.pickle"))
     assert len(entries) == 1
     entries[0].write_bytes(b"\x80\x05truncated")
-    again = api.rewrite(project, dry_run=True, cache=True)
+    again = api.run(project, write=False, cache=True)
     assert len(runs) == 2
     _same(first, again)
-    api.rewrite(project, dry_run=True, cache=True)
+    api.run(project, write=False, cache=True)
     assert len(runs) == 2  # the entry was written anew
     shutil.rmtree(tmp_path / "cache")  # safe to delete
-    _same(first, api.rewrite(project, dry_run=True, cache=True))
+    _same(first, api.run(project, write=False, cache=True))
     assert len(runs) == 3
 
 
 def test_off_without_asking_or_when_told(tmp_path: Path, runs: list[str], monkeypatch) -> None:
     project = _copy(tmp_path)
-    api.rewrite(project, dry_run=True)
-    api.rewrite(project, dry_run=True)
+    api.run(project, write=False)
+    api.run(project, write=False)
     monkeypatch.setenv(cache.NO_CACHE_ENV, "1")
-    api.rewrite(project, dry_run=True, cache=True)
-    api.rewrite(project, dry_run=True, cache=True)
+    api.run(project, write=False, cache=True)
+    api.run(project, write=False, cache=True)
     assert len(runs) == 4
     assert not (tmp_path / "cache").exists()

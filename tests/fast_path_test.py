@@ -16,7 +16,7 @@ from crewrite.frontend import PLAIN_ENV, TranslationUnit, parse_source
 from crewrite.pipeline import rewrite_project
 from crewrite.project import load_project
 from crewrite.reading import read_program
-from crewrite.report import json_report
+from crewrite.report import make_report
 from crewrite.reread import reread_source
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -250,7 +250,8 @@ def test_fixtures_rewrite_the_same(name: str, monkeypatch: pytest.MonkeyPatch) -
                 units[rel], text, fast_result.edits[rel], project.include_dirs, []
             )
             assert _dump(again) == _dump(whole), rel
-    plain_json, fast_json = json_report(plain_result), json_report(fast_result)
+    plain_json = make_report(plain_result, name, False).to_json()
+    fast_json = make_report(fast_result, name, False).to_json()
     for report in (plain_json, fast_json):
         report.pop("seconds", None)
     assert fast_json == plain_json

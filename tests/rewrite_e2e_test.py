@@ -81,7 +81,7 @@ def test_verify_proves_every_rewritten_fixture(name, rewritten, original_builds)
     # The layout proof read back exactly the offsets the report gives, for every live range.
     read_back = {p.id: p.offsets for p in verdict.layout.placements}
     expected = {}
-    for b in report["buffers"]:
+    for b in (b for module in report["modules"] for b in module["buffers"]):
         key = f"{b['function']}:{b['variable']}" + (f"#{b['range']}" if b["ranges"] > 1 else "")
         expected[key] = (b["offset"],)
     assert read_back == expected
@@ -286,7 +286,11 @@ def test_ranges_sized_by_their_tensors_shrink_the_arena():
 def test_out_of_bounds_warned_where_a_fixture_reads_past_a_buffer_and_nowhere_else(rewritten):
     for name in WORKSPACE_FIXTURES:
         _, report = rewritten[name]
-        found = [(f["variable"], f["access"], f["past_end_bytes"]) for f in report["out_of_bounds"]]
+        found = [
+            (f["variable"], f["access"], f["past_end_bytes"])
+            for module in report["modules"]
+            for f in module["out_of_bounds"]
+        ]
         if name != "kws_edges":
             assert found == [] and report["warnings"] == [], name
             continue
@@ -294,9 +298,10 @@ def test_out_of_bounds_warned_where_a_fixture_reads_past_a_buffer_and_nowhere_el
         assert found == [("conv", "reads", 1792)]
         (warning,) = report["warnings"]
         assert "reads up to 1,792 bytes past the end of 'conv' (32,000 bytes" in warning
+        (module,) = report["modules"]
         (conv,) = [
             b
-            for b in report["buffers"]
+            for b in module["buffers"]
             if b["variable"] == "conv"
             and b["size"] == 32000
             and "cast_subtract_nn_conv2d" in b["function"]
@@ -350,12 +355,13 @@ def test_a_range_planned_smaller_than_its_bytes_fails_the_layout_proof(monkeypat
 
 def test_report_lists_range_bytes_and_unbounded_places(rewritten, capsys):
     _, report = rewritten["kws_native"]
+    (module,) = report["modules"]
     # The input pre-processing table escapes into a global a helper reads: not bounded.
-    (why,) = report["unbounded"]
+    (why,) = module["unbounded"]
     assert why["variable"] == "T_lut" and "escaped" in why["reason"]
-    lut = next(b for b in report["buffers"] if b["variable"] == "T_lut")
+    lut = next(b for b in module["buffers"] if b["variable"] == "T_lut")
     assert lut["range_bytes"] == lut["size"] == 1024
-    first = next(b for b in report["buffers"] if b["variable"] == "sid_1" and b["range"] == 0)
+    first = next(b for b in module["buffers"] if b["variable"] == "sid_1" and b["range"] == 0)
     assert first["range_bytes"] == 490 < first["size"]  # the 490-byte input in a 12,000-byte sid
     assert main(["rewrite", str(FIXTURES / "kws_native"), "--dry-run", "-v"]) == 0
     out = capsys.readouterr().out

@@ -22,7 +22,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from crewrite.api import rewrite
+from crewrite.api import run
 from crewrite.pipeline import Options
 from crewrite.verify import VerifyOptions, verify
 
@@ -58,7 +58,7 @@ def main(argv: list[str] | None = None) -> int:
         scratch = Path(tempfile.mkdtemp(prefix="bench-usmp-"))
         try:
             started = time.perf_counter()
-            result = rewrite(path, scratch / "out", options=Options(include_dirs=include))
+            result = run(path, scratch / "out", options=Options(include_dirs=include))
             rewrite_s = time.perf_counter() - started
             verify_s = None
             if args.runs and result.new_texts:

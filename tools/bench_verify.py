@@ -18,7 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from crewrite.api import rewrite
+from crewrite.api import run
 from crewrite.verify import VerifyOptions, verify
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
@@ -41,8 +41,8 @@ def main(argv: list[str] | None = None) -> int:
         scratch = Path(tempfile.mkdtemp(prefix="bench-verify-"))
         try:
             started = time.perf_counter()
-            result = rewrite(path, scratch / "out")
-            rewritten = scratch / "out" if result.new_texts else path
+            result = run(path, scratch / "out")
+            rewritten = scratch / "out" if result.changed_files else path
             rewrite_s = time.perf_counter() - started
             started = time.perf_counter()
             verdict = verify(path, rewritten, options)

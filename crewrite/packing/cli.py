@@ -31,6 +31,11 @@ sizes are rounded up to the alignment; arena = max(offset + rounded size).
 fits. Without it the arena is minimised and reported with the lower bound and the gap.
 exit status: 0 plan printed (and, with --capacity, it fits), 1 bad input, invalid plan, or
 no plan within --capacity (proven impossible, or not found within the time limit).
+
+examples (docs/kws_native_instance.json: the bundled example's 34 live ranges):
+  crewrite pack docs/kws_native_instance.json
+  crewrite pack docs/kws_native_instance.json --planner greedy-size --json
+  crewrite pack docs/kws_native_instance.json --capacity 102432   # exit 0: it fits
 """
 
 

@@ -33,18 +33,16 @@ tensor sizes:
   else arrays named after the tensor in the project's include/ and src/ headers; a size
   found nowhere is guessed (1 MiB) with a note. NAME may be MODULE.NAME.
 
-examples:
-  crewrite verify fixtures/kws_native out/kws_native
-  crewrite rewrite path/to/project --verify          # nothing is written unless proven
-  crewrite verify orig/ new/ --runs 20 --output Identity=8
-  crewrite verify orig/ new/ --sanitize
-  crewrite verify orig/ new/ --lib-src CMSIS-NN/Source --lib-include CMSIS-NN/Include
-
 exit codes:
   0  proven: layout sound, every output byte equal (and, with --sanitize, no finding)
   1  not proven (a difference, a layout problem, a sanitizer finding, an original that
      reads memory it never wrote, a run that failed) or bad input
   2  bad command line
+
+examples:
+  crewrite verify fixtures/kws_native out/kws_native  # after the README's first command
+  crewrite verify orig/ new/ --runs 20 --sanitize --output Identity=8
+  crewrite verify orig/ new/ --lib-src CMSIS-NN/Source --lib-include CMSIS-NN/Include
 """
 
 
