@@ -22,7 +22,6 @@ from crewrite.errors import CrewriteError, InternalError, UsageError
 from crewrite.explanation import explain_result
 from crewrite.liveness import MODELS
 from crewrite.packing import cli as pack_cli
-from crewrite.picture import svg_picture
 from crewrite.pipeline import Options, Result
 from crewrite.project import is_archive
 from crewrite.report import changed_files, make_report, text_report, unified_diff
@@ -447,7 +446,7 @@ def _run_rewrite(args: argparse.Namespace) -> int:
                     + "\n"
                 ),
             ),
-            (args.svg, lambda: svg_picture(result.modules, _why_empty(result), result.pools)),
+            (args.svg, lambda: _picture(result)),
         ]
     )
     if args.diff:
@@ -466,6 +465,12 @@ def _run_rewrite(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _picture(result: Result) -> str:
+    from crewrite.picture import svg_picture  # drawsvg is imported only to draw
+
+    return svg_picture(result.modules, _why_empty(result), result.pools)
+
+
 def _run_explain(args: argparse.Namespace) -> int:
     _check_inputs(args, [args.svg])
     with progress.shown_on(sys.stderr):
@@ -473,9 +478,7 @@ def _run_explain(args: argparse.Namespace) -> int:
             args.paths, header=args.header, options=_options(args), write=False, cache=True
         )
     explanation = explain_result(result, _given(args), args.ram)
-    _write_reports(
-        [(args.svg, lambda: svg_picture(result.modules, _why_empty(result), result.pools))]
-    )
+    _write_reports([(args.svg, lambda: _picture(result))])
     if args.json:
         print(json.dumps(explanation.to_json(), indent=1))
     else:
