@@ -222,6 +222,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-scale", action="store_true", help=f"skip the generated {SCALE}")
     parser.add_argument("--baseline", metavar="REV", help="also time this git revision")
     args = parser.parse_args(argv)
+    # Imports as an installed crewrite has them: compiled once, not on every run.
+    os.environ.pop("PYTHONDONTWRITEBYTECODE", None)
     scratch = Path(tempfile.mkdtemp(prefix="bench-pipeline-"))
     try:
         baseline = None
@@ -238,6 +240,8 @@ def main(argv: list[str] | None = None) -> int:
         if not args.no_scale and not args.projects:
             projects.append(generate_scale(scratch / "projects"))
         print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores, baseline {args.baseline}")
+        for tree in (None, baseline) if baseline is not None else (None,):
+            timed(crewrite_command(tree) + ["--version"])  # compiles what it imports
         for project_dir in projects:
             bench(project_dir, args.runs, scratch, baseline)
     finally:
