@@ -91,3 +91,16 @@ def test_off_without_asking_or_when_told(tmp_path: Path, runs: list[str], monkey
     api.run(project, write=False, cache=True)
     assert len(runs) == 4
     assert not (tmp_path / "cache").exists()
+
+
+def test_a_second_check_from_the_command_line_is_answered_from_the_cache(
+    tmp_path: Path, runs: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    from crewrite.cli import main
+
+    project = _copy(tmp_path)
+    assert main(["rewrite", str(project), "--check"]) == 1
+    first = capsys.readouterr()
+    assert main(["rewrite", str(project), "--check"]) == 1
+    assert capsys.readouterr() == first
+    assert len(runs) == 1
