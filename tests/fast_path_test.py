@@ -255,3 +255,64 @@ def test_fixtures_rewrite_the_same(name: str, monkeypatch: pytest.MonkeyPatch) -
     for report in (plain_json, fast_json):
         report.pop("seconds", None)
     assert fast_json == plain_json
+
+
+JUMPS = (
+    HEADER
+    + """
+int32_t h(int32_t* p, int32_t n) {
+  int32_t* q = &n;
+  for (int32_t i = 0; i < n; ++i) {
+    for (int32_t j = 0; j < n; ++j) {
+      if (p[j] < 0) { continue; }
+      if (p[j] > 9) { break; }
+      switch (p[j]) { case 1: break; default: p[j] += 1; }
+    }
+    while (p[i] > 0) { p[i]--; if (p[i] == 5) { return -1; } }
+    do { n -= 1; if (n == 3) { continue; } } while (n > 7);
+    if (i == 4) { goto out; }
+  }
+out:
+  return *q;
+}
+"""
+)
+
+
+@pytest.mark.parametrize("name", ["kws_native", "vww_kernels", "two_modules_usmp", "jumps"])
+def test_one_scan_of_a_body_answers_what_each_scan_would(name: str, tmp_path: Path) -> None:
+    """extents.scans.scan_body: for every subtree of every function, the names `assigned`
+    finds and the exits `jumps` finds; the body's taken addresses and gotos."""
+    from pycparser import c_ast
+
+    from crewrite.extents import scans
+    from crewrite.extract import fold_constant
+
+    if name == "jumps":
+        source = tmp_path / "x.c"
+        units = {"x.c": parse_source("x.c", source, JUMPS, [], [])}
+    else:
+        project = load_project([FIXTURES / name], None, [])
+        try:
+            units = dict(read_program(project, []).translation_units)
+        finally:
+            project.close()
+
+    def is_error(node: c_ast.Node) -> bool:
+        value = fold_constant(node.expr) if isinstance(node, c_ast.Return) and node.expr else None
+        return value is not None and value != 0
+
+    checked = 0
+    for tu in units.values():
+        for ext in tu.ast.ext:
+            if not isinstance(ext, c_ast.FuncDef) or not tu.is_own(ext):
+                continue
+            scan = scans.scan_body(ext.body, is_error)
+            for node in scans.walk(ext.body):
+                assert scan.assigned([node]) == scans.assigned([node])
+                assert scan.exits[id(node)] == scans.jumps(node, is_error)
+                checked += 1
+            assert scan.addresses == scans.address_taken(ext.body)
+            goto = any(isinstance(n, c_ast.Goto | c_ast.Label) for n in scans.walk(ext.body))
+            assert scan.goto == goto
+    assert checked > 100
