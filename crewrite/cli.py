@@ -489,7 +489,15 @@ def _run_explain(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     if argv is None:  # a process of its own, that ends with the run: no cyclic collector
-        gc.disable()  # (its passes over the ASTs, and one at the end, cost a fifth of a run)
+        gc.disable()  # (its passes over the parser's garbage cost a fifth of a run),
+        try:  # and what the run left in cycles is not traversed again at the exit
+            return _main(argv)
+        finally:
+            gc.freeze()
+    return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
