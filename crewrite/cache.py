@@ -116,5 +116,5 @@ def store(digest: str, result: Result) -> None:
         finally:
             if os.path.exists(temporary):
                 os.unlink(temporary)
-    except (OSError, pickle.PicklingError, TypeError, AttributeError):
+    except Exception:  # a full disk, a result that does not pickle (too deep): no entry
         return
