@@ -10,18 +10,21 @@ written or not.
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
+from crewrite import cache as results_cache
 from crewrite import progress
 from crewrite.errors import CrewriteError, InternalError
 from crewrite.explanation import Explanation, explain_result
 from crewrite.output import recover_interrupted_write, write_copy, write_in_place
 from crewrite.packing import PlanError
 from crewrite.pipeline import AlreadyRewritten, Options, Result, rewrite_project
-from crewrite.project import is_archive, load_project
+from crewrite.project import Project, is_archive, load_project
 from crewrite.report import Report, make_report
+from crewrite.timing import stage
 from crewrite.verify import VerifyOptions, verify_rewrite
 
 PathLike = str | os.PathLike[str]
@@ -35,6 +38,7 @@ def run(
     options: Options | None = None,
     write: bool = True,
     verify: VerifyOptions | None = None,
+    cache: bool = False,
 ) -> Result:
     """Plan the rewrite of a project folder, MLF archive or list of `.c` files, and write it
     (in place unless `out`) when `write`.
@@ -44,18 +48,20 @@ def run(
     "already-rewritten", and a note saying so. An in-place rewrite that was killed earlier
     is repaired first (the project is then as it was before that run). With `verify`, the
     rewrite is proven on the host first (crewrite.verify) and nothing is written unless
-    `result.verdict.ok`.
+    `result.verdict.ok`. With `cache`, a project seen before with the same options is
+    answered from crewrite.cache without parsing (the CLI does so).
     """
     options = options or Options()
     paths = [Path(p) for p in ([path] if isinstance(path, (str, os.PathLike)) else path)]
     repaired = _repair(paths)
     progress.stage("reading", str(paths[0]) if paths else "")
-    project = load_project(
-        paths, Path(header) if header else None, [Path(d) for d in options.include_dirs]
-    )
+    with stage("load"):
+        project = load_project(
+            paths, Path(header) if header else None, [Path(d) for d in options.include_dirs]
+        )
     try:
         try:
-            result = rewrite_project(project, options)
+            result = _analysed(project, options, cache)
         except AlreadyRewritten as exc:
             where = project.display(exc.file) if exc.file else project.given
             note = f"{where}: {exc.reason}" + (f" ({repaired})" if repaired else "")
@@ -69,10 +75,11 @@ def run(
                 return result
         if write:
             progress.stage("writing", str(out) if out is not None else project.given)
-            if out is not None:
-                write_copy(project, result.new_texts, Path(out))
-            elif result.new_texts:
-                write_in_place(project, result.new_texts)
+            with stage("write"):
+                if out is not None:
+                    write_copy(project, result.new_texts, Path(out))
+                elif result.new_texts:
+                    write_in_place(project, result.new_texts)
         return result
     except CrewriteError as exc:
         if exc.file is not None:
@@ -82,6 +89,20 @@ def run(
         raise InternalError(f"the offset plan failed its check: {exc}") from None
     finally:
         project.close()
+
+
+def _analysed(project: Project, options: Options, use_cache: bool) -> Result:
+    """`rewrite_project`, or its result kept from a run over the same inputs."""
+    if not use_cache or not results_cache.enabled():
+        return rewrite_project(project, options)
+    started = time.perf_counter()
+    digest = results_cache.key(project, options)
+    found = results_cache.load(digest, project)
+    if found is not None:
+        return replace(found, seconds=time.perf_counter() - started)
+    result = rewrite_project(project, options)
+    results_cache.store(digest, result)
+    return result
 
 
 def rewrite(

@@ -6,6 +6,7 @@ pack` for the planner. Exit codes as Black's: 0 done or nothing to do, 1 bad inp
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import re
@@ -21,7 +22,6 @@ from crewrite.errors import CrewriteError, InternalError, UsageError
 from crewrite.explanation import explain_result
 from crewrite.liveness import MODELS
 from crewrite.packing import cli as pack_cli
-from crewrite.picture import svg_picture
 from crewrite.pipeline import Options, Result
 from crewrite.project import is_archive
 from crewrite.report import changed_files, make_report, text_report, unified_diff
@@ -427,6 +427,7 @@ def _run_rewrite(args: argparse.Namespace) -> int:
             options=_options(args),
             write=write,
             verify=verify_cli.options_from(args) if args.verify else None,
+            cache=True,
         )
     if not args.quiet:
         for warning in result.warnings:
@@ -445,7 +446,7 @@ def _run_rewrite(args: argparse.Namespace) -> int:
                     + "\n"
                 ),
             ),
-            (args.svg, lambda: svg_picture(result.modules, _why_empty(result), result.pools)),
+            (args.svg, lambda: _picture(result)),
         ]
     )
     if args.diff:
@@ -464,14 +465,20 @@ def _run_rewrite(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _picture(result: Result) -> str:
+    from crewrite.picture import svg_picture  # drawsvg is imported only to draw
+
+    return svg_picture(result.modules, _why_empty(result), result.pools)
+
+
 def _run_explain(args: argparse.Namespace) -> int:
     _check_inputs(args, [args.svg])
     with progress.shown_on(sys.stderr):
-        result: Result = run(args.paths, header=args.header, options=_options(args), write=False)
+        result: Result = run(
+            args.paths, header=args.header, options=_options(args), write=False, cache=True
+        )
     explanation = explain_result(result, _given(args), args.ram)
-    _write_reports(
-        [(args.svg, lambda: svg_picture(result.modules, _why_empty(result), result.pools))]
-    )
+    _write_reports([(args.svg, lambda: _picture(result))])
     if args.json:
         print(json.dumps(explanation.to_json(), indent=1))
     else:
@@ -481,6 +488,16 @@ def _run_explain(args: argparse.Namespace) -> int:
 
 
 def main(argv: list[str] | None = None) -> int:
+    if argv is None:  # a process of its own, that ends with the run: no cyclic collector
+        gc.disable()  # (its passes over the parser's garbage cost a fifth of a run),
+        try:  # and what the run left in cycles is not traversed again at the exit
+            return _main(argv)
+        finally:
+            gc.freeze()
+    return _main(argv)
+
+
+def _main(argv: list[str] | None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
     try:

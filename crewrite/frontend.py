@@ -7,11 +7,15 @@ The AST is for analysis only: edits are made later on the original text, located
 from __future__ import annotations
 
 import functools
+import gc
 import io
 import os
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from pcpp import Preprocessor
 from pcpp.parser import Action, OutputDirective
@@ -19,6 +23,7 @@ from pycparser import c_ast
 from pycparser.c_parser import CParser, ParseError
 
 from crewrite.errors import CrewriteError
+from crewrite.timing import stage
 
 
 def _fake_libc() -> Path:
@@ -64,10 +69,11 @@ GNU_DEFINES = [
 ]
 
 # Comments and string or character literals, blanked before a text scan of C.
-_COMMENT_OR_LITERAL = re.compile(
+COMMENT_OR_LITERAL = re.compile(
     r"//[^\n]*|/\*.*?(?:\*/|\Z)|\"(?:\\.|[^\"\\\n])*\"|'(?:\\.|[^'\\\n])*'", re.DOTALL
 )
-_WORKSPACE_CALL = re.compile(r"\b(?:TVMBackendAllocWorkspace|TVMBackendFreeWorkspace)\s*\(")
+# Starts with its literal (fast to search); a match inside a longer name is skipped by hand.
+_WORKSPACE_CALL = re.compile(r"TVMBackend(?:Alloc|Free)Workspace\s*\(")
 _CPLUSPLUS_ONLY = re.compile(
     r"^[ \t]*#[ \t]*ifdef[ \t]+__cplusplus\b.*?^[ \t]*#[ \t]*endif\b", re.DOTALL | re.MULTILINE
 )
@@ -77,6 +83,7 @@ _DEFINITION = re.compile(r"\b([A-Za-z_]\w*)\s*\([^;{}()]*(?:\([^;{}()]*\)[^;{}()
 # A brace initializer made only of numbers: weights. Elided before preprocessing.
 _NUMERIC_INITIALIZER = re.compile(r"=\s*\{([\s0-9a-fA-FxXpP+\-.,uUlL]*)\}")
 ELIDE_MIN_CHARS = 512
+PLAIN_ENV = "CREWRITE_PLAIN"  # set: every source goes whole through pcpp (tests compare)
 
 # `#line N "file"` and GNU's `# N "file"`: in a source they would move its own coordinates
 # away from its text, where every edit is located.
@@ -106,6 +113,20 @@ class TranslationUnit:
         """Whether a node comes from this file rather than a header (pcpp names files in
         `#line` relative to the working directory)."""
         return node.coord is not None and _same_file(node.coord.file, self.filename)
+
+
+@contextmanager
+def paused_gc() -> Iterator[None]:
+    """No cyclic garbage collection inside: parsing and extraction build hundreds of thousands
+    of objects that all stay alive, and the collector's passes over them cost a third of the
+    parse time on a large file."""
+    was_on = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_on:
+            gc.enable()
 
 
 @functools.lru_cache(maxsize=4096)
@@ -144,20 +165,37 @@ def elide_constant_data(text: str) -> tuple[str, int]:
 
 def code_only(text: str) -> str:
     """The text with comments and string literals blanked (newlines kept), for text scans."""
-    return _COMMENT_OR_LITERAL.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
+    return COMMENT_OR_LITERAL.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), text)
 
 
 def workspace_call_lines(text: str) -> list[int]:
     """Lines of workspace calls in a source, found without parsing: enough to tell "nothing to
     do" and "already rewritten" before any parse, and which files crewrite must change."""
+    if _WORKSPACE_CALL.search(text) is None:
+        return []
     code = code_only(text)
-    return [code.count("\n", 0, m.start()) + 1 for m in _WORKSPACE_CALL.finditer(code)]
+    lines, line, counted = [], 1, 0
+    for match in _WORKSPACE_CALL.finditer(code):
+        if match.start() > 0 and (
+            code[match.start() - 1].isalnum() or code[match.start() - 1] == "_"
+        ):
+            continue
+        line += code.count("\n", counted, match.start())
+        counted = match.start()
+        lines.append(line)
+    return lines
+
+
+def without_cplusplus(code: str) -> str:
+    """`#ifdef __cplusplus` blocks blanked (newlines kept): C never sees them, and their
+    `extern "C" {` opens a brace the C text does not close."""
+    return _CPLUSPLUS_ONLY.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), code)
 
 
 def defined_functions(text: str) -> set[str]:
     """Names of functions a source seems to define, read from its text (for a file that does
     not parse: what crewrite would miss by leaving it out)."""
-    code = _CPLUSPLUS_ONLY.sub(lambda m: re.sub(r"[^\n]", " ", m.group(0)), code_only(text))
+    code = without_cplusplus(code_only(text))
     names = set()
     depth = 0
     last = 0
@@ -195,11 +233,10 @@ class _Preprocessor(Preprocessor):
         return False
 
 
-def preprocess(
-    text: str, filename: str, include_dirs: list[Path], defines: list[str]
-) -> tuple[str, list[str]]:
-    """Run pcpp with our headers first, then the project's and the user's include paths."""
-    pp = _Preprocessor()
+def _preprocessor(
+    include_dirs: list[Path], defines: list[str], kind: type[_Preprocessor] = _Preprocessor
+) -> _Preprocessor:
+    pp = kind()
     for directory in FAKE_INCLUDE_DIRS + list(include_dirs):
         pp.add_path(str(directory))
     for define in GNU_DEFINES:
@@ -207,13 +244,202 @@ def preprocess(
     for define in defines:
         name, _, value = define.partition("=")
         pp.define(f"{name} {value or '1'}")
-    pp.parse(text, source=filename)
-    out = io.StringIO()
-    pp.write(out)
+    return pp
+
+
+def _run(pp: _Preprocessor, text: str, filename: str) -> str:
+    with stage("preprocess"):
+        pp.parse(text, source=filename)
+        out = io.StringIO()
+        pp.write(out)
     if pp.errors:
         file, line, msg = pp.errors[0]
         raise CrewriteError(f"preprocessor: {msg}", file, line)
-    return out.getvalue(), pp.missing_includes
+    return out.getvalue()
+
+
+def preprocess(
+    text: str, filename: str, include_dirs: list[Path], defines: list[str]
+) -> tuple[str, list[str]]:
+    """Run pcpp with our headers first, then the project's and the user's include paths.
+
+    Generated bodies use almost no macros: unless CREWRITE_PLAIN is set, lines that need no
+    preprocessing skip pcpp (`_preprocess_needed`) and the result is the same text."""
+    if not os.environ.get(PLAIN_ENV):
+        skimmed = _preprocess_needed(text, filename, include_dirs, defines)
+        if skimmed is not None:
+            return skimmed
+    pp = _preprocessor(include_dirs, defines)
+    return _run(pp, text, filename), pp.missing_includes
+
+
+class _DefineRecorder(_Preprocessor):
+    """pcpp that remembers every macro name a `#define` names, wherever it stands."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.named: set[str] = set()
+
+    def on_directive_handle(
+        self, directive: Any, toks: Any, ifpassthru: bool, precedingtoks: Any
+    ) -> bool | None:
+        if directive.value == "define" and toks:
+            self.named.add(toks[0].value)
+        handled: bool | None = super().on_directive_handle(
+            directive, toks, ifpassthru, precedingtoks
+        )
+        return handled
+
+
+_IDENTIFIER = re.compile(r"[A-Za-z_]\w*")
+_CONDITIONAL = re.compile(r"#\s*(if|ifdef|ifndef|endif)\b")
+_PASSED = "__crewrite_passed_{}__"
+_STAND_IN = "__crewrite_main__."
+_PASSED_LINE = re.compile(r"^[ \t]*__crewrite_passed_(\d+)__[ \t]*$", re.MULTILINE)
+_LINE_DIRECTIVE = re.compile(r'^#line (\d+) "(.*)"$', re.MULTILINE)
+
+
+def _preprocess_needed(
+    text: str, filename: str, include_dirs: list[Path], defines: list[str]
+) -> tuple[str, list[str]] | None:
+    """pcpp on the lines that need it, the others passed around it: the same output for the
+    parser (every token at its line and column), in a fraction of the time on generated code.
+
+    A line needs pcpp when it is a directive (or continues one), stands inside a conditional
+    block, touches a comment, a trigraph or a line continuation, or names a macro that any
+    `#define` (of the file, of the headers it includes, our own or `-D`) names; and after a
+    macro line with an open parenthesis, every line until it closes. The other lines are
+    replaced by one placeholder per run and put back after pcpp, between `#line` directives
+    (blank lines, such as elided weights, are not put back: a `#line` says where the next
+    line stands). None when the result cannot be trusted: then pcpp reads the whole text."""
+    if "\r" in text or "__crewrite_" in text or "__FILE__" in text:
+        return None
+    lines = text.split("\n")
+    code = code_only(text).split("\n")
+    keep = [False] * len(lines)
+    first, counted = 0, 0  # line of `counted`
+    for match in COMMENT_OR_LITERAL.finditer(text):
+        if match.group(0)[0] == "/":
+            first += text.count("\n", counted, match.start())
+            counted = match.start()
+            for n in range(first, first + match.group(0).count("\n") + 1):
+                keep[n] = True
+    depth = 0
+    directive = False  # inside a directive continued over several lines
+    for n, line in enumerate(code):
+        stripped = line.lstrip()
+        starts = stripped.startswith("#")
+        if starts:
+            found = _CONDITIONAL.match(stripped)
+            if found and found.group(1) == "endif":
+                depth -= 1
+            elif found:
+                depth += 1
+        if starts or directive or depth > 0 or "??" in lines[n] or line.endswith("\\"):
+            keep[n] = True
+        directive = (starts or directive) and line.endswith("\\")
+    if depth != 0:
+        return None
+
+    names = _names_defined(lines, keep, filename, include_dirs, defines)
+    opened = 0
+    for n, line in enumerate(code):
+        if keep[n]:
+            continue
+        if opened > 0 or any(word in names for word in _IDENTIFIER.findall(line)):
+            keep[n] = True
+            opened = max(opened + line.count("(") - line.count(")"), 0)
+
+    skeleton: list[str] = []
+    original_line: list[int] = [0]  # skeleton line (1-based) -> original line
+    runs: list[tuple[int, int]] = []  # (first, last) original lines, 0-based
+    n = 0
+    while n < len(lines):
+        if keep[n]:
+            skeleton.append(lines[n])
+            original_line.append(n + 1)
+            n += 1
+            continue
+        end = n
+        while end + 1 < len(lines) and not keep[end + 1]:
+            end += 1
+        skeleton.append(_PASSED.format(len(runs)))
+        original_line.append(n + 1)
+        runs.append((n, end))
+        n = end + 1
+    pp = _preprocessor(include_dirs, defines)
+    base = os.path.basename(filename)
+    try:  # under a stand-in name, to tell this file's `#line`s from its headers'
+        out = _run(
+            pp, "\n".join(skeleton), os.path.join(os.path.dirname(filename), _STAND_IN + base)
+        )
+    except CrewriteError:
+        return None  # the plain path says it, with the file's own name
+    back = _put_back(out, lines, runs, original_line, _STAND_IN + base, base)
+    return (back, pp.missing_includes) if back is not None else None
+
+
+def _names_defined(
+    lines: list[str], keep: list[bool], filename: str, include_dirs: list[Path], defines: list[str]
+) -> set[str]:
+    """Every macro name the directives of the file and of what it includes can define."""
+    recorder = _preprocessor(include_dirs, defines, _DefineRecorder)
+    assert isinstance(recorder, _DefineRecorder)
+    directives = "\n".join(line for n, line in enumerate(lines) if keep[n])
+    recorder.parse(directives, source=filename)
+    recorder.write(io.StringIO())
+    return recorder.named | set(recorder.macros)
+
+
+def _put_back(
+    out: str,
+    lines: list[str],
+    runs: list[tuple[int, int]],
+    original_line: list[int],
+    stand_in: str,
+    base: str,
+) -> str | None:
+    """pcpp's output with each placeholder replaced by its lines and every `#line` of the file
+    (under its stand-in name) renumbered from the skeleton's lines to the original's, with
+    the name pcpp gives the file itself."""
+    found = [int(m.group(1)) for m in _PASSED_LINE.finditer(out)]
+    if found != list(range(len(runs))) or out.count("__crewrite_passed_") != len(runs):
+        return None
+    names = {
+        m.group(2)[: -len(stand_in)] + base
+        for m in _LINE_DIRECTIVE.finditer(out)
+        if m.group(2).endswith(stand_in)
+    }
+    if len(names) != 1 or out.count(stand_in) != sum(
+        m.group(2).endswith(stand_in) for m in _LINE_DIRECTIVE.finditer(out)
+    ):
+        return None
+    filename = names.pop()
+
+    def renumber(match: re.Match[str]) -> str:
+        number = int(match.group(1))
+        if not match.group(2).endswith(stand_in):
+            return match.group(0)
+        if number >= len(original_line):
+            number = len(original_line) - 1
+        return f'#line {original_line[number]} "{filename}"'
+
+    def run_text(match: re.Match[str]) -> str:
+        first, last = runs[int(match.group(1))]
+        pieces: list[str] = []
+        at = None  # the line the parser counts next
+        for n in range(first, last + 1):
+            if not lines[n].strip():
+                continue
+            if at != n:
+                pieces.append(f'#line {n + 1} "{filename}"')
+            pieces.append(lines[n])
+            at = n + 1
+        if at != last + 1:
+            pieces.append(f'#line {last + 2} "{filename}"')
+        return "\n".join(pieces)
+
+    return _PASSED_LINE.sub(run_text, _LINE_DIRECTIVE.sub(renumber, out))
 
 
 _PARSE_ERROR_PLACE = re.compile(r"^(?P<file>.*?):(?P<line>\d+):(?:(?P<col>\d+):)?\s*(?P<msg>.*)$")
@@ -259,10 +485,12 @@ def parse_source(
     if plain.startswith("\ufeff"):  # a UTF-8 byte order mark, which gcc skips
         plain = " " + plain[1:]
     elided_text, _ = elide_constant_data(plain)
-    preprocessed, missing = preprocess(elided_text, filename, include_dirs, defines)
     parser = CParser()
     try:
-        ast = parser.parse(preprocessed, filename)
+        with paused_gc():
+            preprocessed, missing = preprocess(elided_text, filename, include_dirs, defines)
+            with stage("parse"):
+                ast = parser.parse(preprocessed, filename)
     except ParseError as exc:
         file, line, msg = _error_place(parser, str(exc), filename)
         reason = f"cannot parse C: {msg}"

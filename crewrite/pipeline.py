@@ -57,11 +57,13 @@ from crewrite.extract.pools import (
 )
 from crewrite.extract.textloc import line_of
 from crewrite.footprint import OutOfBounds, Unproven, out_of_bounds, unproven
-from crewrite.frontend import TranslationUnit, parse_source, workspace_call_lines
+from crewrite.frontend import TranslationUnit, parse_source, paused_gc, workspace_call_lines
 from crewrite.liveness import Liveness, analyse
 from crewrite.poison import inserted_names, poison_edits, undeclared_uses
 from crewrite.project import Project, SizeDefine, size_defines
 from crewrite.reading import read_program
+from crewrite.reread import reread_source
+from crewrite.timing import stage
 from crewrite.usmp import PoolResult, replan
 from crewrite.verify import Verdict, prove_layout
 
@@ -128,6 +130,7 @@ class Result:
     seconds: float = 0.0
     verdict: Verdict | None = None  # when the rewrite was verified on the host (--verify)
     pools: tuple[PoolResult, ...] = ()  # re-planned USMP pools (no workspace calls)
+    edits: Mapping[str, tuple[Edit, ...]] = field(default_factory=dict)  # new_texts, as edits
 
     @property
     def warnings(self) -> tuple[str, ...]:
@@ -234,19 +237,26 @@ def _plan_module(
     extents: Mapping[str, FunctionExtents],
 ) -> tuple[Liveness, packing.Plan]:
     progress.stage("liveness", f"module {module}")
-    live = analyse(program, module, options.liveness, alignment, extents)
+    with stage("liveness"):
+        live = analyse(program, module, options.liveness, alignment, extents)
     progress.stage("planning", f"module {module}")
     problem = packing.Problem(
         buffers=tuple(packing.Buffer(b.id, b.size, b.windows) for b in live.buffers),
         alignment=live.alignment,
         name=module,
     )
-    plan = packing.plan(problem, planner=options.planner, time_limit=options.time_limit)
+    with stage("pack"):
+        plan = packing.plan(problem, planner=options.planner, time_limit=options.time_limit)
     return live, plan
 
 
 def rewrite_project(project: Project, options: Options = Options()) -> Result:
     """Plan and compute every edit; raise CrewriteError before anything would be written."""
+    with paused_gc():  # what a run builds lives until its end (see frontend.paused_gc)
+        return _rewrite_project(project, options)
+
+
+def _rewrite_project(project: Project, options: Options) -> Result:
     started = time.perf_counter()
     calls = _scan(project)
     if not any(calls.values()) and not any(
@@ -285,7 +295,8 @@ def _rewrite_program(
         result = _rewrite_pools(project, program, options, unreadable or {}, extents)
         result = replace(result, notes=(*notes, *result.notes))
         if look_again and result.new_texts:
-            _second_look(project, options, result, translation_units, program, extents)
+            with stage("check"):
+                _second_look(project, options, result, translation_units, program, extents)
         return result
 
     edits: dict[str, list[Edit]] = {}
@@ -348,7 +359,8 @@ def _rewrite_program(
             arena_file,
             options.section,
         )
-        code_edits = module_edits(layout, live.buffers, program.frees_of(module), project.texts)
+        with stage("emit"):
+            code_edits = module_edits(layout, live.buffers, program.frees_of(module), project.texts)
         if options.poison_shift is not None:
             code_edits = combine_inserts(
                 code_edits
@@ -395,14 +407,23 @@ def _rewrite_program(
     # Every site is rewritten: the whole original workspace moved out of the runtime
     # allocator (metadata_edits keeps what a graph executor still needs for its tensors).
     notes += _pools_left(program)
-    notes += _project_edits(project, moved, header_values, edits)
-    new_texts = {
-        rel: apply_edits(project.texts[rel], file_edits)
-        for rel, file_edits in sorted(edits.items())
-    }
-    result = Result(project, "rewritten", tuple(modules), new_texts, tuple(notes))
+    with stage("emit"):
+        notes += _project_edits(project, moved, header_values, edits)
+        new_texts = {
+            rel: apply_edits(project.texts[rel], file_edits)
+            for rel, file_edits in sorted(edits.items())
+        }
+    result = Result(
+        project,
+        "rewritten",
+        tuple(modules),
+        new_texts,
+        tuple(notes),
+        edits={rel: tuple(file_edits) for rel, file_edits in edits.items()},
+    )
     if look_again:
-        _second_look(project, options, result, translation_units, program, extents)
+        with stage("check"):
+            _second_look(project, options, result, translation_units, program, extents)
     return result
 
 
@@ -459,15 +480,16 @@ def _rewrite_pools(
     """No workspace call: the project is static; USMP pools are re-planned (crewrite.usmp),
     each pool with its slices, or left with the reason; then every copy of the module
     header's defines, the metadata and the build, as for an arena."""
-    plans = replan(
-        project,
-        program,
-        planner=options.planner,
-        time_limit=options.time_limit,
-        liveness=options.liveness,
-        unreadable=unreadable,
-        extents=extents,
-    )
+    with stage("usmp"):
+        plans = replan(
+            project,
+            program,
+            planner=options.planner,
+            time_limit=options.time_limit,
+            liveness=options.liveness,
+            unreadable=unreadable,
+            extents=extents,
+        )
     if not plans.results:
         note = (
             f"{project.given}: no {ALLOC} call in {len(project.sources)} source files: the "
@@ -513,7 +535,15 @@ def _rewrite_pools(
         for rel, file_edits in sorted(edits.items())
         if file_edits
     }
-    return Result(project, "rewritten", (), new_texts, tuple(notes), pools=plans.results)
+    return Result(
+        project,
+        "rewritten",
+        (),
+        new_texts,
+        tuple(notes),
+        pools=plans.results,
+        edits={rel: tuple(file_edits) for rel, file_edits in edits.items() if file_edits},
+    )
 
 
 def _lowered_workspace(
@@ -572,7 +602,9 @@ def _extents(
     split and every live range gets its whole allocation (and no USMP slice can be sized, so
     every pool stays as planned), which is always safe."""
     try:
-        return extent_analysis.analyse(translation_units, slices=is_workspace_pool_param), []
+        with stage("extents"):
+            found = extent_analysis.analyse(translation_units, slices=is_workspace_pool_param)
+        return found, []
     except Exception as exc:  # a bug of the analysis must not stop a rewrite it only refines
         return {}, [
             f"the byte-extent analysis failed ({type(exc).__name__}: {exc}): no buffer is "
@@ -614,13 +646,22 @@ def _second_look(
     for rel in project.sources:
         if rel not in result.new_texts:
             continue
-        tu = parse_source(
-            rel,
-            project.path(rel),
-            result.new_texts[rel],
-            project.include_dirs,
-            list(options.defines),
-        )
+        if rel in translation_units:  # parsed again only where it changed
+            tu = reread_source(
+                translation_units[rel],
+                result.new_texts[rel],
+                result.edits.get(rel, ()),
+                project.include_dirs,
+                list(options.defines),
+            )
+        else:
+            tu = parse_source(
+                rel,
+                project.path(rel),
+                result.new_texts[rel],
+                project.include_dirs,
+                list(options.defines),
+            )
         calls = _workspace_calls(tu)
         if calls:
             raise InternalError(f"a {ALLOC}/{FREE} call survived the rewrite", rel, calls[0])
@@ -633,7 +674,8 @@ def _second_look(
             )
         reread[rel] = tu
     try:
-        rewritten = extract(reread, project.module_names())
+        with stage("extract"), paused_gc():
+            rewritten = extract(reread, project.module_names())
     except CrewriteError as exc:
         raise InternalError(
             f"the rewritten C cannot be read back: {exc.reason}", exc.file, exc.line

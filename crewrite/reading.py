@@ -20,9 +20,11 @@ from crewrite.frontend import (
     code_only,
     defined_functions,
     parse_source,
+    paused_gc,
     workspace_call_lines,
 )
 from crewrite.project import Project
+from crewrite.timing import stage
 
 _CALLED = re.compile(r"\b([A-Za-z_]\w*)\s*\(")
 
@@ -57,7 +59,8 @@ def read_program(
                 raise
             failed[rel] = exc
     progress.stage("extracting", project.given)
-    program = extract(translation_units, project.module_names())
+    with stage("extract"), paused_gc():
+        program = extract(translation_units, project.module_names())
     notes = tuple(_check_set_aside(project, program, failed))
     return Reading(translation_units, program, notes, failed)
 

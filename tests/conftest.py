@@ -3,6 +3,7 @@ every fixture built once per session for the host."""
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,10 @@ from typing import Any
 import pytest
 
 from helpers.projects import make_project
+
+# Tests see every run happen (some break a stage on purpose): no results kept across runs,
+# here or in the CLI processes they start; cache_test.py turns it on where it is the subject.
+os.environ["CREWRITE_NO_CACHE"] = "1"
 
 
 @pytest.fixture

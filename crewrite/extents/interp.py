@@ -23,7 +23,7 @@ from pycparser import c_ast, c_generator
 from crewrite.extents import library
 from crewrite.extents.ctypes import INT, UNKNOWN, VOID, CType, TypeTable, char_value, int_value
 from crewrite.extents.records import Base, Extent, FunctionExtents, StatementExtents, Unbounded
-from crewrite.extents.scans import Increments, address_taken, assigned, jumps, walk
+from crewrite.extents.scans import BodyScan, Increments, assigned, jumps, scan_body, walk
 from crewrite.extents.values import (
     BOOL,
     TOP,
@@ -274,6 +274,7 @@ class Analyser:
         self.memo: dict[tuple, tuple[Summary, FunctionExtents]] = {}
         self.stack: list[str] = []
         self.counter = itertools.count()
+        self.scans: dict[str, BodyScan] = {}  # per function: it runs in many contexts
 
     def summary(self, identity: str, ints: tuple) -> Summary | None:
         """The callee's summary for these integer arguments; None when recursive."""
@@ -350,10 +351,12 @@ class _FunctionRun:
         self.inline = True  # `&pool[C]` may be an inline slice (not a let slice's initialiser)
         self.error_exits = False
         self.untracked_any = False
-        self.reassigned = assigned([self.body])
-        self.addr_taken = address_taken(self.body)
-        nodes = list(walk(self.body))
-        self.jumps = any(isinstance(n, c_ast.Goto | c_ast.Label) for n in nodes)
+        if fn.identity not in analyser.scans:  # the error exits are the function's own
+            analyser.scans[fn.identity] = scan_body(self.body, self._is_error_exit)
+        self.scan = analyser.scans[fn.identity]
+        self.reassigned = self.scan.assigned([self.body])
+        self.addr_taken = self.scan.addresses
+        self.jumps = self.scan.goto
 
     # ----------------------------------------------------------------- driver
 
@@ -986,8 +989,9 @@ class _FunctionRun:
             init_out = self._exec(node.init, env, ctx)
             env = init_out.env if init_out.env is not None else env
         body, cond = node.stmt, node.cond
-        brk, cont, other = jumps(body, self._is_error_exit)
-        modified = assigned([body, step, cond]) & set(env)
+        found = self.scan.exits.get(id(body)) if body is not None else None
+        brk, cont, other = found if found is not None else jumps(body, self._is_error_exit)
+        modified = self.scan.assigned([body, step, cond]) & set(env)
         deltas = self._inductions(body, step, cond, modified, env, ctx, cont or other)
         counter = next(self.an.counter)
         head = dict(env)

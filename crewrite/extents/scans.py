@@ -3,7 +3,8 @@ it assigns, how its loop counters move, which jumps leave a loop body."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from pycparser import c_ast
 
@@ -65,6 +66,74 @@ def jumps(body: c_ast.Node | None, is_error) -> tuple[bool, bool, bool]:
         for _, child in node.children():
             stack.append((child, own_break and not (loop or switch), own_continue and not loop))
     return brk, cont, other
+
+
+_EMPTY: frozenset[str] = frozenset()
+_LOOPS = (c_ast.For, c_ast.While, c_ast.DoWhile)
+
+
+@dataclass(frozen=True)
+class BodyScan:
+    """`assigned` and `jumps` of every subtree of a function body, found in one pass (by node
+    id): the interpreter asks them of every loop, and scanning each loop anew scans a nested
+    loop's body once for every loop around it."""
+
+    names: Mapping[int, frozenset[str]]  # what `assigned([node])` gives
+    exits: Mapping[int, tuple[bool, bool, bool]]  # what `jumps(node, is_error)` gives
+    addresses: frozenset[str]  # `address_taken` of the whole body
+    goto: bool  # a `goto` or a label anywhere in the body
+
+    def assigned(self, nodes: Iterable[c_ast.Node | None]) -> set[str]:
+        out: set[str] = set()
+        for node in nodes:
+            if node is not None:
+                found = self.names.get(id(node))
+                out |= found if found is not None else assigned([node])
+        return out
+
+
+def scan_body(body: c_ast.Node, is_error) -> BodyScan:
+    names: dict[int, frozenset[str]] = {}
+    exits: dict[int, tuple[bool, bool, bool]] = {}
+    addresses: set[str] = set()
+    goto = False
+    for node in reversed(list(walk(body))):  # every child before its parent
+        brk = cont = other = False
+        found: list[frozenset[str]] = []
+        for _, kid in node.children():
+            b, c, o = exits[id(kid)]
+            brk, cont, other = brk or b, cont or c, other or o
+            if names[id(kid)]:
+                found.append(names[id(kid)])
+        kind = type(node)
+        target = None
+        if isinstance(node, c_ast.Assignment):
+            target = node.lvalue
+        elif isinstance(node, c_ast.UnaryOp) and node.op in ("++", "--", "p++", "p--", "&"):
+            target = node.expr
+            if node.op == "&" and type(target) is c_ast.ID:
+                addresses.add(target.name)
+        elif kind in _LOOPS:
+            brk = cont = False
+        elif kind is c_ast.Switch:
+            brk = False
+        elif kind is c_ast.Break:
+            brk = True
+        elif kind is c_ast.Continue:
+            cont = True
+        elif kind is c_ast.Goto or kind is c_ast.Label:
+            other = goto = True
+        elif kind is c_ast.Return and not is_error(node):
+            other = True
+        while isinstance(target, c_ast.StructRef) and target.type == ".":
+            target = target.name
+        if isinstance(target, c_ast.ID):
+            found.append(frozenset((target.name,)))
+        names[id(node)] = (
+            _EMPTY if not found else found[0] if len(found) == 1 else frozenset().union(*found)
+        )
+        exits[id(node)] = (brk, cont, other)
+    return BodyScan(names, exits, frozenset(addresses), goto)
 
 
 class Increments(c_ast.NodeVisitor):

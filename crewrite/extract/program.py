@@ -21,8 +21,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
-import networkx as nx
 from pycparser import c_ast
 
 from crewrite.errors import CrewriteError
@@ -35,6 +35,9 @@ from crewrite.extract.textloc import line_of
 from crewrite.extract.tvm import module_of, modules_of_entries
 from crewrite.extract.units import scan_units
 from crewrite.frontend import TranslationUnit
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 _ALIGNED = re.compile(r"aligned\s*\(\s*(\d+)\s*\)")
 Definition = tuple[TranslationUnit, c_ast.FuncDef]
@@ -203,6 +206,8 @@ def _call_graph(
 ) -> nx.DiGraph:
     """Caller -> callee, and user -> function whose address it takes; a cycle is refused
     (recursion cannot be planned statically)."""
+    import networkx as nx  # here, not at import: a run that parses nothing never loads it
+
     graph = nx.DiGraph()
     graph.add_nodes_from(declared)
     for name in declared:
@@ -232,6 +237,8 @@ def _summaries(
     visible: Mapping[str, Mapping[str, str]],
 ) -> dict[str, BodyAccess]:
     """Every function's accesses, callees first: a summary reads its callees' summaries."""
+    import networkx as nx
+
     bodies: dict[str, BodyAccess] = {}
     callees: dict[str, Callee] = {}
     for name in reversed(list(nx.topological_sort(graph))):

@@ -10,12 +10,15 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from functools import cached_property
+from typing import TYPE_CHECKING
 
-import networkx as nx
 from pycparser import c_ast
 
 from crewrite.extract.tvm import ENTRY_SUFFIX
 from crewrite.frontend import TranslationUnit
+
+if TYPE_CHECKING:
+    import networkx as nx
 
 
 @dataclass(frozen=True)
@@ -185,6 +188,8 @@ class Program:
         for name in self.functions_of(module):
             if self.call_graph.in_degree(name) > 0:
                 continue
+            import networkx as nx  # see extract.program: loaded where a graph is made
+
             reach = nx.descendants(self.call_graph, name) | {name}
             if reach & has_sites:
                 roots.append(name)

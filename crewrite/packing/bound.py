@@ -7,8 +7,6 @@ from every explicit edge (any clique is a valid bound, a bigger one is just tigh
 
 from __future__ import annotations
 
-import numpy as np
-
 from crewrite.packing.graph import Graph, build
 from crewrite.packing.model import Problem
 
@@ -24,6 +22,8 @@ def point_load_bound(graph: Graph) -> int:
                 weights.append(graph.size[i])
     if not starts:
         return 0
+    import numpy as np  # here, not at import: a run with nothing to plan never loads it
+
     w = np.asarray(weights, dtype=np.int64)
     times = np.concatenate([np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)])
     deltas = np.concatenate([w, -w])

@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 from crewrite.packing.model import Problem
+
+if TYPE_CHECKING:  # numpy is imported where a graph is built: a run that plans nothing
+    import numpy as np  # (nothing to do, answered from the cache) never loads it
 
 
 def round_up(value: int, multiple: int) -> int:
@@ -83,6 +85,8 @@ class Graph:
 
 
 def _window_pairs(owner: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     """Pairs of window rows that share a point, as an (m, 2) array of owners."""
     order = np.argsort(starts, kind="stable")
     s, e, o = starts[order], ends[order], owner[order]
@@ -100,6 +104,8 @@ def _window_pairs(owner: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np
 
 def build(problem: Problem) -> Graph:
     """Validate and convert a problem into the indexed graph planners share."""
+    import numpy as np
+
     validate(problem)
     unit = problem.alignment
     ids = [b.id for b in problem.buffers]

@@ -21,6 +21,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+from crewrite.cache import cache_dir
+
 SOURCE = Path(__file__).with_name("fitcore.c")
 COMPILE_SECONDS = 120
 
@@ -45,13 +47,6 @@ class ProblemStruct(ctypes.Structure):
         ("col_b", ctypes.POINTER(ctypes.c_int32)),
         ("width", ctypes.POINTER(ctypes.c_int64)),
     ]
-
-
-def cache_dir() -> Path:
-    if os.environ.get("CREWRITE_CACHE_DIR"):
-        return Path(os.environ["CREWRITE_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "crewrite"
 
 
 def _compiler() -> str | None:

@@ -267,11 +267,14 @@ def op_conv(mb, L, xs):
 
 
 def op_dw(mb, L, xs):
-    """3x3 depthwise conv2d; identical layers share one function, weights come from the entry."""
+    """3x3 depthwise conv2d; identical layers share one function, weights come from the entry.
+    `unroll`: N channels at a time with the tap and channel loops unrolled (TVM's arm_cpu
+    schedules), N * 9 straight-line statements; an `id` keeps the layer's own function."""
     (x,) = xs
     H, W, C = x.shape
     S = L.get("stride", 1)
-    assert C % 16 == 0
+    B = L.get("unroll", 16)  # channels per block of acc[]
+    assert C % B == 0
     OH, OW = -(-H // S), -(-W // S)
     ph, pw = max((OH - 1) * S + 3 - H, 0), max((OW - 1) * S + 3 - W, 0)
     pt, pl = ph // 2, pw // 2
@@ -281,7 +284,7 @@ def op_dw(mb, L, xs):
     wname = mb.const("int8_t", mb.rng.int8s(9 * C, SW))
     bname = mb.const("int32_t", _bias(mb, C, acc_std))
     mname = mb.const("int32_t", _pchan_mults(mb, C, TARGET / acc_std, shift))
-    key = ("dw", H, W, C, S)
+    key = ("dw", H, W, C, S, L.get("unroll"), L.get("id"))
     fname = mb.shared.get(key)
     if fname is None:
         fname = mb.uniq(
@@ -293,7 +296,7 @@ def op_dw(mb, L, xs):
         body += sc.alloc("DepthwiseConv2d", OH * OW * C * 4, 0, 32)
         pin, dwc = sc.v("PaddedInput"), sc.v("DepthwiseConv2d")
         body += (
-            "  int32_t acc[16];\n"
+            f"  int32_t acc[{B}];\n"
             f"  for (int32_t i1 = 0; i1 < {PH}; ++i1) {{\n"
             f"    for (int32_t i2 = 0; i2 < {PW}; ++i2) {{\n"
             f"      for (int32_t i3 = 0; i3 < {C}; ++i3) {{\n"
@@ -303,19 +306,12 @@ def op_dw(mb, L, xs):
             f"      }}\n    }}\n  }}\n"
             f"  for (int32_t i = 0; i < {OH}; ++i) {{\n"
             f"    for (int32_t j = 0; j < {OW}; ++j) {{\n"
-            f"      for (int32_t c_outer = 0; c_outer < {C // 16}; ++c_outer) {{\n"
-            f"        for (int32_t c_inner = 0; c_inner < 16; ++c_inner) {{\n"
-            f"          acc[c_inner] = p2[((c_outer * 16) + c_inner)];\n        }}\n"
-            f"        for (int32_t di = 0; di < 3; ++di) {{\n"
-            f"          for (int32_t dj = 0; dj < 3; ++dj) {{\n"
-            f"#pragma GCC unroll 4\n"
-            f"            for (int32_t c_inner_1 = 0; c_inner_1 < 16; ++c_inner_1) {{\n"
-            f"              acc[c_inner_1] = (acc[c_inner_1] + (((int32_t)((int8_t*){pin})[((((((i * {S}) + di) * {PW * C}) "
-            f"+ (((j * {S}) + dj) * {C})) + (c_outer * 16)) + c_inner_1)]) * ((int32_t)p1[((((di * {3 * C}) + (dj * {C})) "
-            f"+ (c_outer * 16)) + c_inner_1)])));\n"
-            f"            }}\n          }}\n        }}\n"
-            f"        for (int32_t c_inner_2 = 0; c_inner_2 < 16; ++c_inner_2) {{\n"
-            f"          ((int32_t*){dwc})[((((i * {OW * C}) + (j * {C})) + (c_outer * 16)) + c_inner_2)] = acc[c_inner_2];\n"
+            f"      for (int32_t c_outer = 0; c_outer < {C // B}; ++c_outer) {{\n"
+            f"        for (int32_t c_inner = 0; c_inner < {B}; ++c_inner) {{\n"
+            f"          acc[c_inner] = p2[((c_outer * {B}) + c_inner)];\n        }}\n"
+            + _dw_taps(pin, S, PW, C, L.get("unroll"))
+            + f"        for (int32_t c_inner_2 = 0; c_inner_2 < {B}; ++c_inner_2) {{\n"
+            f"          ((int32_t*){dwc})[((((i * {OW * C}) + (j * {C})) + (c_outer * {B})) + c_inner_2)] = acc[c_inner_2];\n"
             f"        }}\n      }}\n    }}\n  }}\n"
             f"  for (int32_t ax0 = 0; ax0 < {OH * OW}; ++ax0) {{\n"
             f"    for (int32_t ax1 = 0; ax1 < {C}; ++ax1) {{\n"
@@ -339,6 +335,30 @@ def op_dw(mb, L, xs):
             ("const", mname, "int32_t"),
             ("out",),
         ],
+    )
+
+
+def _dw_taps(pin: str, S: int, PW: int, C: int, unroll: int | None) -> str:
+    """The 3x3 taps of a block of channels into acc[]: loops over 16, or (TVM's unroll of
+    the tap and channel loops, as arm_cpu schedules ask) 9 * `unroll` straight-line
+    statements."""
+    if not unroll:
+        return (
+            f"        for (int32_t di = 0; di < 3; ++di) {{\n"
+            f"          for (int32_t dj = 0; dj < 3; ++dj) {{\n"
+            f"#pragma GCC unroll 4\n"
+            f"            for (int32_t c_inner_1 = 0; c_inner_1 < 16; ++c_inner_1) {{\n"
+            f"              acc[c_inner_1] = (acc[c_inner_1] + (((int32_t)((int8_t*){pin})[((((((i * {S}) + di) * {PW * C}) "
+            f"+ (((j * {S}) + dj) * {C})) + (c_outer * 16)) + c_inner_1)]) * ((int32_t)p1[((((di * {3 * C}) + (dj * {C})) "
+            f"+ (c_outer * 16)) + c_inner_1)])));\n"
+            f"            }}\n          }}\n        }}\n"
+        )
+    return "".join(
+        f"        acc[{c}] = (acc[{c}] + (((int32_t)((int8_t*){pin})[(((((i * {S * PW * C}) + (j * {S * C})) "
+        f"+ (c_outer * {unroll})) + {di * PW * C + dj * C + c}))]) * ((int32_t)p1[((c_outer * {unroll}) + {di * 3 * C + dj * C + c})])));\n"
+        for di in range(3)
+        for dj in range(3)
+        for c in range(unroll)
     )
 
 

@@ -349,6 +349,43 @@ SPECS["two_modules_usmp"] = {
 }
 
 
+def _scale_layers() -> list:
+    """A visual-wake-words network at the scale of a real 96x96 MobileNet build: ~2.2 MB of
+    weight initializers, ~1 MB of operator code (TVM unrolls the depthwise taps), 80+
+    workspace sites, ~110 functions."""
+    layers: list = [{"kind": "conv", "kernel": (3, 3), "stride": 2, "cout": 16}]
+    stages = [(16, 1, 2), (32, 2, 3), (48, 2, 4), (64, 1, 4), (96, 2, 5), (128, 1, 4), (160, 2, 4)]
+    for n, (cout, stride, repeat) in enumerate(stages):
+        for r in range(repeat):
+            layers.append(
+                {"kind": "dw", "stride": stride if r == 0 else 1, "unroll": 8, "id": f"d{n}_{r}"}
+            )
+            layers.append({"kind": "pw", "cout": cout + 16 * (r % 2), "id": f"s{n}_{r}"})
+    return layers + [
+        {"kind": "avgpool"},
+        {"kind": "dense_f", "units": 96, "relu": True},
+        {"kind": "dense_f", "units": 2},
+        {"kind": "softmax"},
+    ]
+
+
+# Benchmark-only projects (tools/bench_pipeline.py writes them into a temporary folder):
+# not fixtures, too large to keep in the repository.
+BENCH_SPECS: dict[str, dict] = {
+    "vww_scale": {
+        "modules": {
+            "vww": {
+                "seed": 97,
+                "target": "c -keys=arm_cpu,cpu -mcpu=cortex-m55",
+                "inputs": [("input_1", (96, 96, 3))],
+                "outputs": ["Identity"],
+                "layers": _scale_layers(),
+            }
+        },
+    },
+}
+
+
 def usmp_options(spec: dict) -> dict | None:
     """A spec's USMP options with their defaults; None when it is built without USMP."""
     given = spec.get("usmp")
@@ -623,7 +660,7 @@ def _with_run_lock(lib0: str, mod: str) -> str:
 
 
 def build_fixture(name: str) -> Fixture:
-    spec = SPECS[name]
+    spec = SPECS[name] if name in SPECS else BENCH_SPECS[name]
     usmp = usmp_options(spec)
     mods = [ModuleBuilder(mod, ms, usmp=usmp).build() for mod, ms in spec["modules"].items()]
     header_sized = spec.get("app") == "header_sized"
