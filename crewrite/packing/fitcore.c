@@ -1200,14 +1200,19 @@ static SweepFailed *sweep_slot(const Sweep *w, const uint64_t key[2], int *found
     return w->failed + (key[0] & w->failed_mask);
 }
 
+/* The slot of the layout before column t (at `depth`); its key in `key`. */
+static SweepFailed *sweep_lookup(Sweep *w, int t, int depth, uint64_t key[2], int *found) {
+    sweep_key(w, w->lay + (size_t)depth * w->maxlive, w->lay_len[depth], t, key);
+    return sweep_slot(w, key, found);
+}
+
 /* 1 if the layout before column t (at `depth`) failed before; w->fail then gets the levels
  * of the blocks that failure depended on. */
 static int sweep_failed_before(Sweep *w, int t, int depth) {
     const int32_t *lay = w->lay + (size_t)depth * w->maxlive;
     int n = w->lay_len[depth], found;
     uint64_t key[2];
-    sweep_key(w, lay, n, t, key);
-    SweepFailed *f = sweep_slot(w, key, &found);
+    SweepFailed *f = sweep_lookup(w, t, depth, key, &found);
     if (!found) return 0;
     memset(w->fail, 0, (size_t)w->cw * 8);
     for (int k = 0; k < n; k++)
@@ -1220,8 +1225,7 @@ static void sweep_remember(Sweep *w, int t, int depth) {
     const int32_t *lay = w->lay + (size_t)depth * w->maxlive;
     int n = w->lay_len[depth], found;
     uint64_t key[2];
-    sweep_key(w, lay, n, t, key);
-    SweepFailed *f = sweep_slot(w, key, &found);
+    SweepFailed *f = sweep_lookup(w, t, depth, key, &found);
     f->key[0] = key[0];
     f->key[1] = key[1];
     f->blocks = 0;
