@@ -209,6 +209,53 @@ def test_the_sweep_agrees_with_the_canonical_search_on_exactly_full_instances(
     assert verdicts == {FOUND, EXHAUSTED}  # both answers were exercised
 
 
+def exactly_full_fillers(rng: random.Random) -> Problem:
+    """Like exactly_full_random with more buffers, and fillers in one or two pieces living
+    up to three points: deeper sweeps, where backjumping and remembered failures act."""
+    buffers = list(random_intervals(rng, rng.randint(8, 16)).buffers)
+    load = [0] * 12
+    for b in buffers:
+        for t in range(b.windows[0][0], b.windows[0][1] + 1):
+            load[t] += b.size
+    top = max(load)
+    t = min(b.windows[0][0] for b in buffers)
+    last = max(b.windows[0][1] for b in buffers)
+    while t <= last:
+        need = top - load[t]
+        if not need:
+            t += 1
+            continue
+        span = 1
+        while span < 3 and t + span <= last and load[t + span] == load[t]:
+            span += 1
+        span = rng.randint(1, span)
+        cut = 16 * rng.randint(1, need // 16 - 1) if need >= 32 and rng.random() < 0.5 else need
+        for k, size in enumerate((cut, need - cut) if cut < need else (need,)):
+            buffers.append(Buffer(f"f{t}.{k}", size, ((t, t + span - 1),)))
+        t += span
+    return Problem(tuple(buffers), alignment=16)
+
+
+def test_the_sweep_agrees_with_the_canonical_search_on_deeper_instances(
+    lib: ctypes.CDLL,
+) -> None:
+    rng = random.Random(4)
+    verdicts = []
+    for _ in range(150):
+        problem = exactly_full_fillers(rng)
+        tl = build_timeline(build(problem))
+        capacity = lower_bound(problem)
+        assert exactly_full(tl, capacity)
+        expected = run_c(lib, tl, "canonical", capacity)[0]
+        for order in ("Z", "A"):
+            status, offsets = run_c(lib, tl, "sweep", capacity, order)
+            assert status == expected
+            if status == FOUND:
+                check(tl, capacity, offsets)
+        verdicts.append(expected)
+    assert verdicts.count(EXHAUSTED) >= 10 and verdicts.count(FOUND) >= 10
+
+
 def test_the_portfolio_is_deterministic_and_checks_its_plans() -> None:
     rng = random.Random(2)
     for _ in range(10):

@@ -653,7 +653,26 @@ done:
  * left to right and enumerates those tilings. Lookahead: in the layout after a column,
  * memory-adjacent buffers that all end at the same later column e, with buffers that live
  * on past e (or the memory edges) right below and above them, leave a hole whose size is
- * final; it must be a sum of sizes of buffers starting at e. */
+ * final; it must be a sum of sizes of buffers starting at e, and all such holes of e
+ * together must be filled by disjoint subsets of them (sweep_future_ok, also run after
+ * each hole while tiling, for column t + 1). On entering a column, each hole alone must
+ * have a filling that passes those checks (sweep_holes_ok).
+ *
+ * Conflict-directed backjumping (Prosser): the filling of one hole of one column is a
+ * decision level. A failure records the levels it depends on (the buffers its checks read,
+ * the buffers that shape the holes involved); when every filling of a hole has failed and
+ * its level is not among the reasons, the search returns straight past it. Layouts known
+ * to fail are remembered by their blocks (adjacent buffers ending together act as one),
+ * with their reasons. Value order: a newcomer that fills the rest of the hole exactly
+ * first; two newcomers side by side that end together are tried in one order only. */
+
+/* A layout (before some column) known to fail: a 128-bit fingerprint of the column and of
+ * its blocks (runs of memory-adjacent buffers ending at the same column), and the blocks
+ * the failure depended on (bit b: block b; bit 63: blocks 63 and up). */
+typedef struct {
+    uint64_t key[2];
+    uint64_t blocks;
+} SweepFailed;
 
 typedef struct {
     const Problem *p;
@@ -674,8 +693,28 @@ typedef struct {
     uint32_t **memo;      /* per column: per set of used newcomers, visit << 1 | fillable */
     uint32_t *visit;      /* per column: visits so far (memo entries of older ones are stale) */
     int64_t *sol;
+    int32_t *win;         /* scratch layout of sweep_holes_ok */
+    int cw;               /* 64-bit words of a set of levels */
+    uint64_t *acc;        /* per level: levels its failures so far depend on */
+    uint64_t *fail;       /* levels the failure being returned depends on */
+    int32_t *lev;         /* per buffer: level that placed it */
+    int32_t *base;        /* per column: level of its first hole */
+    int64_t *joint;       /* scratch of sweep_future_ok: sizes of closed holes, then items */
+    int32_t *jdone;       /* per column: the call of sweep_future_ok that last checked it */
+    int32_t jstamp;
+    int32_t *qpos;        /* per buffer: its index in by_start */
+    int swappable;        /* every alignment divides every size: neighbours may swap */
+    SweepFailed *failed;  /* layouts known to fail, by fingerprint (open addressing) */
+    size_t failed_mask;   /* slots - 1 */
+    int32_t *block;       /* scratch: block index of each layout entry */
 } Sweep;
 
+#define JUMP 6 /* a later failure does not depend on this hole's filling */
+
+#define SWEEP_LEVELS_MAX_BYTES ((size_t)64 << 20)
+#define SWEEP_FAILED_SLOTS ((size_t)1 << 19) /* 12 MiB */
+#define SWEEP_JOINT_BUDGET 1000             /* steps per column of sweep_joint */
+#define SWEEP_HOLE_BUDGET 2000              /* steps per hole of sweep_holes_ok */
 #define MEMO_MAX_NEW 22                    /* newcomers per column memoised up to this */
 #define MEMO_MAX_BYTES ((size_t)256 << 20) /* and up to this in all */
 
@@ -686,6 +725,23 @@ static int64_t gcd64(int64_t a, int64_t b) {
         b = t;
     }
     return a;
+}
+
+/* Sets of levels (bitsets of w->cw words): what a failure depends on. A level is the
+ * filling of one hole of one column (the offsets of the buffers placed in it), numbered
+ * along the current path: hole h of column t is level base[t] + h. */
+static int set_has(const uint64_t *set, int level) {
+    return (int)(set[level >> 6] >> (level & 63) & 1);
+}
+
+static void set_add(uint64_t *set, int level) { set[level >> 6] |= (uint64_t)1 << (level & 63); }
+
+/* Adds every level below `t`. */
+static void set_below(const Sweep *w, uint64_t *set, int t) {
+    for (int x = 0; x < w->cw; x++) {
+        int64_t lo = (int64_t)x * 64;
+        set[x] |= t >= lo + 64 ? ~(uint64_t)0 : t > lo ? ((uint64_t)1 << (t - lo)) - 1 : 0;
+    }
 }
 
 static int sweep_has_sum(const Sweep *w, int col, int64_t bytes) {
@@ -720,7 +776,7 @@ static int sweep_may_grow(const Sweep *w, int e, int t, int64_t bytes) {
  * closes, from above, a run of buffers that all end at the same later column e and sit on a
  * buffer living past e (or on byte 0), the run's bytes are a hole at e that only buffers
  * starting at e can refill. 0 if they cannot. `top` marks the memory edge above lay[n-1]. */
-static int sweep_closes(const Sweep *w, const int32_t *lay, int n, int top) {
+static int sweep_closes_in(const Sweep *w, const int32_t *lay, int n, int top, int open) {
     const Problem *p = w->p;
     int k = top ? n : n - 1; /* the run to test ends at index k - 1 */
     if (k <= 0) return 1;
@@ -737,7 +793,39 @@ static int sweep_closes(const Sweep *w, const int32_t *lay, int n, int top) {
     int64_t bytes = p->size[lay[r]];
     while (r > 0 && p->col_b[lay[r - 1]] == e) bytes += p->size[lay[--r]];
     if (r > 0 && p->col_b[lay[r - 1]] < e) return sweep_may_grow(w, e, t_now(w), bytes);
+    if (r == 0 && open) return sweep_may_grow(w, e, t_now(w), bytes);
     return sweep_has_sum(w, e, bytes);
+}
+
+static int sweep_closes(const Sweep *w, const int32_t *lay, int n, int top) {
+    return sweep_closes_in(w, lay, n, top, 0);
+}
+
+/* After sweep_closes(lay, n, top) failed: adds to `set` the levels of the entries it read
+ * (the run, the entry below it and the one above), all its answer depends on. */
+static void sweep_closes_read(const Sweep *w, const int32_t *lay, int n, int top,
+                              uint64_t *set) {
+    int k = top ? n : n - 1, e = w->p->col_b[lay[k - 1]], r = k - 1;
+    while (r > 0 && w->p->col_b[lay[r - 1]] == e) r--;
+    for (int x = r > 0 ? r - 1 : 0; x <= k && x < n; x++) set_add(set, w->lev[lay[x]]);
+}
+
+/* Adds to `set` what decides the holes k0..k1-1 of column t (old layout at `depth`): the
+ * buffers leaving them and the two around each. With those in place the holes are the same
+ * whatever else changes. */
+static void sweep_holes_why(const Sweep *w, int depth, int k0, int k1, uint64_t *set) {
+    const int32_t *old = w->lay + (size_t)depth * w->maxlive;
+    const int64_t *lo = w->hole_lo + (size_t)depth * w->maxlive;
+    const int64_t *hi = w->hole_hi + (size_t)depth * w->maxlive;
+    int k = k0;
+    for (int a = 0; a < w->lay_len[depth] && k < k1; a++) {
+        int i = old[a];
+        int64_t bottom = w->sol[i], top = bottom + w->p->size[i];
+        while (k < k1 && hi[k] < bottom) k++;
+        /* touches hole k, or hole k + 1 (a buffer between two holes touches both) */
+        for (int x = k; x < k1 && x <= k + 1; x++)
+            if (top >= lo[x] && bottom <= hi[x]) set_add(set, w->lev[i]);
+    }
 }
 
 /* 1 if `room` bytes are a sum of sizes of the unused buffers starting at t. */
@@ -796,45 +884,183 @@ static int sweep_completable(Sweep *w, int t, int depth, int nholes, uint32_t ma
 }
 
 static int sweep_column(Sweep *w, int t, int depth);
+static int sweep_column_new(Sweep *w, int t, int depth);
+static int sweep_fill(Sweep *w, int t, int depth, int nholes, int h, int64_t pos, int n, int a,
+                      uint32_t mask);
 
-/* Fill holes[h..] from byte `pos` of hole h with the unused buffers starting at t, building
- * the next layout in `nxt` (n entries so far; survivors of the old layout from index a). */
-static int sweep_tile(Sweep *w, int t, int depth, int nholes, int h, int64_t pos, int n, int a,
+/* 1 if the closed holes hole[0..k) can be filled at once by disjoint subsets of item[0..c)
+ * (sorted by size, descending); item[x] < 0 marks one taken. Hole j is filled before j+1.
+ * Running out of `*budget` answers 1. */
+static int sweep_joint(int64_t *hole, int k, int j, int64_t room, int64_t *item, int c, int from,
+                       int64_t *budget) {
+    if (room == 0) {
+        if (++j == k) return 1;
+        return sweep_joint(hole, k, j, hole[j], item, c, 0, budget);
+    }
+    if (--*budget < 0) return 1;
+    int64_t last = -1;
+    for (int x = from; x < c; x++) {
+        int64_t size = item[x];
+        if (size < 0 || size > room || size == last) continue;
+        last = size; /* equal sizes lead to equal answers */
+        item[x] = -1;
+        int ok = sweep_joint(hole, k, j, room - size, item, c, x + 1, budget);
+        item[x] = size;
+        if (ok) return 1;
+    }
+    return 0;
+}
+
+/* Called with lay[0..n) the next layout while column t is tiled: complete, or (`partial`)
+ * up to the hole just filled. For every later column e (only t + 1 when partial: the
+ * columns further on are checked once the column is complete), the runs of buffers ending
+ * at e with buffers living past e (or the memory edges) on both sides are holes of e
+ * whatever comes next, and the buffers starting at e must fill them all at once (each on
+ * its own is checked as it closes). 0 if they cannot; w->fail then holds the levels of
+ * those runs and their neighbours. */
+static int sweep_future_ok(Sweep *w, int t, const int32_t *lay, int n, int partial) {
+    const Problem *p = w->p;
+    int64_t *hole = w->joint, *item = w->joint + n + 1;
+    w->jstamp++;
+    for (int k0 = 0; k0 < n; k0++) {
+        int e = p->col_b[lay[k0]];
+        if ((partial ? e != t + 1 : e <= t + 1) || e >= w->m) continue;
+        if (w->jdone[e] == w->jstamp) continue; /* this column's runs were checked already */
+        w->jdone[e] = w->jstamp;
+        /* closed runs ending at e */
+        int k = 0;
+        for (int a = 0; a < n;) {
+            if (p->col_b[lay[a]] != e) {
+                a++;
+                continue;
+            }
+            int b = a;
+            int64_t bytes = 0;
+            while (b < n && p->col_b[lay[b]] == e) bytes += p->size[lay[b++]];
+            if ((a == 0 || p->col_b[lay[a - 1]] > e) && (b == n ? !partial : p->col_b[lay[b]] > e))
+                hole[k++] = bytes;
+            a = b;
+        }
+        if (k < 2) continue;
+        int c = 0;
+        for (int q = w->start_at[e]; q < w->start_at[e + 1]; q++)
+            item[c++] = p->size[w->by_start[q]];
+        /* largest holes first: they constrain most */
+        for (int x = 1; x < k; x++)
+            for (int y = x; y > 0 && hole[y] > hole[y - 1]; y--) {
+                int64_t v = hole[y];
+                hole[y] = hole[y - 1];
+                hole[y - 1] = v;
+            }
+        for (int x = 1; x < c; x++)
+            for (int y = x; y > 0 && item[y] > item[y - 1]; y--) {
+                int64_t v = item[y];
+                item[y] = item[y - 1];
+                item[y - 1] = v;
+            }
+        int64_t budget = SWEEP_JOINT_BUDGET;
+        int ok = sweep_joint(hole, k, 0, hole[0], item, c, 0, &budget);
+        if (ok) continue;
+        memset(w->fail, 0, (size_t)w->cw * 8);
+        for (int a = 0; a < n; a++) {
+            int near = p->col_b[lay[a]] == e || (a > 0 && p->col_b[lay[a - 1]] == e) ||
+                       (a + 1 < n && p->col_b[lay[a + 1]] == e);
+            if (near) set_add(w->fail, w->lev[lay[a]]);
+        }
+        return 0;
+    }
+    return 1;
+}
+
+/* Hole h of column t is filled (h = -1: the column starts): copy the survivors up to the
+ * next hole into the next layout, then fill that hole, or tile the next column. On failure
+ * w->fail holds the levels it depends on; EXHAUSTED if that includes hole h's level
+ * (then its other fillings are worth trying), JUMP if not. */
+static int sweep_next(Sweep *w, int t, int depth, int nholes, int h, int n, int a,
                       uint32_t mask) {
     const Problem *p = w->p;
-    if (!sweep_completable(w, t, depth, nholes, mask)) return EXHAUSTED;
     const int32_t *old = w->lay + (size_t)depth * w->maxlive;
     int32_t *nxt = w->lay + (size_t)(depth + 1) * w->maxlive;
     const int64_t *lo = w->hole_lo + (size_t)depth * w->maxlive;
-    const int64_t *hi = w->hole_hi + (size_t)depth * w->maxlive;
     int on = w->lay_len[depth];
-    w->t = t;
-    if (h == nholes || pos == hi[h]) {
-        if (h < nholes) h++;
-        /* copy the survivors up to the next hole (or the top), checking closed runs */
-        int64_t until = h < nholes ? lo[h] : w->cap;
-        while (a < on && w->sol[old[a]] < until) {
-            int i = old[a++];
-            if (p->col_b[i] == t) continue;
-            nxt[n++] = i;
-            if (!sweep_closes(w, nxt, n, 0)) return EXHAUSTED;
-        }
-        if (h == nholes) {
-            if (!sweep_closes(w, nxt, n, 1)) return EXHAUSTED;
-            w->lay_len[depth + 1] = n;
-            return sweep_column(w, t + 1, depth + 1);
-        }
-        pos = lo[h];
+    int level = w->base[t] + h; /* of hole h (below base[t] when h = -1: none) */
+    uint64_t *acc = h >= 0 ? w->acc + (size_t)level * w->cw : NULL;
+    int64_t until = h + 1 < nholes ? lo[h + 1] : w->cap;
+    int ok = 1, top = 0;
+    while (ok && a < on && w->sol[old[a]] < until) {
+        int i = old[a++];
+        if (p->col_b[i] == t) continue;
+        nxt[n++] = i;
+        ok = sweep_closes(w, nxt, n, 0);
     }
+    if (ok && h + 1 == nholes) ok = sweep_closes(w, nxt, n, top = 1);
+    if (!ok) {
+        memset(w->fail, 0, (size_t)w->cw * 8);
+        sweep_closes_read(w, nxt, n, top, w->fail);
+        if (!acc) return EXHAUSTED;
+        for (int x = 0; x < w->cw; x++) acc[x] |= w->fail[x];
+        acc[level >> 6] &= ~((uint64_t)1 << (level & 63));
+        return EXHAUSTED;
+    }
+    int st;
+    if (h + 1 == nholes) {
+        w->lay_len[depth + 1] = n;
+        st = sweep_future_ok(w, t, nxt, n, 0) ? sweep_column(w, t + 1, depth + 1) : EXHAUSTED;
+    } else if (h >= 0 && !sweep_future_ok(w, t, nxt, n, 1)) {
+        st = EXHAUSTED; /* holes of later columns closed so far cannot be filled together */
+    } else {
+        /* the next hole's fillings depend on its extent and on the newcomers left */
+        uint64_t *inner = w->acc + (size_t)(level + 1) * w->cw;
+        memset(inner, 0, (size_t)w->cw * 8);
+        sweep_holes_why(w, depth, h + 1, h + 2, inner);
+        for (int l = w->base[t]; l <= level; l++) set_add(inner, l);
+        st = sweep_fill(w, t, depth, nholes, h + 1, lo[h + 1], n, a, mask);
+        if (st == EXHAUSTED) memcpy(w->fail, inner, (size_t)w->cw * 8);
+        else if (st == JUMP) st = EXHAUSTED;
+    }
+    if (st != EXHAUSTED || !acc) return st;
+    /* conflict-directed backjumping: unless this hole's filling is part of the reason, its
+     * other fillings fail alike */
+    if (!set_has(w->fail, level)) return JUMP;
+    for (int x = 0; x < w->cw; x++) acc[x] |= w->fail[x];
+    acc[level >> 6] &= ~((uint64_t)1 << (level & 63));
+    return EXHAUSTED;
+}
+
+/* Fill hole h from byte `pos` with the unused buffers starting at t, building the next
+ * layout in `nxt` (n entries so far; survivors of the old layout from index a). The reasons
+ * of the failures found here gather in acc of the hole's level. */
+static int sweep_fill(Sweep *w, int t, int depth, int nholes, int h, int64_t pos, int n, int a,
+                      uint32_t mask) {
+    const Problem *p = w->p;
+    int level = w->base[t] + h;
+    uint64_t *acc = w->acc + (size_t)level * w->cw;
+    if (!sweep_completable(w, t, depth, nholes, mask)) {
+        /* depends on the sizes of this hole and those above, and the newcomers left */
+        sweep_holes_why(w, depth, h, nholes, acc);
+        for (int l = w->base[t]; l < level; l++) set_add(acc, l);
+        return EXHAUSTED;
+    }
+    int32_t *nxt = w->lay + (size_t)(depth + 1) * w->maxlive;
+    const int64_t *hi = w->hole_hi + (size_t)depth * w->maxlive;
+    w->t = t;
+    if (pos == hi[h]) return sweep_next(w, t, depth, nholes, h, n, a, mask);
     int64_t room = hi[h] - pos;
-    if (!sweep_fillable(w, t, room)) return EXHAUSTED;
+    if (!sweep_fillable(w, t, room)) return EXHAUSTED; /* the domain's reasons are in acc */
     int64_t last_size = -1, last_end = -1, last_align = -1;
+    const int64_t *lo = w->hole_lo + (size_t)depth * w->maxlive;
+    int below = w->swappable && pos > lo[h] ? nxt[n - 1] : -1; /* newcomer right below */
+    /* a newcomer that fills the rest of the hole first, then the others */
+    for (int pass = 0; pass < 2; pass++, last_size = last_end = last_align = -1)
     for (int q = w->start_at[t]; q < w->start_at[t + 1]; q++) {
         int i = w->by_start[q];
         if (w->used[i] || p->size[i] > room || pos % p->align[i]) continue;
+        if ((p->size[i] == room) != (pass == 0)) continue;
         /* buffers alike in size, end and alignment are interchangeable: try one */
         if (p->size[i] == last_size && p->col_b[i] == last_end && p->align[i] == last_align)
             continue;
+        /* two newcomers side by side that end together act as one buffer: try one order */
+        if (below >= 0 && p->col_b[i] == p->col_b[below] && q < w->qpos[below]) continue;
         last_size = p->size[i];
         last_end = p->col_b[i];
         last_align = p->align[i];
@@ -842,21 +1068,182 @@ static int sweep_tile(Sweep *w, int t, int depth, int nholes, int h, int64_t pos
         w->nodes++;
         if ((w->nodes & 255) == 0 && *w->stop) return STOPPED;
         nxt[n] = i;
-        if (!sweep_closes(w, nxt, n + 1, 0)) continue; /* the run below i is a dead hole */
+        w->lev[i] = level;
+        if (!sweep_closes(w, nxt, n + 1, 0)) { /* the run below i is a dead hole */
+            sweep_closes_read(w, nxt, n + 1, 0, acc);
+            acc[level >> 6] &= ~((uint64_t)1 << (level & 63));
+            continue;
+        }
         w->used[i] = 1;
         w->sol[i] = pos;
         /* (bit positions past 31 only occur where the memo is off) */
         uint32_t bit = q - w->start_at[t] < 32 ? (uint32_t)1 << (q - w->start_at[t]) : 0;
-        int st = sweep_tile(w, t, depth, nholes, h, pos + p->size[i], n + 1, a, mask | bit);
+        int st = sweep_fill(w, t, depth, nholes, h, pos + p->size[i], n + 1, a, mask | bit);
         w->used[i] = 0;
         if (st != EXHAUSTED) return st;
     }
     return EXHAUSTED;
 }
 
-static int sweep_column(Sweep *w, int t, int depth) {
+/* 1 if hole h of column t can be tiled on its own, by unused newcomers, so that every run
+ * the checks of sweep_closes see between the hole's neighbouring holes stays refillable.
+ * `win` holds the survivors between the previous hole and h (count `nb`); what lies below
+ * them is unknown unless h is the first hole, so runs reaching down there count as open.
+ * A necessary condition for the column (other holes may need the same newcomers); `*budget`
+ * bounds the work, and running out answers 1. */
+static int sweep_hole_ok(Sweep *w, int t, int depth, int nholes, int h, int64_t pos, int32_t *win,
+                         int n, int64_t *budget) {
     const Problem *p = w->p;
+    const int32_t *old = w->lay + (size_t)depth * w->maxlive;
+    const int64_t *lo = w->hole_lo + (size_t)depth * w->maxlive;
+    const int64_t *hi = w->hole_hi + (size_t)depth * w->maxlive;
+    int open = h > 0;
+    if (--*budget < 0) return 1;
+    if (pos == hi[h]) {
+        int64_t until = h + 1 < nholes ? lo[h + 1] : w->cap;
+        int on = w->lay_len[depth];
+        for (int a = 0; a < on; a++) {
+            int i = old[a];
+            if (w->sol[i] < hi[h]) continue;
+            if (w->sol[i] >= until) break;
+            win[n++] = i;
+            if (!sweep_closes_in(w, win, n, 0, open)) {
+                sweep_closes_read(w, win, n, 0, w->fail);
+                return 0;
+            }
+        }
+        if (h + 1 < nholes || sweep_closes_in(w, win, n, 1, open)) return 1;
+        return sweep_closes_read(w, win, n, 1, w->fail), 0;
+    }
+    int64_t room = hi[h] - pos, last_size = -1, last_end = -1, last_align = -1;
+    for (int q = w->start_at[t]; q < w->start_at[t + 1]; q++) {
+        int i = w->by_start[q];
+        if (w->used[i] || p->size[i] > room || pos % p->align[i]) continue;
+        if (p->size[i] == last_size && p->col_b[i] == last_end && p->align[i] == last_align)
+            continue;
+        last_size = p->size[i];
+        last_end = p->col_b[i];
+        last_align = p->align[i];
+        win[n] = i;
+        w->lev[i] = w->base[t]; /* a level of this column: dropped from the reasons */
+        if (!sweep_closes_in(w, win, n + 1, 0, open)) {
+            sweep_closes_read(w, win, n + 1, 0, w->fail);
+            continue;
+        }
+        w->used[i] = 1;
+        int ok = sweep_hole_ok(w, t, depth, nholes, h, pos + p->size[i], win, n + 1, budget);
+        w->used[i] = 0;
+        if (ok) return 1;
+    }
+    return 0;
+}
+
+/* 1 unless some hole of column t has no tiling of its own (see sweep_hole_ok). */
+static int sweep_holes_ok(Sweep *w, int t, int depth, int nholes) {
+    const int32_t *old = w->lay + (size_t)depth * w->maxlive;
+    const int64_t *lo = w->hole_lo + (size_t)depth * w->maxlive;
+    const int64_t *hi = w->hole_hi + (size_t)depth * w->maxlive;
+    int32_t *win = w->win;
+    int on = w->lay_len[depth];
+    for (int h = 0; h < nholes; h++) {
+        int64_t from = h ? hi[h - 1] : 0;
+        int nb = 0;
+        for (int a = 0; a < on; a++) {
+            int i = old[a];
+            if (w->sol[i] >= from && w->sol[i] < lo[h]) win[nb++] = i;
+        }
+        int64_t budget = SWEEP_HOLE_BUDGET;
+        memset(w->fail, 0, (size_t)w->cw * 8); /* gathers what the failed checks read */
+        int ok = sweep_hole_ok(w, t, depth, nholes, h, lo[h], win, nb, &budget);
+        if (!ok) {
+            /* no filling of the hole passes: the reasons are the buffers those checks read
+             * and the hole's extent, the buffers that leave it */
+            sweep_holes_why(w, depth, h, h + 1, w->fail);
+            w->fail[w->base[t] >> 6] &= ~((uint64_t)1 << (w->base[t] & 63));
+            return 0;
+        }
+    }
+    return 1;
+}
+
+/* The layout before column t with adjacent buffers ending together merged into blocks:
+ * every check reads blocks only (sizes and end columns), so two layouts with the same
+ * blocks have the same future. Writes each entry's block index into w->block. */
+static void sweep_key(const Sweep *w, const int32_t *lay, int n, int t, uint64_t key[2]) {
+    const Problem *p = w->p;
+    uint64_t a = 0x9E3779B97F4A7C15ull ^ (uint64_t)t, b = 0xC2B2AE3D27D4EB4Full + (uint64_t)t;
+    int count = 0;
+    for (int k = 0; k < n; count++) {
+        int e = p->col_b[lay[k]];
+        int64_t bytes = 0;
+        while (k < n && p->col_b[lay[k]] == e) {
+            w->block[k] = count < 63 ? count : 63;
+            bytes += p->size[lay[k++]];
+        }
+        uint64_t v = (uint64_t)bytes * 0x100000001B3ull ^ (uint64_t)e;
+        a = (a ^ v) * 0xFF51AFD7ED558CCDull;
+        a ^= a >> 29;
+        b = (b + v) * 0xC4CEB9FE1A85EC53ull;
+        b ^= b >> 31;
+    }
+    key[0] = a | 1; /* never the empty slot */
+    key[1] = b;
+}
+
+/* The slot holding `key`, else an empty one, else (the table is a cache) its home slot. */
+static SweepFailed *sweep_slot(const Sweep *w, const uint64_t key[2], int *found) {
+    for (size_t probe = 0; probe < 8; probe++) {
+        SweepFailed *f = w->failed + ((key[0] + probe) & w->failed_mask);
+        *found = f->key[0] == key[0] && f->key[1] == key[1];
+        if (*found || !f->key[0]) return f;
+    }
+    return w->failed + (key[0] & w->failed_mask);
+}
+
+/* The slot of the layout before column t (at `depth`); its key in `key`. */
+static SweepFailed *sweep_lookup(Sweep *w, int t, int depth, uint64_t key[2], int *found) {
+    sweep_key(w, w->lay + (size_t)depth * w->maxlive, w->lay_len[depth], t, key);
+    return sweep_slot(w, key, found);
+}
+
+/* 1 if the layout before column t (at `depth`) failed before; w->fail then gets the levels
+ * of the blocks that failure depended on. */
+static int sweep_failed_before(Sweep *w, int t, int depth) {
+    const int32_t *lay = w->lay + (size_t)depth * w->maxlive;
+    int n = w->lay_len[depth], found;
+    uint64_t key[2];
+    SweepFailed *f = sweep_lookup(w, t, depth, key, &found);
+    if (!found) return 0;
+    memset(w->fail, 0, (size_t)w->cw * 8);
+    for (int k = 0; k < n; k++)
+        if (f->blocks >> w->block[k] & 1) set_add(w->fail, w->lev[lay[k]]);
+    return 1;
+}
+
+/* Records that the layout before column t failed, for the reasons in w->fail. */
+static void sweep_remember(Sweep *w, int t, int depth) {
+    const int32_t *lay = w->lay + (size_t)depth * w->maxlive;
+    int n = w->lay_len[depth], found;
+    uint64_t key[2];
+    SweepFailed *f = sweep_lookup(w, t, depth, key, &found);
+    f->key[0] = key[0];
+    f->key[1] = key[1];
+    f->blocks = 0;
+    for (int k = 0; k < n; k++)
+        if (set_has(w->fail, w->lev[lay[k]])) f->blocks |= (uint64_t)1 << w->block[k];
+}
+
+static int sweep_column(Sweep *w, int t, int depth) {
     if (t == w->m) return FOUND;
+    if (sweep_failed_before(w, t, depth)) return EXHAUSTED;
+    int st = sweep_column_new(w, t, depth);
+    if (st == EXHAUSTED) sweep_remember(w, t, depth);
+    return st;
+}
+
+/* sweep_column for a layout not known to fail. */
+static int sweep_column_new(Sweep *w, int t, int depth) {
+    const Problem *p = w->p;
     w->t = t;
     const int32_t *lay = w->lay + (size_t)depth * w->maxlive;
     int n = w->lay_len[depth];
@@ -879,19 +1266,13 @@ static int sweep_column(Sweep *w, int t, int depth) {
             if (k < n) cursor = at + p->size[lay[k]];
         }
     }
-    if (nholes == 0 && w->start_at[t + 1] > w->start_at[t]) return EXHAUSTED;
-    /* the survivors below the first hole open the next layout */
-    int32_t *nxt = w->lay + (size_t)(depth + 1) * w->maxlive;
-    int a = 0, count = 0;
-    int64_t until = nholes ? lo[0] : w->cap;
-    while (a < n && w->sol[lay[a]] < until) {
-        int i = lay[a++];
-        if (p->col_b[i] == t) continue;
-        nxt[count++] = i;
-        if (!sweep_closes(w, nxt, count, 0)) return EXHAUSTED;
-    }
+    w->base[t + 1] = w->base[t] + nholes;
+    memset(w->fail, 0, (size_t)w->cw * 8);
+    if (nholes == 0 && w->start_at[t + 1] > w->start_at[t])
+        return set_below(w, w->fail, w->base[t]), EXHAUSTED;
+    if (!sweep_holes_ok(w, t, depth, nholes)) return EXHAUSTED;
     w->visit[t]++; /* a new layout below: earlier fillability answers no longer hold */
-    return sweep_tile(w, t, depth, nholes, 0, nholes ? lo[0] : 0, count, a, 0);
+    return sweep_next(w, t, depth, nholes, -1, 0, 0, 0);
 }
 
 int crw_sweep(const Problem *p, int64_t cap, const int32_t *rank, int64_t limit,
@@ -949,7 +1330,25 @@ int crw_sweep(const Problem *p, int64_t cap, const int32_t *rank, int64_t limit,
     w.scratch = calloc((size_t)w.words, sizeof(uint64_t));
     w.memo = calloc(cols + 1, sizeof(uint32_t *));
     w.visit = calloc(cols + 1, sizeof(uint32_t));
-    if (!w.lay || !w.lay_len || !w.hole_lo || !w.hole_hi || !w.scratch || !w.memo || !w.visit) {
+    w.win = calloc((size_t)w.maxlive * 2, sizeof(int32_t));
+    int nlev = n + m + 2; /* holes along a path: at most one per buffer ending, plus one */
+    w.cw = (nlev + 63) / 64;
+    if ((size_t)nlev * (size_t)w.cw * 8 > SWEEP_LEVELS_MAX_BYTES) {
+        status = LIMIT; /* too many buffers for the conflict sets: other searches go on */
+        goto done;
+    }
+    w.acc = calloc((size_t)nlev * (size_t)w.cw, sizeof(uint64_t));
+    w.lev = calloc((size_t)n + 1, sizeof(int32_t));
+    w.base = calloc(cols + 1, sizeof(int32_t));
+    w.joint = calloc((size_t)w.maxlive + (size_t)n + 2, sizeof(int64_t));
+    w.jdone = calloc(cols + 1, sizeof(int32_t));
+    w.block = calloc((size_t)w.maxlive, sizeof(int32_t));
+    w.failed = calloc(SWEEP_FAILED_SLOTS, sizeof(SweepFailed));
+    w.failed_mask = SWEEP_FAILED_SLOTS - 1;
+    w.fail = calloc((size_t)w.cw, sizeof(uint64_t));
+    if (!w.lay || !w.lay_len || !w.hole_lo || !w.hole_hi || !w.scratch || !w.memo || !w.visit ||
+        !w.win || !w.acc || !w.fail || !w.lev || !w.base || !w.joint || !w.jdone || !w.block ||
+        !w.failed) {
         status = NOMEM;
         goto done;
     }
@@ -962,6 +1361,15 @@ int crw_sweep(const Problem *p, int64_t cap, const int32_t *rank, int64_t limit,
     }
     qsort(order, (size_t)n, sizeof(Cand), cand_cmp);
     for (int i = 0; i < n; i++) w.by_start[i] = order[i].buf;
+    w.qpos = calloc((size_t)n + 1, sizeof(int32_t));
+    if (!w.qpos) {
+        status = NOMEM;
+        goto done;
+    }
+    for (int q = 0; q < n; q++) w.qpos[w.by_start[q]] = q;
+    w.swappable = 1;
+    for (int i = 0; i < n; i++)
+        if (w.unit % p->align[i]) w.swappable = 0;
     for (int c = 0; c < m; c++) w.start_at[c + 1] += w.start_at[c];
     /* subset sums of the sizes starting at each column */
     for (int c = 0; c < m; c++) {
@@ -1027,6 +1435,16 @@ done:
         for (size_t d = 0; d <= cols; d++) free(w.memo[d]);
     free(w.memo);
     free(w.visit);
+    free(w.win);
+    free(w.acc);
+    free(w.lev);
+    free(w.base);
+    free(w.qpos);
+    free(w.joint);
+    free(w.jdone);
+    free(w.block);
+    free(w.failed);
+    free(w.fail);
     free(order);
     free(load);
     return status;
