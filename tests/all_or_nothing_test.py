@@ -17,6 +17,7 @@ from crewrite import output
 from crewrite.cli import main
 from crewrite.verify import verify
 from helpers import small_project
+from helpers.projects import snapshot
 
 BODY = """
 static void tvmgen_t_scale(int8_t* a, int8_t* b) {
@@ -47,10 +48,6 @@ METADATA = (
     '{"modules": {"t": {"executors": ["aot"], "memory": {"functions": {"main": '
     '[{"device": 1, "workspace_size_bytes": 128}]}}}}, "version": 7}\n'
 )
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 def killed_at(step: int, argv: list[str]) -> bool:

@@ -17,6 +17,7 @@ import pytest
 from crewrite import output, pipeline
 from crewrite.cli import main
 from helpers import small_project
+from helpers.projects import snapshot
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 OK_BODY = """
@@ -37,14 +38,6 @@ TVM_DLL int32_t tvmgen_t___tvm_main__(int8_t* x, int8_t* y) {
   return 0;
 }
 """
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
 
 
 def refused(capsys, argv: list[str], code: int = 1) -> str:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import re
-import shutil
 import subprocess
 import sys
 import tarfile
@@ -17,23 +16,9 @@ import pytest
 
 from crewrite.cli import main
 from helpers.cases import STATIC
+from helpers.projects import snapshot
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
-@pytest.fixture
-def kws(tmp_path: Path) -> Path:
-    copy = tmp_path / "kws"
-    shutil.copytree(FIXTURES / "kws_native", copy)
-    return copy
 
 
 def test_python_dash_m_runs_the_command(tmp_path):

@@ -4,6 +4,7 @@ every fixture built once per session for the host."""
 from __future__ import annotations
 
 import os
+import shutil
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -28,6 +29,14 @@ def project(tmp_path: Path) -> Callable[..., Path]:
 
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+
+
+@pytest.fixture
+def kws(tmp_path: Path) -> Path:
+    """A copy of the bundled example, to rewrite in place."""
+    copy = tmp_path / "kws"
+    shutil.copytree(FIXTURES / "kws_native", copy)
+    return copy
 
 
 class _Builds(dict):

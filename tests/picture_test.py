@@ -37,7 +37,7 @@ def modules_of(root: Path):
 
 
 @pytest.fixture(scope="module")
-def kws():
+def kws_modules():
     return modules_of(ROOT / "fixtures" / "kws_native")
 
 
@@ -47,9 +47,9 @@ def boxes(svg: str) -> list[ElementTree.Element]:
     return [g for g in root.iter(f"{NS}g") if g.find(f"{NS}title") is not None]
 
 
-def test_one_box_per_held_buffer_before_and_per_live_window_after(kws):
-    (m,) = kws
-    svg = svg_picture(kws)
+def test_one_box_per_held_buffer_before_and_per_live_window_after(kws_modules):
+    (m,) = kws_modules
+    svg = svg_picture(kws_modules)
     found = boxes(svg)
     windows = sum(len(b.windows) for b in m.liveness.buffers)
     assert len(found) == len(m.liveness.held) + windows
@@ -66,8 +66,8 @@ def test_one_box_per_held_buffer_before_and_per_live_window_after(kws):
     assert "saves 24.0 KB, 19.0 %" in svg and "KB (1,000 B)" in svg
 
 
-def test_boxes_sit_where_the_plan_puts_them(kws):
-    (m,) = kws
+def test_boxes_sit_where_the_plan_puts_them(kws_modules):
+    (m,) = kws_modules
     row = module_row(m)
     placed = {(b.label, b.first): b.offset for b in row.after.boxes}
     for buf in m.liveness.buffers:
@@ -83,8 +83,8 @@ def test_boxes_sit_where_the_plan_puts_them(kws):
     assert row.before.peak_bytes == m.liveness.as_written_peak
 
 
-def test_labels_are_drawn_only_inside_boxes_wide_enough(kws):
-    svg = svg_picture(kws)
+def test_labels_are_drawn_only_inside_boxes_wide_enough(kws_modules):
+    svg = svg_picture(kws_modules)
     for group in boxes(svg):
         rect, text = group.find(f"{NS}rect"), group.find(f"{NS}text")
         if text is None:
@@ -150,10 +150,10 @@ def test_a_hundred_buffers_render_with_a_legend_of_every_operator(tmp_path):
     assert colours is not None and len(colours) > 40  # drawn, not blank
 
 
-def test_docs_example_is_the_current_picture(kws):
+def test_docs_example_is_the_current_picture(kws_modules):
     """docs/kws_native.svg is what --svg draws for the bundled example; the PNG beside it
     (shown in the README) is its rendering."""
-    svg = svg_picture(kws)
+    svg = svg_picture(kws_modules)
     if UPDATE:
         (DOCS / "kws_native.svg").write_text(svg)
         (DOCS / "kws_native.png").write_bytes(cairosvg.svg2png(bytestring=svg.encode()))

@@ -24,16 +24,12 @@ from crewrite.verify import VerifyOptions, host, verify
 from crewrite.verify.host import HOSTRT_INCLUDE, find_compiler
 from helpers import graph_driver
 from helpers.cases import STATIC
-from helpers.projects import never_parse
+from helpers.projects import never_parse, snapshot
 
 FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 PTHREAD = Path(__file__).resolve().parent / "helpers" / "include"  # a pthread.h
 SEEDS = [1, 7]
 OPTIONS = VerifyOptions(runs=2)
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
 
 
 def rewrite_to(name: str, out: Path, *extra: str) -> tuple[int, str]:

@@ -8,7 +8,6 @@ import io
 import json
 import os
 import re
-import shutil
 import subprocess
 import tarfile
 from pathlib import Path
@@ -20,25 +19,11 @@ from crewrite import progress
 from crewrite.cli import EXPLAIN_EPILOG, build_parser, main
 from crewrite.packing import Buffer, Problem
 from helpers.cases import STATIC
+from helpers.projects import snapshot
 
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 INSTANCE = ROOT / "docs" / "kws_native_instance.json"
-
-
-def snapshot(root: Path) -> dict[str, bytes]:
-    return {
-        p.relative_to(root).as_posix(): p.read_bytes()
-        for p in sorted(root.rglob("*"))
-        if p.is_file()
-    }
-
-
-@pytest.fixture
-def kws(tmp_path: Path) -> Path:
-    copy = tmp_path / "kws"
-    shutil.copytree(FIXTURES / "kws_native", copy)
-    return copy
 
 
 # explain

@@ -155,3 +155,8 @@ def make_usmp_project(
     )
     (host / "src" / f"{mod}_lib1.c").write_text(PRELUDE + textwrap.dedent(lib1_body))
     return root
+
+
+def snapshot(root: Path) -> dict[str, bytes]:
+    """Every file below `root` and its bytes: equal before and after means untouched."""
+    return {p.relative_to(root).as_posix(): p.read_bytes() for p in root.rglob("*") if p.is_file()}
