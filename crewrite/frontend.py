@@ -296,7 +296,7 @@ _CONDITIONAL = re.compile(r"#\s*(if|ifdef|ifndef|endif)\b")
 _PASSED = "__crewrite_passed_{}__"
 _STAND_IN = "__crewrite_main__."
 _PASSED_LINE = re.compile(r"^[ \t]*__crewrite_passed_(\d+)__[ \t]*$", re.MULTILINE)
-_LINE_DIRECTIVE = re.compile(r'^#line (\d+) "(.*)"$', re.MULTILINE)
+_PCPP_LINE = re.compile(r'^#line (\d+) "(.*)"$', re.MULTILINE)  # as pcpp writes them
 
 
 def _preprocess_needed(
@@ -407,11 +407,11 @@ def _put_back(
         return None
     names = {
         m.group(2)[: -len(stand_in)] + base
-        for m in _LINE_DIRECTIVE.finditer(out)
+        for m in _PCPP_LINE.finditer(out)
         if m.group(2).endswith(stand_in)
     }
     if len(names) != 1 or out.count(stand_in) != sum(
-        m.group(2).endswith(stand_in) for m in _LINE_DIRECTIVE.finditer(out)
+        m.group(2).endswith(stand_in) for m in _PCPP_LINE.finditer(out)
     ):
         return None
     filename = names.pop()
@@ -439,7 +439,7 @@ def _put_back(
             pieces.append(f'#line {last + 2} "{filename}"')
         return "\n".join(pieces)
 
-    return _PASSED_LINE.sub(run_text, _LINE_DIRECTIVE.sub(renumber, out))
+    return _PASSED_LINE.sub(run_text, _PCPP_LINE.sub(renumber, out))
 
 
 _PARSE_ERROR_PLACE = re.compile(r"^(?P<file>.*?):(?P<line>\d+):(?:(?P<col>\d+):)?\s*(?P<msg>.*)$")

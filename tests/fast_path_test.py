@@ -64,6 +64,13 @@ TVM_DLL int32_t f(int8_t* p0,
 #define SCALE(x) ((x) - 1)
 int32_t h(int32_t x) { return SCALE(x) + NULL_CHECK; }
 """,
+    "line directives dropped": HEADER
+    + """int32_t f(int32_t x) { return SCALE(x); }
+# 900 "other.c"
+int32_t g(int32_t x) { return x; }
+#line 40
+int32_t h(int32_t x) { return SCALE(x); }
+""",
     "weights elided, then code": HEADER
     + "static const int8_t big[600] = {"
     + ",\n".join(", ".join(str((i * 7 + j) % 100) for j in range(20)) for i in range(30))
