@@ -274,7 +274,8 @@ def preprocess(
 
 
 class _DefineRecorder(_Preprocessor):
-    """pcpp that remembers every macro name a `#define` names, wherever it stands."""
+    """pcpp that remembers every macro name a `#define` or `#undef` names, wherever it stands
+    (an `#undef` may remove a `-D` or a header's macro after lines that use it)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -283,7 +284,7 @@ class _DefineRecorder(_Preprocessor):
     def on_directive_handle(
         self, directive: Any, toks: Any, ifpassthru: bool, precedingtoks: Any
     ) -> bool | None:
-        if directive.value == "define" and toks:
+        if directive.value in ("define", "undef") and toks:
             self.named.add(toks[0].value)
         handled: bool | None = super().on_directive_handle(
             directive, toks, ifpassthru, precedingtoks

@@ -71,6 +71,11 @@ int32_t g(int32_t x) { return x; }
 #line 40
 int32_t h(int32_t x) { return SCALE(x); }
 """,
+    "a -D macro undefined after its use": HEADER
+    + """int8_t buf[NULL_CHECK + 8];
+#undef NULL_CHECK
+int32_t after;
+""",
     "weights elided, then code": HEADER
     + "static const int8_t big[600] = {"
     + ",\n".join(", ".join(str((i * 7 + j) % 100) for j in range(20)) for i in range(30))
