@@ -309,7 +309,8 @@ def _preprocess_needed(
     A line needs pcpp when it is a directive (or continues one), stands inside a conditional
     block, touches a comment, a trigraph or a line continuation, or names a macro that any
     `#define` (of the file, of the headers it includes, our own or `-D`) names; and after a
-    macro line with an open parenthesis, every line until it closes. The other lines are
+    macro line with an open parenthesis, or ending with the macro's name, every line until
+    the parenthesis closes. The other lines are
     replaced by one placeholder per run and put back after pcpp, between `#line` directives
     (blank lines, such as elided weights, are not put back: a `#line` says where the next
     line stands). None when the result cannot be trusted: then pcpp reads the whole text."""
@@ -344,12 +345,15 @@ def _preprocess_needed(
 
     names = _names_defined(lines, keep, filename, include_dirs, defines)
     opened = 0
+    named_last = False  # the last line ended with a macro name: its `(` may follow below
     for n, line in enumerate(code):
-        if keep[n]:
-            continue
-        if opened > 0 or any(word in names for word in _IDENTIFIER.findall(line)):
-            keep[n] = True
+        words = _IDENTIFIER.findall(line)
+        named = any(word in names for word in words)
+        if opened > 0 or named or named_last:
+            keep[n] = True  # also counted when kept already (a comment on a macro line)
             opened = max(opened + line.count("(") - line.count(")"), 0)
+        ends_named = named and line.rstrip().endswith(words[-1]) and words[-1] in names
+        named_last = ends_named or (named_last and not line.strip())
 
     skeleton: list[str] = []
     original_line: list[int] = [0]  # skeleton line (1-based) -> original line

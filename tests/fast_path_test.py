@@ -76,6 +76,16 @@ int32_t h(int32_t x) { return SCALE(x); }
 #undef NULL_CHECK
 int32_t after;
 """,
+    "macro calls opened on a kept line or named alone": HEADER
+    + """int32_t f(int32_t x) {
+  int32_t a = SCALE(x) + 1;
+  a += WIDE
+      (x, 2);
+  int32_t b = WIDE(x,  // a comment
+      3);
+  return a + b;
+}
+""",
     "weights elided, then code": HEADER
     + "static const int8_t big[600] = {"
     + ",\n".join(", ".join(str((i * 7 + j) % 100) for j in range(20)) for i in range(30))
