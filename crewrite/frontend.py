@@ -327,7 +327,7 @@ def _preprocess_needed(
             for n in range(first, first + match.group(0).count("\n") + 1):
                 keep[n] = True
     depth = 0
-    directive = False  # inside a directive continued over several lines
+    continued = False  # the line before ends with `\` (in a directive, a string, a comment)
     for n, line in enumerate(code):
         stripped = line.lstrip()
         starts = stripped.startswith("#")
@@ -337,9 +337,9 @@ def _preprocess_needed(
                 depth -= 1
             elif found:
                 depth += 1
-        if starts or directive or depth > 0 or "??" in lines[n] or line.endswith("\\"):
+        if starts or continued or depth > 0 or "??" in lines[n] or lines[n].endswith("\\"):
             keep[n] = True
-        directive = (starts or directive) and line.endswith("\\")
+        continued = lines[n].endswith("\\")
     if depth != 0:
         return None
 

@@ -86,6 +86,11 @@ int32_t after;
   return a + b;
 }
 """,
+    "a line continued inside a string": HEADER
+    + """const char* s = "abc\\
+def";
+int32_t after;
+""",
     "weights elided, then code": HEADER
     + "static const int8_t big[600] = {"
     + ",\n".join(", ".join(str((i * 7 + j) % 100) for j in range(20)) for i in range(30))
