@@ -314,7 +314,7 @@ def _preprocess_needed(
     replaced by one placeholder per run and put back after pcpp, between `#line` directives
     (blank lines, such as elided weights, are not put back: a `#line` says where the next
     line stands). None when the result cannot be trusted: then pcpp reads the whole text."""
-    if "\r" in text or "__crewrite_" in text or "__FILE__" in text:
+    if "\r" in text or "__crewrite_" in text or "__FILE__" in text or "__LINE__" in text:
         return None
     lines = text.split("\n")
     code = code_only(text).split("\n")
@@ -344,6 +344,8 @@ def _preprocess_needed(
         return None
 
     names = _names_defined(lines, keep, filename, include_dirs, defines)
+    if "__LINE__" in names:  # pcpp would count the lines it is handed, not the file's
+        return None
     opened = 0
     named_last = False  # the last line ended with a macro name: its `(` may follow below
     for n, line in enumerate(code):
@@ -393,7 +395,10 @@ def _names_defined(
     directives = "\n".join(line for n, line in enumerate(lines) if keep[n])
     recorder.parse(directives, source=filename)
     recorder.write(io.StringIO())
-    return recorder.named | set(recorder.macros)
+    names = recorder.named | set(recorder.macros) | {"__COUNTER__"}  # pcpp's own
+    if any(t.value == "__LINE__" for macro in recorder.macros.values() for t in macro.value):
+        names.add("__LINE__")
+    return names
 
 
 def _put_back(

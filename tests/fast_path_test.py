@@ -91,6 +91,7 @@ int32_t after;
 def";
 int32_t after;
 """,
+    "__COUNTER__": HEADER + "int32_t a = __COUNTER__;\n\nint32_t b = __COUNTER__;\n",
     "weights elided, then code": HEADER
     + "static const int8_t big[600] = {"
     + ",\n".join(", ".join(str((i * 7 + j) % 100) for j in range(20)) for i in range(30))
@@ -130,6 +131,20 @@ def test_cases_parse_the_same(
     plain, fast = _both(monkeypatch, source, CASES[case], [])
     assert fast == plain
     assert mocker_spy, "the fast path was not taken"
+
+
+@pytest.mark.parametrize("use", ["__LINE__", "HERE"])
+def test_line_macro_counts_the_files_lines(
+    use: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`__LINE__`, written or from a macro, is the line in the file, not in what the fast
+    path hands pcpp."""
+    source = tmp_path / "src" / "x.c"
+    source.parent.mkdir()
+    text = HEADER + f"#define HERE (__LINE__ + 0)\nint32_t a;\n\nint32_t b = {use};\n"
+    plain, fast = _both(monkeypatch, source, text, [])
+    assert fast == plain
+    assert "value=10 " in fast
 
 
 @pytest.fixture
