@@ -11,10 +11,10 @@ in, are parsed in one pass over the new text with every other line blank (direct
 define, include or condition kept), so their nodes carry the lines and columns a full parse
 gives them; each function is put back together statement by statement.
 
-Whatever does not line up (an edit that opens a brace, a comment or a typedef, an include
-between functions, a node in no chunk) gives None, and the caller parses the whole text:
-the result is the full parse's either way (tests/fast_path_test.py compares them on every
-fixture). CREWRITE_PLAIN turns this off.
+Whatever does not line up (an edit that opens a brace, a comment or a typedef, a typedef in
+the file itself, an include between functions, a node in no chunk) gives None, and the
+caller parses the whole text: the result is the full parse's either way
+(tests/fast_path_test.py compares them on every fixture). CREWRITE_PLAIN turns this off.
 """
 
 from __future__ import annotations
@@ -159,6 +159,8 @@ def _incremental(
 ) -> TranslationUnit | None:
     text = original.text
     if "\r" in text or "\r" in new_text or not all(_harmless(e.text) for e in edits):
+        return None
+    if re.search(r"\btypedef\b", text):  # blanked, it would no longer make a name a type
         return None
     cut = chunks(text)
     if cut is None:

@@ -265,6 +265,29 @@ def test_reread_is_the_full_parse(
     assert len(calls) == 1 and calls[0] != new_text, "not read back in part"
 
 
+def test_reread_knows_the_files_own_typedefs(tmp_path: Path) -> None:
+    """A typedef of the file, in a chunk no edit touches, still makes `acc_t * q = 0;` in an
+    edited chunk a declaration (not a product assigned to)."""
+    source = tmp_path / "src" / "x.c"
+    source.parent.mkdir()
+    text = HEADER + (
+        "int32_t one(void) { return 1; }\n"
+        "typedef int32_t acc_t;\n"
+        "int32_t f(void) {\n"
+        "  void* buf = TVMBackendAllocWorkspace(1, 0, (uint64_t)64, 0, 8); acc_t * q = 0;\n"
+        "  return (int32_t)(buf != 0) + (q == 0);\n"
+        "}\n"
+    )
+    call = "TVMBackendAllocWorkspace(1, 0, (uint64_t)64, 0, 8)"
+    edits = [Edit("x.c", text.index(call), text.index(call) + len(call), "a")]
+    new_text = apply_edits(text, edits)
+    original = parse_source("x.c", source, text, [], [])
+    whole = parse_source("x.c", source, new_text, [], [])
+    again = reread_source(original, new_text, edits, [], [])
+    assert _dump(again) == _dump(whole)
+    assert "Decl <block_items[1]>: name=q" in _dump(again)
+
+
 @pytest.mark.e2e
 @pytest.mark.parametrize("name", ALL_FIXTURES)
 def test_fixtures_rewrite_the_same(name: str, monkeypatch: pytest.MonkeyPatch) -> None:
