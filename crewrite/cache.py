@@ -4,7 +4,8 @@ answered without preprocessing or parsing anything.
 
 An entry is keyed by everything the result depends on: crewrite's own code and headers (not
 only its version: a source checkout changes without one), the options, the `CREWRITE_*`
-environment, every project file's text and every file below the include folders. It lives
+environment, every project file's text and every file below the include folders and the
+sources' own folders. It lives
 under $CREWRITE_CACHE_DIR (default: $XDG_CACHE_HOME/crewrite or ~/.cache/crewrite), in
 `results/`, which is safe to delete at any time; an entry that cannot be read is ignored
 (and replaced by the next run). CREWRITE_NO_CACHE=1 turns it off (the test suite does).
@@ -70,7 +71,9 @@ def key(project: Project, options: Options) -> str:
     for rel in sorted(project.texts):
         digest.update(f"\0{rel}\0".encode())
         digest.update(project.texts[rel].encode("utf-8", "surrogateescape"))
-    for folder in sorted(set(project.include_dirs)):
+    # pcpp looks for `#include "x.h"` in the including source's own folder first
+    folders = set(project.include_dirs) | {project.path(rel).parent for rel in project.sources}
+    for folder in sorted(folders):
         for path in sorted(Path(folder).rglob("*")) if Path(folder).is_dir() else []:
             if path.is_file():
                 digest.update(f"\0{path}\0".encode("utf-8", "surrogateescape"))

@@ -104,3 +104,16 @@ def test_a_second_check_from_the_command_line_is_answered_from_the_cache(
     assert main(["rewrite", str(project), "--check"]) == 1
     assert capsys.readouterr() == first
     assert len(runs) == 1
+
+
+def test_a_header_beside_the_source_is_part_of_the_key(tmp_path: Path, runs: list[str]) -> None:
+    """pcpp finds `#include "x.h"` in the including source's own folder, which need not be an
+    include folder: a change there must not be answered by the result of the old header."""
+    project = _copy(tmp_path)
+    source = next((project / "model").rglob("*_lib1.c"))
+    (source.parent / "sizes.h").write_text("#define EXTRA 1\n")
+    source.write_text('#include "sizes.h"\n' + source.read_text())
+    api.run(project, write=False, cache=True)
+    (source.parent / "sizes.h").write_text("#define EXTRA 2\n")
+    api.run(project, write=False, cache=True)
+    assert len(runs) == 2
