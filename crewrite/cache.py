@@ -4,11 +4,11 @@ answered without preprocessing or parsing anything.
 
 An entry is keyed by everything the result depends on: crewrite's own code and headers (not
 only its version: a source checkout changes without one), the options, the `CREWRITE_*`
-environment, every project file's text and every file below the include folders and the
-sources' own folders. It lives
-under $CREWRITE_CACHE_DIR (default: $XDG_CACHE_HOME/crewrite or ~/.cache/crewrite), in
-`results/`, which is safe to delete at any time; an entry that cannot be read is ignored
-(and replaced by the next run). CREWRITE_NO_CACHE=1 turns it off (the test suite does).
+environment, the alignment crt_config.h promises, every project file's text and every file
+below the include folders and the sources' own folders. It lives under $CREWRITE_CACHE_DIR
+(default: $XDG_CACHE_HOME/crewrite or ~/.cache/crewrite), in `results/`, which is safe to
+delete at any time; an entry that cannot be read is ignored (and replaced by the next run).
+CREWRITE_NO_CACHE=1 turns it off (the test suite does).
 """
 
 from __future__ import annotations
@@ -67,7 +67,9 @@ def key(project: Project, options: Options) -> str:
         for name, value in os.environ.items()
         if name.startswith("CREWRITE_") and name not in (CACHE_DIR_ENV, NO_CACHE_ENV)
     )
-    digest.update(repr((_FORMAT, options, environment, str(project.root))).encode())
+    digest.update(
+        repr((_FORMAT, options, environment, str(project.root), project.alloc_alignment)).encode()
+    )
     for rel in sorted(project.texts):
         digest.update(f"\0{rel}\0".encode())
         digest.update(project.texts[rel].encode("utf-8", "surrogateescape"))

@@ -117,3 +117,15 @@ def test_a_header_beside_the_source_is_part_of_the_key(tmp_path: Path, runs: lis
     (source.parent / "sizes.h").write_text("#define EXTRA 2\n")
     api.run(project, write=False, cache=True)
     assert len(runs) == 2
+
+
+def test_the_projects_alloc_alignment_is_part_of_the_key(tmp_path: Path, runs: list[str]) -> None:
+    """crt_config.h's alignment shapes the plan, and it need not lie in an include folder."""
+    project = _copy(tmp_path)
+    config = project / "app" / "crt_config.h"
+    config.parent.mkdir()
+    config.write_text("#define TVM_RUNTIME_ALLOC_ALIGNMENT_BYTES 16\n")
+    api.run(project, write=False, cache=True)
+    config.write_text("#define TVM_RUNTIME_ALLOC_ALIGNMENT_BYTES 64\n")
+    assert api.run(project, write=False, cache=True).project.alloc_alignment == 64
+    assert len(runs) == 2
