@@ -92,8 +92,9 @@ def run(
 
 
 def _analysed(project: Project, options: Options, use_cache: bool) -> Result:
-    """`rewrite_project`, or its result kept from a run over the same inputs."""
-    if not use_cache or not results_cache.enabled():
+    """`rewrite_project`, or its result kept from a run over the same inputs (not for an
+    archive: each run reads it in a new temporary folder, which its result names)."""
+    if not use_cache or not results_cache.enabled() or project.tar_path is not None:
         return rewrite_project(project, options)
     started = time.perf_counter()
     digest = results_cache.key(project, options)

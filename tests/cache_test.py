@@ -129,3 +129,17 @@ def test_the_projects_alloc_alignment_is_part_of_the_key(tmp_path: Path, runs: l
     config.write_text("#define TVM_RUNTIME_ALLOC_ALIGNMENT_BYTES 64\n")
     assert api.run(project, write=False, cache=True).project.alloc_alignment == 64
     assert len(runs) == 2
+
+
+def test_an_archive_is_not_cached(tmp_path: Path, runs: list[str]) -> None:
+    """An archive is read in a fresh temporary folder each run, named in the result's
+    coordinates: an entry for it could never be found again, only pile up."""
+    import tarfile
+
+    archive = tmp_path / "model.tar"
+    with tarfile.open(archive, "w") as tar:
+        tar.add(FIXTURE / "model", arcname=".")
+    first = api.run(archive, write=False, cache=True)
+    _same(first, api.run(archive, write=False, cache=True))
+    assert len(runs) == 2
+    assert not list((tmp_path / "cache").rglob("*.pickle"))
