@@ -16,7 +16,7 @@ from dataclasses import replace
 from pathlib import Path
 
 from crewrite import cache as results_cache
-from crewrite import progress
+from crewrite import frontend, progress
 from crewrite.errors import CrewriteError, InternalError
 from crewrite.explanation import Explanation, explain_result
 from crewrite.output import recover_interrupted_write, write_copy, write_in_place
@@ -101,8 +101,9 @@ def _analysed(project: Project, options: Options, use_cache: bool) -> Result:
     found = results_cache.load(digest, project)
     if found is not None:
         return replace(found, seconds=time.perf_counter() - started)
+    frontend.HEADERS_READ.clear()
     result = rewrite_project(project, options)
-    results_cache.store(digest, result)
+    results_cache.store(digest, result, frontend.HEADERS_READ)
     return result
 
 

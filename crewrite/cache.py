@@ -5,7 +5,9 @@ answered without preprocessing or parsing anything.
 An entry is keyed by everything the result depends on: crewrite's own code and headers (not
 only its version: a source checkout changes without one), the options, the `CREWRITE_*`
 environment, the alignment crt_config.h promises, every project file's text and every file
-below the include folders and the sources' own folders. It lives under $CREWRITE_CACHE_DIR
+below the include folders and the sources' own folders; an entry also holds the content
+hash of every header its run read, wherever it was (`#include "../common/x.h"`), and is no
+answer once one of them changed. It lives under $CREWRITE_CACHE_DIR
 (default: $XDG_CACHE_HOME/crewrite or ~/.cache/crewrite), in `results/`, which is safe to
 delete at any time; an entry that cannot be read is ignored (and replaced by the next run).
 CREWRITE_NO_CACHE=1 turns it off (the test suite does).
@@ -18,6 +20,7 @@ import hashlib
 import os
 import pickle
 import tempfile
+from collections.abc import Iterable
 from dataclasses import fields
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -31,7 +34,7 @@ if TYPE_CHECKING:
 CACHE_DIR_ENV = "CREWRITE_CACHE_DIR"
 NO_CACHE_ENV = "CREWRITE_NO_CACHE"
 _PACKAGE = Path(__file__).resolve().parent
-_FORMAT = 1  # of an entry: bumped when what is stored changes shape
+_FORMAT = 2  # of an entry: bumped when what is stored changes shape
 
 
 def cache_dir() -> Path:
@@ -87,9 +90,26 @@ def _entry(digest: str) -> Path:
     return cache_dir() / "results" / digest[:2] / f"{digest}.pickle"
 
 
+def headers_digest(paths: Iterable[str]) -> dict[str, str]:
+    """Each header's content hash, but crewrite's own (in the code digest already); a header
+    that cannot be read hashes as missing, which no later read matches."""
+    from crewrite.frontend import FAKE_LIBC
+
+    own = str(FAKE_LIBC.resolve())
+    found = {}
+    for path in sorted(paths):
+        if path.startswith(own):
+            continue
+        try:
+            found[path] = hashlib.sha256(Path(path).read_bytes()).hexdigest()
+        except OSError:
+            found[path] = "missing"
+    return found
+
+
 def load(digest: str, project: Project) -> Result | None:
-    """The result stored under `digest`, for this project; None when there is none or it
-    cannot be read."""
+    """The result stored under `digest`, for this project; None when there is none, it
+    cannot be read, or a header its run read has changed since."""
     from crewrite.pipeline import Result
 
     try:
@@ -97,19 +117,24 @@ def load(digest: str, project: Project) -> Result | None:
             stored = pickle.load(f)
         if not isinstance(stored, dict) or stored.get("_format") != _FORMAT:
             return None
+        headers = stored.pop("_headers")
+        if headers_digest(headers) != headers:
+            return None
         del stored["_format"]
         return Result(project=project, **stored)
     except Exception:  # missing, truncated, from another version of a class: not an answer
         return None
 
 
-def store(digest: str, result: Result) -> None:
-    """Keep `result` under `digest` (written whole, then renamed: a reader never sees half an
-    entry); a cache that cannot be written is no error."""
+def store(digest: str, result: Result, headers: Iterable[str]) -> None:
+    """Keep `result` under `digest` with the content of every header its run read (`headers`,
+    absolute paths), written whole, then renamed: a reader never sees half an entry; a cache
+    that cannot be written is no error."""
     stored: dict[str, Any] = {
         f.name: getattr(result, f.name) for f in fields(result) if f.name != "project"
     }
     stored["_format"] = _FORMAT
+    stored["_headers"] = headers_digest(headers)
     target = _entry(digest)
     try:
         target.parent.mkdir(parents=True, exist_ok=True)

@@ -209,8 +209,15 @@ def defined_functions(text: str) -> set[str]:
     return names - {"if", "for", "while", "switch", "return", "sizeof"}
 
 
+# Every header pcpp has opened in this process (absolute paths): what a result depends on
+# beyond the project's own files and folders (`#include "../common/x.h"`, a header that
+# includes another from elsewhere); crewrite.cache checks them before reusing a result.
+HEADERS_READ: set[str] = set()
+
+
 class _Preprocessor(Preprocessor):
-    """pcpp with errors collected instead of printed, and unknown includes remembered."""
+    """pcpp with errors collected instead of printed, unknown includes remembered, and every
+    header it opens recorded (HEADERS_READ)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -231,6 +238,11 @@ class _Preprocessor(Preprocessor):
 
     def on_comment(self, tok: object) -> bool:
         return False
+
+    def on_file_open(self, is_system_include: bool, includepath: str) -> Any:
+        handle = super().on_file_open(is_system_include, includepath)  # raises if absent
+        HEADERS_READ.add(includepath)
+        return handle
 
 
 def _preprocessor(

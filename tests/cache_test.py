@@ -4,6 +4,7 @@ cannot be read is ignored and replaced."""
 
 from __future__ import annotations
 
+import os
 import shutil
 from pathlib import Path
 
@@ -117,6 +118,30 @@ def test_a_header_beside_the_source_is_part_of_the_key(tmp_path: Path, runs: lis
     (source.parent / "sizes.h").write_text("#define EXTRA 2\n")
     api.run(project, write=False, cache=True)
     assert len(runs) == 2
+
+
+def test_a_header_read_from_outside_every_hashed_folder_is_checked(
+    tmp_path: Path, runs: list[str]
+) -> None:
+    """`#include "../../../../common/sizes.h"` reaches a header in no include folder and in no
+    source's folder: the entry keeps what the run read, and a change there is no hit; the
+    unchanged header still is."""
+    project = _copy(tmp_path)
+    source = next((project / "model").rglob("*_lib1.c"))
+    common = tmp_path / "common"
+    common.mkdir()
+    (common / "sizes.h").write_text("#define EXTRA 1\n")
+    outside = os.path.relpath(common / "sizes.h", source.parent)
+    source.write_text(f'#include "{outside}"\n' + source.read_text())
+    api.run(project, write=False, cache=True)
+    api.run(project, write=False, cache=True)
+    assert len(runs) == 1
+    (common / "sizes.h").write_text("#define EXTRA 2\n")
+    api.run(project, write=False, cache=True)
+    assert len(runs) == 2
+    (common / "sizes.h").unlink()  # a header gone is a change too
+    api.run(project, write=False, cache=True)
+    assert len(runs) == 3
 
 
 def test_the_projects_alloc_alignment_is_part_of_the_key(tmp_path: Path, runs: list[str]) -> None:
