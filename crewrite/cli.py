@@ -48,9 +48,10 @@ what changes:
   metadata.json (graph executor: lowered only by the operators' workspace, the graph's
   tensors stay); the allocator size the project sets with a number (-DWORKSPACE_SIZE=N in a
   CMakeLists.txt, or #define WORKSPACE_SIZE N in its src/ or include/) is lowered by the bytes
-  moved to the arena, and an array sized from the header macro that would have length 0
-  gets `+ 1` (strict ISO C rejects zero-length arrays). Without --out the project is
-  rewritten in place, all or nothing (a run killed midway is repaired by the next one); a
+  moved to the arena (set another way, a CMake variable or an expression, it is named in a
+  note with the bytes to take off), and an array sized from the header macro that would have
+  length 0 gets `+ 1` (strict ISO C rejects zero-length arrays). Without --out the project
+  is rewritten in place, all or nothing (a run killed midway is repaired by the next one); a
   second run changes nothing and exits 0.
   A project built with USMP (no workspace call, static pools) has each workspace pool
   re-planned instead: every slice &pool[N] at a new offset, the pool array, its header

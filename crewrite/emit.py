@@ -19,6 +19,7 @@ from crewrite.extract import ALLOC, FREE, FreeSite
 from crewrite.liveness import LiveBuffer
 from crewrite.project import (
     BUILD_WORKSPACE,
+    BUILD_WORKSPACE_OTHER,
     HEADER_MACRO_USE,
     SizeDefine,
     c_constant,
@@ -232,6 +233,13 @@ def build_edits(build_file: str, text: str, saved: int) -> tuple[list[Edit], lis
         edits.append(Edit(build_file, start, end, str(new), expect=match.group(group)))
         kept = " (kept at 1: a zero-length array is not C)" if new != old - saved else ""
         notes.append(f"{build_file}: WORKSPACE_SIZE {old} -> {new}{kept}")
+    for match in BUILD_WORKSPACE_OTHER.finditer(text):
+        value = next(g for g in match.groups() if g is not None).strip()
+        line = text.count("\n", 0, match.start()) + 1
+        notes.append(
+            f"{build_file}:{line}: WORKSPACE_SIZE is set as '{value}', which crewrite does not "
+            f"edit: lower it by {saved:,} bytes (moved to the arena) to free that RAM"
+        )
     return edits, notes
 
 

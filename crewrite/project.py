@@ -36,6 +36,16 @@ BUILD_WORKSPACE = re.compile(
     r"|^[ \t]*#[ \t]*define[ \t]+WORKSPACE_SIZE[ \t]+\(?(\d+)\)?[ \t]*(?://.*|/\*.*)?$",
     re.MULTILINE,
 )
+# The allocator size set in a form crewrite does not edit (a CMake variable or expression,
+# a define computed from other names): such a file is named in a note with the bytes to take
+# off, not left silently as it was.
+BUILD_WORKSPACE_OTHER = re.compile(
+    r"-DWORKSPACE_SIZE=(?!\d+\b)(\([^)\s]*\)|[^\s\")]+)"
+    r"|\bset[ \t]*\([ \t]*WORKSPACE_SIZE[ \t]+([^)\n]+)\)"
+    r"|^[ \t]*#[ \t]*define[ \t]+WORKSPACE_SIZE[ \t]+"
+    r"(?!\(?\d+\)?[ \t]*(?://.*|/\*.*)?$)(?![^\n]*\bTVMGEN_\w+_WORKSPACE_SIZE\b)(\S[^\n]*)$",
+    re.MULTILINE,
+)
 # An application sizing its allocator (or anything else) from the module header's macros:
 # the workspace, or (USMP) the size of a pool it provides.
 HEADER_MACRO_USE = re.compile(r"\bTVMGEN_\w+?_WORKSPACE(?:_POOL)?_SIZE\b")
@@ -255,7 +265,9 @@ def _build_files(root: Path) -> dict[str, str]:
     for path in sorted(set(candidates)):
         if path.is_file() and BACKUP_DIR not in path.parts and not HEADER_NAME.match(path.name):
             text = read_text(path)
-            if BUILD_WORKSPACE.search(text) or HEADER_MACRO_USE.search(text):
+            if any(
+                r.search(text) for r in (BUILD_WORKSPACE, BUILD_WORKSPACE_OTHER, HEADER_MACRO_USE)
+            ):
                 found[_relative(root, path)] = text
     return found
 

@@ -77,6 +77,39 @@ def test_build_workspace_lowered_by_what_moved_and_kept_if_too_small():
     assert edits == [] and "left unchanged" in notes[0]
 
 
+@pytest.mark.parametrize(
+    ("line", "value"),
+    [
+        ("target_compile_definitions(app PRIVATE -DWORKSPACE_SIZE=${WS})", "${WS}"),
+        ("add_definitions(-DWORKSPACE_SIZE=(126432+512))", "(126432+512)"),
+        ("set(WORKSPACE_SIZE 126944)", "126944"),
+        ("#define WORKSPACE_SIZE (100*1024)", "(100*1024)"),
+    ],
+)
+def test_a_workspace_size_crewrite_does_not_edit_is_named_with_the_bytes_to_take_off(line, value):
+    """Accept and warn: the allocator keeps its old size unless the user lowers it."""
+    text = f"project(app)\n{line}\n"
+    edits, notes = build_edits("CMakeLists.txt", text, 24000)
+    assert edits == []
+    assert notes == [
+        f"CMakeLists.txt:2: WORKSPACE_SIZE is set as '{value}', which crewrite does not edit: "
+        "lower it by 24,000 bytes (moved to the arena) to free that RAM"
+    ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "#define WORKSPACE_SIZE (TVMGEN_DEFAULT_WORKSPACE_SIZE + 512)",  # follows the header
+        "#define WORKSPACE_SIZE (126944) // pool",  # edited as a number
+        "zephyr_compile_definitions(-DWORKSPACE_SIZE=126944)",
+    ],
+)
+def test_a_workspace_size_crewrite_edits_or_that_follows_the_header_is_no_such_note(line):
+    _, notes = build_edits("CMakeLists.txt", f"{line}\n", 24000)
+    assert not any("does not edit" in note for note in notes)
+
+
 def test_declarations_go_where_every_build_sees_them():
     text = (
         "#include <a.h>\n#ifdef __ARM_FEATURE_DSP\n#include <arm_acle.h>\n#endif\n"

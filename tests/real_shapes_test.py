@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from crewrite import api
 from crewrite.cli import main
 from crewrite.emit import MovedWorkspace, apply_edits, metadata_edits
 from crewrite.errors import CrewriteError
@@ -445,4 +446,21 @@ def test_every_inserted_name_is_checked_for_a_declaration_before_use(tmp_path):
     assert undeclared_uses(tu.ast, names, str(path)) == [
         ("tvmgen_m_crewrite_now_", 2),
         ("crewrite_start_", 5),
+    ]
+
+
+def test_an_allocator_size_from_a_cmake_variable_is_named_not_left_silently(kws):
+    """`-DWORKSPACE_SIZE=${WS}`: crewrite edits numbers only; the note says where the size is
+    set and by how much to lower it, and the rewrite goes ahead (accept and warn)."""
+    cmake = kws / "CMakeLists.txt"
+    text = cmake.read_text()
+    cmake.write_text(
+        "set(WS 126944)\n" + text.replace("-DWORKSPACE_SIZE=126944", "-DWORKSPACE_SIZE=${WS}")
+    )
+    result = api.run(kws, write=False)
+    assert result.status == "rewritten" and "CMakeLists.txt" not in str(list(result.new_texts))
+    said = [note for note in result.notes if "does not edit" in note]
+    assert said == [  # the allocator held the whole workspace; all of it moved to the arena
+        "CMakeLists.txt:19: WORKSPACE_SIZE is set as '${WS}', which crewrite does not edit: "
+        "lower it by 126,432 bytes (moved to the arena) to free that RAM"
     ]
