@@ -74,6 +74,24 @@ def test_read_and_pad_style_helpers_and_a_generated_ror(tmp_path):
     assert failed == 0 and checked > 30_000, out
 
 
+def test_cmsis_compiler_h_gives_a_kernel_library_its_macros(tmp_path):
+    """A kernel library that includes <cmsis_compiler.h> on the host gets the attribute macros,
+    a compiler barrier and unaligned reads, whichever cmsis_compiler.h it reaches first."""
+    main = tmp_path / "main.c"
+    main.write_text(
+        "#include <stdio.h>\n#include <cmsis_compiler.h>\n"
+        "__STATIC_FORCEINLINE uint32_t twice(uint32_t x) { return 2u * x; }\n"
+        "typedef __PACKED_STRUCT { uint8_t a; uint32_t b; } packed;\n"
+        "int main(void) {\n"
+        "  const uint8_t bytes[6] = {0, 1, 2, 3, 4, 5};\n"
+        "  __COMPILER_BARRIER();\n"
+        '  printf("%u %u %u\\n", (unsigned)twice(__UNALIGNED_UINT32_READ(bytes + 1)),\n'
+        "         (unsigned)__UNALIGNED_UINT16_READ(bytes + 1), (unsigned)sizeof(packed));\n"
+        "  return 0;\n}\n"
+    )
+    assert compile_and_run(tmp_path, [main], UBSAN).split() == [str(2 * 0x04030201), "513", "5"]
+
+
 def test_host_cmsis_nn_kernels_reject_a_small_context(tmp_path):
     """Scratch matters: the host depthwise kernel refuses a buffer one byte too small."""
     main = tmp_path / "main.c"

@@ -29,6 +29,27 @@ static int8_t host_clamp(int32_t v, const cmsis_nn_activation* act) {
   return (int8_t)v;
 }
 
+/* The receptive field of output (oy, ox) into col as int16, [ky][kx][c], the input offset
+   added; a position in the padding holds 0. */
+static void host_im2col(int16_t* col, const int8_t* input, const cmsis_nn_dims* input_dims,
+                        int32_t KH, int32_t KW, cmsis_nn_tile stride, cmsis_nn_tile padding,
+                        int32_t input_offset, int32_t oy, int32_t ox) {
+  const int32_t H = input_dims->h, W = input_dims->w, C = input_dims->c;
+  for (int32_t ky = 0; ky < KH; ++ky) {
+    for (int32_t kx = 0; kx < KW; ++kx) {
+      int32_t iy = oy * stride.h - padding.h + ky;
+      int32_t ix = ox * stride.w - padding.w + kx;
+      for (int32_t c = 0; c < C; ++c) {
+        int16_t v = 0;
+        if (iy >= 0 && iy < H && ix >= 0 && ix < W) {
+          v = (int16_t)(input[((iy * W) + ix) * C + c] + input_offset);
+        }
+        col[(ky * KW + kx) * C + c] = v;
+      }
+    }
+  }
+}
+
 int32_t arm_convolve_wrapper_s8_get_buffer_size(const cmsis_nn_conv_params* conv_params,
                                                 const cmsis_nn_dims* input_dims,
                                                 const cmsis_nn_dims* filter_dims,
@@ -48,7 +69,7 @@ arm_cmsis_nn_status arm_convolve_wrapper_s8(
     const cmsis_nn_dims* bias_dims, const int32_t* bias_data, const cmsis_nn_dims* output_dims,
     int8_t* output_data) {
   (void)bias_dims;
-  const int32_t H = input_dims->h, W = input_dims->w, CI = input_dims->c;
+  const int32_t W = input_dims->w, CI = input_dims->c;
   const int32_t KH = filter_dims->h, KW = filter_dims->w, CO = output_dims->c;
   const int32_t OH = output_dims->h, OW = output_dims->w;
   const int32_t need = arm_convolve_wrapper_s8_get_buffer_size(conv_params, input_dims,
@@ -68,19 +89,8 @@ arm_cmsis_nn_status arm_convolve_wrapper_s8(
         direct = input_data + ((oy * W) + ox) * CI;
       } else {
         col = (int16_t*)ctx->buf;
-        for (int32_t ky = 0; ky < KH; ++ky) {
-          for (int32_t kx = 0; kx < KW; ++kx) {
-            int32_t iy = oy * conv_params->stride.h - conv_params->padding.h + ky;
-            int32_t ix = ox * conv_params->stride.w - conv_params->padding.w + kx;
-            for (int32_t c = 0; c < CI; ++c) {
-              int16_t v = 0;
-              if (iy >= 0 && iy < H && ix >= 0 && ix < W) {
-                v = (int16_t)(input_data[((iy * W) + ix) * CI + c] + conv_params->input_offset);
-              }
-              col[(ky * KW + kx) * CI + c] = v;
-            }
-          }
-        }
+        host_im2col(col, input_data, input_dims, KH, KW, conv_params->stride, conv_params->padding,
+                    conv_params->input_offset, oy, ox);
       }
       for (int32_t oc = 0; oc < CO; ++oc) {
         int32_t acc = bias_data != NULL ? bias_data[oc] : 0;
@@ -108,7 +118,7 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s8(
     const cmsis_nn_dims* bias_dims, const int32_t* bias_data, const cmsis_nn_dims* output_dims,
     int8_t* output_data) {
   (void)bias_dims;
-  const int32_t H = input_dims->h, W = input_dims->w, C = input_dims->c;
+  const int32_t C = input_dims->c;
   const int32_t KH = filter_dims->h, KW = filter_dims->w;
   const int32_t OH = output_dims->h, OW = output_dims->w;
   const int32_t need = 2 * KH * KW * C;
@@ -121,19 +131,8 @@ arm_cmsis_nn_status arm_depthwise_conv_wrapper_s8(
   int16_t* col = (int16_t*)ctx->buf;
   for (int32_t oy = 0; oy < OH; ++oy) {
     for (int32_t ox = 0; ox < OW; ++ox) {
-      for (int32_t ky = 0; ky < KH; ++ky) {
-        for (int32_t kx = 0; kx < KW; ++kx) {
-          int32_t iy = oy * dw_conv_params->stride.h - dw_conv_params->padding.h + ky;
-          int32_t ix = ox * dw_conv_params->stride.w - dw_conv_params->padding.w + kx;
-          for (int32_t c = 0; c < C; ++c) {
-            int16_t v = 0;
-            if (iy >= 0 && iy < H && ix >= 0 && ix < W) {
-              v = (int16_t)(input_data[((iy * W) + ix) * C + c] + dw_conv_params->input_offset);
-            }
-            col[(ky * KW + kx) * C + c] = v;
-          }
-        }
-      }
+      host_im2col(col, input_data, input_dims, KH, KW, dw_conv_params->stride,
+                  dw_conv_params->padding, dw_conv_params->input_offset, oy, ox);
       for (int32_t c = 0; c < C; ++c) {
         int32_t acc = bias_data != NULL ? bias_data[c] : 0;
         for (int32_t k = 0; k < KH * KW; ++k) {

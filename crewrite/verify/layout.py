@@ -402,7 +402,7 @@ def prove_layout(
                 f"{name[0]}:{line}: {name[1]} uses an arena in a form crewrite cannot read"
             )
     problems += _check_placements(placements, sizes, alignment, labels)
-    pools = _prove_pools(original, rewritten, headers or {}, own, extents)
+    pools = _prove_pools(original, rewritten, headers or {}, own, extents, statements)
     placements += pools.placements
     sizes.update({name: size for name, size in pools.sizes.items() if size is not None})
     problems += pools.problems
@@ -576,6 +576,7 @@ def _prove_pools(
     headers: Mapping[str, str],
     own: set[str],
     extents: Mapping[str, FunctionExtents],
+    statements: dict[tuple[str, str], list[_Statement]],
 ) -> _PoolProof:
     """Every moved workspace pool: each slice where the rewritten C puts it, its live ranges
     recomputed from the original (crewrite.usmp) and the bytes each range touches from the
@@ -588,7 +589,6 @@ def _prove_pools(
         return proof
     analysis = analyse_pools(original, list(original.modules), extents=extents)
     after = find_pools(rewritten)
-    statements = _statements(original)
     functions = {key: f for key, f in _own_functions(rewritten)}
     labels: dict[str, Sequence[str]] = {}
     for pool in analysis.facts.pools:

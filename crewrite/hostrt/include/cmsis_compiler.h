@@ -1,46 +1,15 @@
 /* CMSIS-Core's compiler header, as crewrite's host builds see it: the attribute macros a
-   kernel library such as CMSIS-NN uses, and the DSP intrinsics defined in C
-   (crewrite_arm.h) instead of the Arm inline assembly of cmsis_gcc.h. */
+   kernel library such as CMSIS-NN uses (shared with the parser's cmsis_compiler.h), a real
+   compiler barrier, unaligned reads, and the DSP intrinsics defined in C (crewrite_arm.h)
+   instead of the Arm inline assembly of cmsis_gcc.h. */
 #ifndef CREWRITE_HOST_CMSIS_COMPILER_H_
 #define CREWRITE_HOST_CMSIS_COMPILER_H_
 #include <stdint.h>
 #include <string.h>
 
 #include "crewrite_arm.h"
+#include <crewrite_cmsis_macros.h> /* in fake_libc_include/cmsis, on every host build's path */
 
-#ifndef __ASM
-#define __ASM __asm
-#endif
-#ifndef __INLINE
-#define __INLINE inline
-#endif
-#ifndef __STATIC_INLINE
-#define __STATIC_INLINE static inline
-#endif
-#ifndef __STATIC_FORCEINLINE
-#define __STATIC_FORCEINLINE __attribute__((always_inline)) static inline
-#endif
-#ifndef __NO_RETURN
-#define __NO_RETURN __attribute__((__noreturn__))
-#endif
-#ifndef __USED
-#define __USED __attribute__((used))
-#endif
-#ifndef __WEAK
-#define __WEAK __attribute__((weak))
-#endif
-#ifndef __PACKED
-#define __PACKED __attribute__((packed, aligned(1)))
-#endif
-#ifndef __PACKED_STRUCT
-#define __PACKED_STRUCT struct __attribute__((packed, aligned(1)))
-#endif
-#ifndef __ALIGNED
-#define __ALIGNED(x) __attribute__((aligned(x)))
-#endif
-#ifndef __RESTRICT
-#define __RESTRICT __restrict
-#endif
 #ifndef __COMPILER_BARRIER
 #define __COMPILER_BARRIER() __asm volatile("" ::: "memory")
 #endif
