@@ -101,9 +101,9 @@ def _analysed(project: Project, options: Options, use_cache: bool) -> Result:
     found = results_cache.load(digest, project)
     if found is not None:
         return replace(found, seconds=time.perf_counter() - started)
-    frontend.HEADERS_READ.clear()
-    result = rewrite_project(project, options)
-    results_cache.store(digest, result, frontend.HEADERS_READ)
+    with frontend.recording_headers() as headers:
+        result = rewrite_project(project, options)
+    results_cache.store(digest, result, headers)
     return result
 
 
