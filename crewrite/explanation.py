@@ -17,7 +17,7 @@ from typing import Any
 
 from crewrite.extract import AllocSite, is_entry
 from crewrite.liveness import Held, LiveBuffer, Liveness
-from crewrite.measure import peak
+from crewrite.measure import peak, round_up
 from crewrite.pipeline import ModuleResult, Result
 from crewrite.report import PoolReport, pool_report
 
@@ -192,14 +192,10 @@ def stack_offsets(live: Liveness) -> list[int]:
         first = live.held[i].first
         held = [j for j in held if live.held[j].last >= first]
         offsets[i] = max(
-            (offsets[j] + _rounded(live.held[j].site, live.alignment) for j in held), default=0
+            (offsets[j] + round_up(live.held[j].site.size, live.alignment) for j in held), default=0
         )
         held.append(i)
     return offsets
-
-
-def _rounded(site: AllocSite, alignment: int) -> int:
-    return -(-site.size // alignment) * alignment
 
 
 class _Module:
@@ -229,7 +225,7 @@ class _Module:
 
     def original_peak(self) -> Peak:
         live, align = self.live, self.live.alignment
-        held_bytes, point = peak((h.first, h.last, _rounded(h.site, align)) for h in live.held)
+        held_bytes, point = peak((h.first, h.last, round_up(h.site.size, align)) for h in live.held)
         if point is None:
             return Peak(-1, "-", "-", 0, ())
         offsets = stack_offsets(live)
@@ -345,7 +341,7 @@ class _Module:
                 per_call.setdefault((call.operator, call.first), []).append(h)
         found: dict[str, tuple[int, int, dict[tuple[str, str], AllocSite]]] = {}
         for (operator, _), held in per_call.items():
-            most, _ = peak((h.first, h.last, _rounded(h.site, align)) for h in held)
+            most, _ = peak((h.first, h.last, round_up(h.site.size, align)) for h in held)
             calls, best, sites = found.get(operator, (0, 0, {}))
             sites.update({h.site.key: h.site for h in held})
             found[operator] = (calls + 1, max(best, most), sites)
