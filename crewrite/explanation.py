@@ -19,7 +19,7 @@ from crewrite.extract import AllocSite, is_entry
 from crewrite.liveness import Held, LiveBuffer, Liveness
 from crewrite.measure import peak, round_up
 from crewrite.pipeline import ModuleResult, Result
-from crewrite.report import PoolReport, pool_report
+from crewrite.report import PoolReport, pool_report, totals
 
 # DLPack's type codes, as the last two arguments of TVMBackendAllocWorkspace hint them.
 _TYPE_CODES = {0: "int", 1: "uint", 2: "float", 4: "bfloat"}
@@ -389,18 +389,16 @@ def explain_result(result: Result, path: str, ram: int | None = None) -> Explana
     texts = result.project.texts
     modules = tuple(_Module(m, texts).explain(ram) for m in result.modules)
     pools = tuple(pool_report(p) for p in result.pools)
-    saved = sum(m.saved_bytes for m in modules) + sum(p.saved_bytes for p in pools)
+    total = totals(result.modules, pools)
     return Explanation(
         path=path,
         status="explained" if result.status == "rewritten" else result.status,
         ram_bytes=ram,
-        original_workspace_bytes=sum(m.original_workspace_bytes for m in modules)
-        + sum(p.usmp_pool_bytes for p in pools),
-        arena_bytes=sum(m.arena_bytes for m in modules) + sum(p.arena_bytes for p in pools),
-        lower_bound_bytes=sum(m.lower_bound_bytes for m in modules)
-        + sum(p.lower_bound_bytes for p in pools),
-        saved_bytes=saved,
-        saved_percent_of_ram=_percent(saved, ram),
+        original_workspace_bytes=total.original_workspace_bytes,
+        arena_bytes=total.arena_bytes,
+        lower_bound_bytes=total.lower_bound_bytes,
+        saved_bytes=total.saved_bytes,
+        saved_percent_of_ram=_percent(total.saved_bytes, ram),
         modules=modules,
         pools=pools,
         notes=result.notes,

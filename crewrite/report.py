@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -363,20 +364,39 @@ def unified_diff(result: Result) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Totals:
+    """A project's sizes: its modules' and its re-planned pools' summed (for a pool, the
+    original is USMP's pool)."""
+
+    original_workspace_bytes: int
+    arena_bytes: int
+    lower_bound_bytes: int
+    saved_bytes: int
+
+
+def totals(modules: Sequence[ModuleResult], pools: Sequence[PoolReport]) -> Totals:
+    return Totals(
+        sum(m.original_bytes for m in modules) + sum(p.usmp_pool_bytes for p in pools),
+        sum(m.arena_bytes for m in modules) + sum(p.arena_bytes for p in pools),
+        sum(m.plan.lower_bound_bytes for m in modules) + sum(p.lower_bound_bytes for p in pools),
+        sum(m.saved_bytes for m in modules) + sum(p.saved_bytes for p in pools),
+    )
+
+
 def make_report(result: Result, path: str, written: bool) -> Report:
     modules = tuple(_module_report(m) for m in result.modules)
     pools = tuple(pool_report(p) for p in result.pools)
+    total = totals(result.modules, pools)
     return Report(
         path=path,
         status=result.status,
         written=written,
         changed_files=changed_files(result),
-        original_workspace_bytes=sum(m.original_workspace_bytes for m in modules)
-        + sum(p.usmp_pool_bytes for p in pools),
-        arena_bytes=sum(m.arena_bytes for m in modules) + sum(p.arena_bytes for p in pools),
-        lower_bound_bytes=sum(m.lower_bound_bytes for m in modules)
-        + sum(p.lower_bound_bytes for p in pools),
-        saved_bytes=sum(m.saved_bytes for m in modules) + sum(p.saved_bytes for p in pools),
+        original_workspace_bytes=total.original_workspace_bytes,
+        arena_bytes=total.arena_bytes,
+        lower_bound_bytes=total.lower_bound_bytes,
+        saved_bytes=total.saved_bytes,
         remaining_workspace_bytes=0,
         modules=modules,
         pools=pools,
