@@ -19,7 +19,7 @@ from crewrite.extract import AllocSite, is_entry
 from crewrite.liveness import Held, LiveBuffer, Liveness
 from crewrite.measure import peak, round_up
 from crewrite.pipeline import ModuleResult, Result
-from crewrite.report import PoolReport, pool_report, totals
+from crewrite.report import PoolReport, peak_point, pool_report, totals
 
 # DLPack's type codes, as the last two arguments of TVMBackendAllocWorkspace hint them.
 _TYPE_CODES = {0: "int", 1: "uint", 2: "float", 4: "bfloat"}
@@ -252,17 +252,12 @@ class _Module:
         return self.peak(point, held_bytes, rows)
 
     def arena_peak(self) -> Peak:
-        live, align = self.live, self.live.alignment
-        live_bytes, point = peak(
-            (s, e, b.rounded_size(align)) for b in live.buffers for s, e in b.windows
-        )
-        if point is None:
+        live_bytes, point, at_peak = peak_point(self.m)
+        if point < 0:
             return Peak(-1, "-", "-", 0, ())
         rows = []
-        for b in live.buffers:
-            window = next(((s, e) for s, e in b.windows if s <= point <= e), None)
-            if window is None:
-                continue
+        for b in at_peak:
+            window = next((s, e) for s, e in b.windows if s <= point <= e)
             why = self.why_live(b, window)
             rows.append(self.row(b.site, b.range, b.size, self.m.address(b.id), why))
         return self.peak(point, live_bytes, rows)

@@ -22,6 +22,7 @@ from crewrite.extract.pools import SliceSite
 from crewrite.liveness import LiveBuffer
 from crewrite.measure import peak, round_up
 from crewrite.pipeline import ModuleResult
+from crewrite.report import peak_point
 from crewrite.usmp import PoolResult
 
 PANEL_W, PANEL_H = 540, 330
@@ -217,7 +218,7 @@ def _row(
                     b.rounded_size(align),
                 )
             )
-    live_bytes, live_at = peak((b.first, b.last, b.size) for b in after)
+    live_bytes, live_at, _ = peak_point(m)
     calls = tuple((name(c.operator), c.first, c.last) for c in operator_calls(live))
     saved = m.original_bytes - m.arena_bytes
     pct = 100.0 * saved / m.original_bytes if m.original_bytes else 0.0
@@ -234,7 +235,7 @@ def _row(
             f"crewrite's {kind} ({len(live.buffers)} live ranges)",
             tuple(after),
             live_bytes if m.arena_bytes == bound else m.arena_bytes,
-            live_at if live_at is not None else -1,
+            live_at,
             f"{kind} {_kb(m.arena_bytes)}"
             + (" = lower bound" if m.arena_bytes == bound else f", lower bound {_kb(bound)}"),
             AFTER,

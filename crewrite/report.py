@@ -19,19 +19,19 @@ def _pct(part: int, whole: int) -> str:
     return f"{100.0 * part / whole:.1f} %" if whole else "-"
 
 
-def peak_point(module: ModuleResult) -> tuple[int, list[str]]:
-    """The program point where the most bytes are live (-1 if none is), and the buffers live
-    there."""
+def peak_point(module: ModuleResult | PoolResult) -> tuple[int, int, list[LiveBuffer]]:
+    """The most bytes live at once in crewrite's memory (sizes rounded as planned), the first
+    program point holding them (-1 if none is), and the buffers live there."""
     align = module.liveness.alignment
-    _, point = peak(
+    most, point = peak(
         (start, end, buf.rounded_size(align))
         for buf in module.liveness.buffers
         for start, end in buf.windows
     )
     if point is None:
-        return -1, []
-    live = [b.id for b in module.liveness.buffers if any(s <= point <= e for s, e in b.windows)]
-    return point, live
+        return most, -1, []
+    live = [b for b in module.liveness.buffers if any(s <= point <= e for s, e in b.windows)]
+    return most, point, live
 
 
 def buffer_table(m: ModuleResult) -> list[str]:
@@ -77,8 +77,9 @@ def text_report(result: Result, verbose: bool = False) -> str:
         lines += pool_lines(pool, verbose)
     for m in result.modules:
         plan = m.plan
-        point, live = peak_point(m)
+        _, point, at_peak = peak_point(m)
         label = m.liveness.labels[point] if point >= 0 else "-"
+        live = [b.id for b in at_peak]
         proof = "optimal" if plan.optimal else f"gap {plan.gap_bytes} B to the bound"
         lines += [
             f"module {m.module}: {len({b.site.key for b in m.liveness.buffers})} workspace sites"
@@ -299,7 +300,7 @@ def _unbounded_report(u: Unproven) -> UnboundedReport:
 
 
 def _module_report(m: ModuleResult) -> ModuleReport:
-    point, live = peak_point(m)
+    _, point, live = peak_point(m)
     return ModuleReport(
         module=m.module,
         entry=m.liveness.roots,
@@ -314,7 +315,9 @@ def _module_report(m: ModuleResult) -> ModuleReport:
         planner=m.plan.planner,
         optimal=m.plan.optimal,
         alignment=m.liveness.alignment,
-        peak=PeakReport(point, m.liveness.labels[point] if point >= 0 else None, tuple(live)),
+        peak=PeakReport(
+            point, m.liveness.labels[point] if point >= 0 else None, tuple(b.id for b in live)
+        ),
         buffers=tuple(_buffer_report(b, m.address(b.id)) for b in m.liveness.buffers),
         out_of_bounds=tuple(_out_of_bounds_report(f) for f in m.out_of_bounds),
         unbounded=tuple(_unbounded_report(u) for u in m.unproven),
