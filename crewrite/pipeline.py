@@ -680,7 +680,7 @@ def _second_look(
             )
         reread[rel] = tu
     try:
-        with stage("extract"), paused_gc():
+        with stage("extract"):
             rewritten = extract(reread, project.module_names())
     except CrewriteError as exc:
         raise InternalError(
