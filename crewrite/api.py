@@ -21,7 +21,7 @@ from crewrite.errors import CrewriteError, InternalError
 from crewrite.explanation import Explanation, explain_result
 from crewrite.output import recover_interrupted_write, write_copy, write_in_place
 from crewrite.packing import PlanError
-from crewrite.pipeline import AlreadyRewritten, Options, Result, rewrite_project
+from crewrite.pipeline import Options, Result, rewrite_project
 from crewrite.project import Project, is_archive, load_project
 from crewrite.report import Report, make_report
 from crewrite.timing import stage
@@ -60,12 +60,7 @@ def run(
             paths, Path(header) if header else None, [Path(d) for d in options.include_dirs]
         )
     try:
-        try:
-            result = _analysed(project, options, cache)
-        except AlreadyRewritten as exc:
-            where = project.display(exc.file) if exc.file else project.given
-            note = f"{where}: {exc.reason}" + (f" ({repaired})" if repaired else "")
-            return Result(project, "already-rewritten", notes=(note,))
+        result = _analysed(project, options, cache)
         if repaired:
             result = replace(result, notes=(repaired, *result.notes))
         if verify is not None and result.new_texts:
@@ -101,9 +96,9 @@ def _analysed(project: Project, options: Options, use_cache: bool) -> Result:
     found = results_cache.load(digest, project)
     if found is not None:
         return replace(found, seconds=time.perf_counter() - started)
-    frontend.HEADERS_READ.clear()
-    result = rewrite_project(project, options)
-    results_cache.store(digest, result, frontend.HEADERS_READ)
+    with frontend.recording_headers() as headers:
+        result = rewrite_project(project, options)
+    results_cache.store(digest, result, headers)
     return result
 
 

@@ -76,11 +76,13 @@ def key(project: Project, options: Options) -> str:
     for rel in sorted(project.texts):
         digest.update(f"\0{rel}\0".encode())
         digest.update(project.texts[rel].encode("utf-8", "surrogateescape"))
-    # pcpp looks for `#include "x.h"` in the including source's own folder first
+    # pcpp looks for `#include "x.h"` in the including source's own folder first; the
+    # project's own files are in the digest already, from their texts (not read again)
     folders = set(project.include_dirs) | {project.path(rel).parent for rel in project.sources}
+    hashed = {project.path(rel) for rel in project.texts}
     for folder in sorted(folders):
         for path in sorted(Path(folder).rglob("*")) if Path(folder).is_dir() else []:
-            if path.is_file():
+            if path.is_file() and path not in hashed:
                 digest.update(f"\0{path}\0".encode("utf-8", "surrogateescape"))
                 digest.update(path.read_bytes())
     return digest.hexdigest()

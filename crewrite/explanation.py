@@ -17,9 +17,9 @@ from typing import Any
 
 from crewrite.extract import AllocSite, is_entry
 from crewrite.liveness import Held, LiveBuffer, Liveness
-from crewrite.measure import peak
+from crewrite.measure import peak, round_up
 from crewrite.pipeline import ModuleResult, Result
-from crewrite.report import PoolReport, pool_report
+from crewrite.report import PoolReport, peak_point, pool_report, totals
 
 # DLPack's type codes, as the last two arguments of TVMBackendAllocWorkspace hint them.
 _TYPE_CODES = {0: "int", 1: "uint", 2: "float", 4: "bfloat"}
@@ -192,14 +192,10 @@ def stack_offsets(live: Liveness) -> list[int]:
         first = live.held[i].first
         held = [j for j in held if live.held[j].last >= first]
         offsets[i] = max(
-            (offsets[j] + _rounded(live.held[j].site, live.alignment) for j in held), default=0
+            (offsets[j] + round_up(live.held[j].site.size, live.alignment) for j in held), default=0
         )
         held.append(i)
     return offsets
-
-
-def _rounded(site: AllocSite, alignment: int) -> int:
-    return -(-site.size // alignment) * alignment
 
 
 class _Module:
@@ -229,7 +225,7 @@ class _Module:
 
     def original_peak(self) -> Peak:
         live, align = self.live, self.live.alignment
-        held_bytes, point = peak((h.first, h.last, _rounded(h.site, align)) for h in live.held)
+        held_bytes, point = peak((h.first, h.last, round_up(h.site.size, align)) for h in live.held)
         if point is None:
             return Peak(-1, "-", "-", 0, ())
         offsets = stack_offsets(live)
@@ -256,17 +252,12 @@ class _Module:
         return self.peak(point, held_bytes, rows)
 
     def arena_peak(self) -> Peak:
-        live, align = self.live, self.live.alignment
-        live_bytes, point = peak(
-            (s, e, b.rounded_size(align)) for b in live.buffers for s, e in b.windows
-        )
-        if point is None:
+        live_bytes, point, at_peak = peak_point(self.m)
+        if point < 0:
             return Peak(-1, "-", "-", 0, ())
         rows = []
-        for b in live.buffers:
-            window = next(((s, e) for s, e in b.windows if s <= point <= e), None)
-            if window is None:
-                continue
+        for b in at_peak:
+            window = next((s, e) for s, e in b.windows if s <= point <= e)
             why = self.why_live(b, window)
             rows.append(self.row(b.site, b.range, b.size, self.m.address(b.id), why))
         return self.peak(point, live_bytes, rows)
@@ -345,7 +336,7 @@ class _Module:
                 per_call.setdefault((call.operator, call.first), []).append(h)
         found: dict[str, tuple[int, int, dict[tuple[str, str], AllocSite]]] = {}
         for (operator, _), held in per_call.items():
-            most, _ = peak((h.first, h.last, _rounded(h.site, align)) for h in held)
+            most, _ = peak((h.first, h.last, round_up(h.site.size, align)) for h in held)
             calls, best, sites = found.get(operator, (0, 0, {}))
             sites.update({h.site.key: h.site for h in held})
             found[operator] = (calls + 1, max(best, most), sites)
@@ -393,18 +384,16 @@ def explain_result(result: Result, path: str, ram: int | None = None) -> Explana
     texts = result.project.texts
     modules = tuple(_Module(m, texts).explain(ram) for m in result.modules)
     pools = tuple(pool_report(p) for p in result.pools)
-    saved = sum(m.saved_bytes for m in modules) + sum(p.saved_bytes for p in pools)
+    total = totals(result.modules, pools)
     return Explanation(
         path=path,
         status="explained" if result.status == "rewritten" else result.status,
         ram_bytes=ram,
-        original_workspace_bytes=sum(m.original_workspace_bytes for m in modules)
-        + sum(p.usmp_pool_bytes for p in pools),
-        arena_bytes=sum(m.arena_bytes for m in modules) + sum(p.arena_bytes for p in pools),
-        lower_bound_bytes=sum(m.lower_bound_bytes for m in modules)
-        + sum(p.lower_bound_bytes for p in pools),
-        saved_bytes=saved,
-        saved_percent_of_ram=_percent(saved, ram),
+        original_workspace_bytes=total.original_workspace_bytes,
+        arena_bytes=total.arena_bytes,
+        lower_bound_bytes=total.lower_bound_bytes,
+        saved_bytes=total.saved_bytes,
+        saved_percent_of_ram=_percent(total.saved_bytes, ram),
         modules=modules,
         pools=pools,
         notes=result.notes,

@@ -209,15 +209,29 @@ def defined_functions(text: str) -> set[str]:
     return names - {"if", "for", "while", "switch", "return", "sizeof"}
 
 
-# Every header pcpp has opened in this process (absolute paths): what a result depends on
-# beyond the project's own files and folders (`#include "../common/x.h"`, a header that
-# includes another from elsewhere); crewrite.cache checks them before reusing a result.
-HEADERS_READ: set[str] = set()
+# The headers pcpp opens while `recording_headers` runs (absolute paths), None otherwise.
+_headers_read: set[str] | None = None
+
+
+@contextmanager
+def recording_headers() -> Iterator[set[str]]:
+    """Every header pcpp opens inside the block: what a result depends on beyond the
+    project's own files and folders (`#include "../common/x.h"`, a header that includes
+    another from elsewhere); crewrite.cache checks them before reusing a result. Scoped, so
+    that nothing accumulates over the runs of a long-lived process."""
+    global _headers_read
+    outer, _headers_read = _headers_read, set()
+    try:
+        yield _headers_read
+    finally:
+        if outer is not None:
+            outer |= _headers_read
+        _headers_read = outer
 
 
 class _Preprocessor(Preprocessor):
     """pcpp with errors collected instead of printed, unknown includes remembered, and every
-    header it opens recorded (HEADERS_READ)."""
+    header it opens recorded (`recording_headers`)."""
 
     def __init__(self) -> None:
         super().__init__()
@@ -241,7 +255,8 @@ class _Preprocessor(Preprocessor):
 
     def on_file_open(self, is_system_include: bool, includepath: str) -> Any:
         handle = super().on_file_open(is_system_include, includepath)  # raises if absent
-        HEADERS_READ.add(includepath)
+        if _headers_read is not None:
+            _headers_read.add(includepath)
         return handle
 
 

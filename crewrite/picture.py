@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import colorsys
 from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 
 import drawsvg
 
@@ -20,8 +20,9 @@ from crewrite.explanation import abbreviate, operator_calls, short_name, stack_o
 from crewrite.extract import AllocSite, is_entry
 from crewrite.extract.pools import SliceSite
 from crewrite.liveness import LiveBuffer
-from crewrite.measure import peak
+from crewrite.measure import peak, round_up
 from crewrite.pipeline import ModuleResult
+from crewrite.report import peak_point
 from crewrite.usmp import PoolResult
 
 PANEL_W, PANEL_H = 540, 330
@@ -116,19 +117,12 @@ def module_row(m: ModuleResult) -> Row:
                 h.first,
                 h.last,
                 offset,
-                -(-h.site.size // align) * align,
+                round_up(h.site.size, align),
                 used,
             )
         )
-    return _row(
-        f"module {m.module}",
-        m,
-        f"as written: the runtime's stack allocator ({len(before)} buffers)",
-        tuple(before),
-        "arena",
-        name,
-        key,
-    )
+    title = f"as written: the runtime's stack allocator ({len(before)} buffers)"
+    return _row(f"module {m.module}", m, _peak_side(title, tuple(before)), "arena", name, key)
 
 
 def pool_row(r: PoolResult) -> Row:
@@ -159,26 +153,30 @@ def pool_row(r: PoolResult) -> Row:
                     site.size,
                 )
             )
-    row = _row(
-        f"module {module}, USMP pool {r.pool.name}",
-        r,
-        f"as USMP planned the pool ({len(slices)} slices)",
-        tuple(before),
-        "pool",
-        name,
-        key,
-    )
+    title = f"as USMP planned the pool ({len(slices)} slices)"
     # What USMP's pool needs is where its highest slice ends, not the bytes live at once.
     top = max(before, key=lambda b: b.offset + b.size, default=None)
-    if top is None:
-        return replace(row, original_name="USMP's pool")
-    marked = replace(
-        row.before,
-        peak_bytes=top.offset + top.size,
-        peak_point=top.first,
-        peak_text=f"top slice ends at {_kb(top.offset + top.size)}",
+    side = (
+        _peak_side(title, tuple(before))
+        if top is None
+        else Side(
+            title,
+            tuple(before),
+            top.offset + top.size,
+            top.first,
+            f"top slice ends at {_kb(top.offset + top.size)}",
+            BEFORE,
+        )
     )
-    return replace(row, before=marked, original_name="USMP's pool")
+    return _row(f"module {module}, USMP pool {r.pool.name}", r, side, "pool", name, key)
+
+
+def _peak_side(title: str, boxes: tuple[Box, ...]) -> Side:
+    """The left side with its peak: the most bytes held at one point."""
+    held, held_at = peak((b.first, b.last, b.size) for b in boxes)
+    return Side(
+        title, boxes, held, held_at if held_at is not None else -1, f"peak {_kb(held)}", BEFORE
+    )
 
 
 def _merged(windows: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
@@ -195,8 +193,7 @@ def _merged(windows: Iterable[tuple[int, int]]) -> list[tuple[int, int]]:
 def _row(
     title: str,
     m: ModuleResult | PoolResult,
-    before_title: str,
-    before: tuple[Box, ...],
+    before: Side,
     kind: str,
     name: Callable[[str], str],
     key: Callable[[AllocSite], str],
@@ -221,37 +218,31 @@ def _row(
                     b.rounded_size(align),
                 )
             )
-    held, held_at = peak((b.first, b.last, b.size) for b in before)
-    live_bytes, live_at = peak((b.first, b.last, b.size) for b in after)
+    live_bytes, live_at, _ = peak_point(m)
     calls = tuple((name(c.operator), c.first, c.last) for c in operator_calls(live))
     saved = m.original_bytes - m.arena_bytes
     pct = 100.0 * saved / m.original_bytes if m.original_bytes else 0.0
     bound = m.plan.lower_bound_bytes
-    written = "in USMP's pool" if isinstance(m, PoolResult) else "as written"
+    usmp = isinstance(m, PoolResult)
+    written = "in USMP's pool" if usmp else "as written"
     return Row(
         title=f"{title}: {_kb(m.original_bytes)} {written}, {_kb(m.arena_bytes)} in "
         f"crewrite's {kind} (saves {_kb(saved)}, {pct:.1f} %)",
         points=len(live.labels),
         calls=calls,
-        before=Side(
-            before_title,
-            before,
-            held,
-            held_at if held_at is not None else -1,
-            f"peak {_kb(held)}",
-            BEFORE,
-        ),
+        before=before,
         after=Side(
             f"crewrite's {kind} ({len(live.buffers)} live ranges)",
             tuple(after),
             live_bytes if m.arena_bytes == bound else m.arena_bytes,
-            live_at if live_at is not None else -1,
+            live_at,
             f"{kind} {_kb(m.arena_bytes)}"
             + (" = lower bound" if m.arena_bytes == bound else f", lower bound {_kb(bound)}"),
             AFTER,
         ),
         bound=bound,
         original=m.original_bytes,
+        original_name="USMP's pool" if usmp else "as written",
     )
 
 

@@ -229,6 +229,13 @@ def _scan(project: Project) -> dict[str, list[int]]:
     return calls
 
 
+def _static_note(project: Project, missing: str) -> str:
+    return (
+        f"{project.given}: {missing} in {len(project.sources)} source files: the project is "
+        "already static; nothing to rewrite"
+    )
+
+
 def _plan_module(
     program: Program,
     module: str,
@@ -258,15 +265,17 @@ def rewrite_project(project: Project, options: Options = Options()) -> Result:
 
 def _rewrite_project(project: Project, options: Options) -> Result:
     started = time.perf_counter()
-    calls = _scan(project)
+    try:
+        calls = _scan(project)
+    except AlreadyRewritten as exc:
+        note = f"{project.display(exc.file) if exc.file else project.given}: {exc.reason}"
+        return Result(
+            project, "already-rewritten", notes=(note,), seconds=time.perf_counter() - started
+        )
     if not any(calls.values()) and not any(
         pools_named(project.texts[rel]) for rel in project.sources
     ):
-        note = (
-            f"{project.given}: no {ALLOC} call and no USMP pool in {len(project.sources)} "
-            "source files: "
-            "the project is already static; nothing to rewrite"
-        )
+        note = _static_note(project, f"no {ALLOC} call and no USMP pool")
         return Result(project, "static", notes=(note,), seconds=time.perf_counter() - started)
     reading = read_program(project, options.defines, calls)
     unreadable = {  # pools a source that does not parse may use: they stay as they are
@@ -491,10 +500,7 @@ def _rewrite_pools(
             extents=extents,
         )
     if not plans.results:
-        note = (
-            f"{project.given}: no {ALLOC} call in {len(project.sources)} source files: the "
-            "project is already static; nothing to rewrite"
-        )
+        note = _static_note(project, f"no {ALLOC} call")
         return Result(project, "static", notes=(note, *plans.notes))
     edits: dict[str, list[Edit]] = {}
     notes = list(plans.notes)
@@ -674,7 +680,7 @@ def _second_look(
             )
         reread[rel] = tu
     try:
-        with stage("extract"), paused_gc():
+        with stage("extract"):
             rewritten = extract(reread, project.module_names())
     except CrewriteError as exc:
         raise InternalError(

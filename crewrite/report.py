@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import difflib
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from typing import Any
 
@@ -18,19 +19,19 @@ def _pct(part: int, whole: int) -> str:
     return f"{100.0 * part / whole:.1f} %" if whole else "-"
 
 
-def peak_point(module: ModuleResult) -> tuple[int, list[str]]:
-    """The program point where the most bytes are live (-1 if none is), and the buffers live
-    there."""
+def peak_point(module: ModuleResult | PoolResult) -> tuple[int, int, list[LiveBuffer]]:
+    """The most bytes live at once in crewrite's memory (sizes rounded as planned), the first
+    program point holding them (-1 if none is), and the buffers live there."""
     align = module.liveness.alignment
-    _, point = peak(
+    most, point = peak(
         (start, end, buf.rounded_size(align))
         for buf in module.liveness.buffers
         for start, end in buf.windows
     )
     if point is None:
-        return -1, []
-    live = [b.id for b in module.liveness.buffers if any(s <= point <= e for s, e in b.windows)]
-    return point, live
+        return most, -1, []
+    live = [b for b in module.liveness.buffers if any(s <= point <= e for s, e in b.windows)]
+    return most, point, live
 
 
 def buffer_table(m: ModuleResult) -> list[str]:
@@ -76,8 +77,9 @@ def text_report(result: Result, verbose: bool = False) -> str:
         lines += pool_lines(pool, verbose)
     for m in result.modules:
         plan = m.plan
-        point, live = peak_point(m)
+        _, point, at_peak = peak_point(m)
         label = m.liveness.labels[point] if point >= 0 else "-"
+        live = [b.id for b in at_peak]
         proof = "optimal" if plan.optimal else f"gap {plan.gap_bytes} B to the bound"
         lines += [
             f"module {m.module}: {len({b.site.key for b in m.liveness.buffers})} workspace sites"
@@ -298,7 +300,7 @@ def _unbounded_report(u: Unproven) -> UnboundedReport:
 
 
 def _module_report(m: ModuleResult) -> ModuleReport:
-    point, live = peak_point(m)
+    _, point, live = peak_point(m)
     return ModuleReport(
         module=m.module,
         entry=m.liveness.roots,
@@ -313,7 +315,9 @@ def _module_report(m: ModuleResult) -> ModuleReport:
         planner=m.plan.planner,
         optimal=m.plan.optimal,
         alignment=m.liveness.alignment,
-        peak=PeakReport(point, m.liveness.labels[point] if point >= 0 else None, tuple(live)),
+        peak=PeakReport(
+            point, m.liveness.labels[point] if point >= 0 else None, tuple(b.id for b in live)
+        ),
         buffers=tuple(_buffer_report(b, m.address(b.id)) for b in m.liveness.buffers),
         out_of_bounds=tuple(_out_of_bounds_report(f) for f in m.out_of_bounds),
         unbounded=tuple(_unbounded_report(u) for u in m.unproven),
@@ -363,20 +367,39 @@ def unified_diff(result: Result) -> str:
     )
 
 
+@dataclass(frozen=True)
+class Totals:
+    """A project's sizes: its modules' and its re-planned pools' summed (for a pool, the
+    original is USMP's pool)."""
+
+    original_workspace_bytes: int
+    arena_bytes: int
+    lower_bound_bytes: int
+    saved_bytes: int
+
+
+def totals(modules: Sequence[ModuleResult], pools: Sequence[PoolReport]) -> Totals:
+    return Totals(
+        sum(m.original_bytes for m in modules) + sum(p.usmp_pool_bytes for p in pools),
+        sum(m.arena_bytes for m in modules) + sum(p.arena_bytes for p in pools),
+        sum(m.plan.lower_bound_bytes for m in modules) + sum(p.lower_bound_bytes for p in pools),
+        sum(m.saved_bytes for m in modules) + sum(p.saved_bytes for p in pools),
+    )
+
+
 def make_report(result: Result, path: str, written: bool) -> Report:
     modules = tuple(_module_report(m) for m in result.modules)
     pools = tuple(pool_report(p) for p in result.pools)
+    total = totals(result.modules, pools)
     return Report(
         path=path,
         status=result.status,
         written=written,
         changed_files=changed_files(result),
-        original_workspace_bytes=sum(m.original_workspace_bytes for m in modules)
-        + sum(p.usmp_pool_bytes for p in pools),
-        arena_bytes=sum(m.arena_bytes for m in modules) + sum(p.arena_bytes for p in pools),
-        lower_bound_bytes=sum(m.lower_bound_bytes for m in modules)
-        + sum(p.lower_bound_bytes for p in pools),
-        saved_bytes=sum(m.saved_bytes for m in modules) + sum(p.saved_bytes for p in pools),
+        original_workspace_bytes=total.original_workspace_bytes,
+        arena_bytes=total.arena_bytes,
+        lower_bound_bytes=total.lower_bound_bytes,
+        saved_bytes=total.saved_bytes,
         remaining_workspace_bytes=0,
         modules=modules,
         pools=pools,

@@ -189,6 +189,10 @@ def test_python_api_check_then_rewrite_then_nothing_to_do(kws):
     again = crewrite.rewrite(kws)
     assert again.status == "already-rewritten" and not again.written
     assert again.changed_files == () and "already rewritten" in again.notes[0]
+    copy = kws.parent / "copy"
+    again = crewrite.rewrite(kws, copy)  # nothing to do, but the copy asked for is made
+    assert again.status == "already-rewritten" and again.written
+    assert snapshot(copy) == snapshot(kws)
 
 
 def test_python_api_report_has_the_fields_of_report_json(kws, tmp_path):
