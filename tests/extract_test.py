@@ -70,8 +70,16 @@ def test_aliases_escapes_and_call_graph(project):
             "(uint64_t)8, 0, 8);\n  g();\n  return 0;\n}\nint32_t g(void) { return f(); }\n",
             "recursive",
         ),
+        (
+            # A macro shifts the columns, and two calls share the line: which text is whose?
+            "#define VP void*\nint32_t f(void) {\n  VP a = TVMBackendAllocWorkspace(1, 0, "
+            "(uint64_t)8, 0, 8); VP b = TVMBackendAllocWorkspace(1, 0, (uint64_t)8, 0, 8);\n"
+            "  TVMBackendFreeWorkspace(1, 0, b);\n  TVMBackendFreeWorkspace(1, 0, a);\n"
+            "  return 0;\n}\n",
+            "cannot find the text of the TVMBackendAllocWorkspace call",
+        ),
     ],
-    ids=["size-not-constant", "allocated-twice", "free-foreign", "recursion"],
+    ids=["size-not-constant", "allocated-twice", "free-foreign", "recursion", "shared-line"],
 )
 def test_refusals_name_file_line_reason(project, body, reason):
     with pytest.raises(CrewriteError) as err:

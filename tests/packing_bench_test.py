@@ -10,7 +10,8 @@ from crewrite.packing import load_instance, lower_bound, plan
 
 DATA = Path(__file__).resolve().parents[2] / "shared/benchmarks/dsa"
 
-# From the README table: lower bound, greedy by size, greedy with TFLM's ties.
+# From the table in shared/benchmarks/dsa/README.md: lower bound, greedy by size, greedy with
+# TFLM's ties.
 README = {
     "ad01_int8": (768, 768, 768),
     "kws_ref_model": (16_000, 16_000, 16_000),

@@ -36,6 +36,10 @@ from crewrite.project import load_project
 from crewrite.timing import STAGE_TIMES_ENV
 from crewrite.verify.host import HOSTRT_INCLUDE
 
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from bench_rewrite import export_revision  # noqa: E402
+
 ROOT = Path(__file__).resolve().parent.parent
 FIXTURES = ROOT / "fixtures"
 SCALE = "vww_scale"
@@ -228,14 +232,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         baseline = None
         if args.baseline:
-            baseline = scratch / "baseline"
-            baseline.mkdir()
-            archive = subprocess.run(
-                ["git", "-C", str(ROOT), "archive", args.baseline],
-                check=True,
-                capture_output=True,
-            ).stdout
-            subprocess.run(["tar", "-x", "-C", str(baseline)], input=archive, check=True)
+            baseline = export_revision(args.baseline, scratch / "baseline")
         projects = list(args.projects) or [largest_fixture()]
         if not args.no_scale and not args.projects:
             projects.append(generate_scale(scratch / "projects"))

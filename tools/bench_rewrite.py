@@ -14,6 +14,7 @@ of this tree's time spent in the extent analysis.
 from __future__ import annotations
 
 import argparse
+import io
 import json
 import os
 import statistics
@@ -50,6 +51,18 @@ print(json.dumps({"seconds": seconds, "cpu": cpu, "share": share,
 """
 
 
+def export_revision(revision: str, into: Path) -> Path:
+    """The files of a git revision of this repository, unpacked into a new folder `into`
+    (bench_pipeline.py's --baseline uses it too)."""
+    into.mkdir()
+    archive = subprocess.run(
+        ["git", "-C", str(REPO), "archive", revision], capture_output=True, check=True
+    ).stdout
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        tar.extractall(into, filter="data")
+    return into
+
+
 def _run(root: Path, project: Path) -> dict:
     env = dict(os.environ, PYTHONPATH=str(root))
     done = subprocess.run(
@@ -74,15 +87,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     projects = args.projects or [FIXTURES / "vww_big"]
     with tempfile.TemporaryDirectory(prefix="crewrite-bench-") as scratch:
-        baseline = Path(scratch) / "baseline"
-        baseline.mkdir()
-        archive = subprocess.run(
-            ["git", "-C", str(REPO), "archive", args.baseline], capture_output=True, check=True
-        ).stdout
-        archive_path = Path(scratch) / "baseline.tar"
-        archive_path.write_bytes(archive)
-        with tarfile.open(archive_path) as tar:
-            tar.extractall(baseline, filter="data")
+        baseline = export_revision(args.baseline, Path(scratch) / "baseline")
         print(
             f"| project | {args.baseline} wall s: median (fastest) | this tree wall s "
             f"| wall ratio | {args.baseline} CPU s | this tree CPU s | CPU ratio "

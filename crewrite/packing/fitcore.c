@@ -98,13 +98,40 @@ static int64_t align_up(int64_t value, int64_t step) {
     return (value + step - 1) / step * step;
 }
 
-/* Splits `bufs` (the still unplaced ones) into groups separated by zero-count boundaries
- * in [lo, hi - 1); `first`/`last` give each buffer's range. Writes group bounds into
- * `bounds` (ngroups + 1 entries), the buffers, grouped, into `out`, and the range each
- * group spans into `span` (2 entries per group: first, one past the last). */
-static int split_groups(const int32_t *bufs, int nb, const int64_t *cuts, int lo, int hi,
-                        const int32_t *first, const int32_t *last, int32_t *out,
-                        int32_t *bounds, int32_t *gstart, int32_t *span) {
+/* The scratch of one split (see split_groups), for up to `nb` buffers over [lo, hi). */
+typedef struct {
+    int32_t *bufs, *out, *bounds, *gstart, *span;
+} Split;
+
+static void split_free(Split *sp) {
+    free(sp->bufs);
+    free(sp->out);
+    free(sp->bounds);
+    free(sp->gstart);
+    free(sp->span);
+}
+
+/* Returns 0 (with nothing left allocated) when out of memory. */
+static int split_alloc(Split *sp, int nb, int lo, int hi) {
+    sp->bufs = malloc((size_t)(nb + 1) * sizeof(int32_t));
+    sp->out = malloc((size_t)(nb + 1) * sizeof(int32_t));
+    sp->bounds = malloc((size_t)(hi - lo + 2) * sizeof(int32_t));
+    sp->gstart = malloc((size_t)(hi - lo + 1) * sizeof(int32_t));
+    sp->span = malloc((size_t)(hi - lo + 1) * 2 * sizeof(int32_t));
+    if (sp->bufs && sp->out && sp->bounds && sp->gstart && sp->span) return 1;
+    split_free(sp);
+    return 0;
+}
+
+/* Splits the first `nb` of `sp->bufs` (the still unplaced ones) into groups separated by
+ * zero-count boundaries in [lo, hi - 1); `first`/`last` give each buffer's range. Writes
+ * group bounds into `bounds` (ngroups + 1 entries), the buffers, grouped, into `out`, and
+ * the range each group spans into `span` (2 entries per group: first, one past the last).
+ * Returns the number of groups, -1 when out of memory. */
+static int split_groups(Split *sp, int nb, const int64_t *cuts, int lo, int hi,
+                        const int32_t *first, const int32_t *last) {
+    const int32_t *bufs = sp->bufs;
+    int32_t *out = sp->out, *bounds = sp->bounds, *gstart = sp->gstart, *span = sp->span;
     /* gstart[k - lo] = group index of position k */
     int g = 0;
     for (int k = lo; k < hi; k++) {
@@ -200,41 +227,22 @@ static int canon_rank(Canon *c, const int32_t *group, int count) {
 }
 
 static int canon_split(Canon *c, const int32_t *part, int np, int slo, int shi) {
-    const Problem *p = c->p;
-    int32_t *bufs = malloc((size_t)(np + 1) * sizeof(int32_t));
-    int32_t *out = malloc((size_t)(np + 1) * sizeof(int32_t));
-    int32_t *bounds = malloc((size_t)(shi - slo + 2) * sizeof(int32_t));
-    int32_t *gstart = malloc((size_t)(shi - slo + 1) * sizeof(int32_t));
-    int32_t *span = malloc((size_t)(shi - slo + 1) * 2 * sizeof(int32_t));
-    int status = FOUND;
-    if (!bufs || !out || !bounds || !gstart || !span) {
-        status = NOMEM;
-        goto done;
-    }
+    Split sp;
+    if (!split_alloc(&sp, np, slo, shi)) return NOMEM;
     int nb = 0;
     for (int t = 0; t < np; t++)
-        if (c->off[part[t]] < 0) bufs[nb++] = part[t];
-    int ng = split_groups(bufs, nb, c->cuts, slo, shi, c->first, c->last, out, bounds, gstart,
-                          span);
-    if (ng < 0) {
-        status = NOMEM;
-        goto done;
-    }
+        if (c->off[part[t]] < 0) sp.bufs[nb++] = part[t];
+    int ng = split_groups(&sp, nb, c->cuts, slo, shi, c->first, c->last);
+    int status = ng < 0 ? NOMEM : FOUND;
     for (int g = 0; g < ng && status == FOUND; g++) {
-        int count = bounds[g + 1] - bounds[g];
+        int count = sp.bounds[g + 1] - sp.bounds[g];
         if (!count) continue;
-        const int32_t *group = out + bounds[g];
+        const int32_t *group = sp.out + sp.bounds[g];
         status = canon_rank(c, group, count)
-                     ? canon_search(c, group, count, span[2 * g], span[2 * g + 1], 0, -1)
+                     ? canon_search(c, group, count, sp.span[2 * g], sp.span[2 * g + 1], 0, -1)
                      : NOMEM;
     }
-done:
-    free(bufs);
-    free(out);
-    free(bounds);
-    free(gstart);
-    free(span);
-    (void)p;
+    split_free(&sp);
     return status;
 }
 
@@ -473,29 +481,17 @@ static int sky_search(Sky *s, int lo, int hi);
 static int sky_split(Sky *s, int lo, int hi) {
     int cnt = 0;
     for (int k = lo; k < hi; k++) cnt += s->start_at[k + 1] - s->start_at[k];
-    int32_t *bufs = malloc((size_t)(cnt + 1) * sizeof(int32_t));
-    int32_t *out = malloc((size_t)(cnt + 1) * sizeof(int32_t));
-    int32_t *bounds = malloc((size_t)(hi - lo + 2) * sizeof(int32_t));
-    int32_t *gstart = malloc((size_t)(hi - lo + 1) * sizeof(int32_t));
-    int32_t *span = malloc((size_t)(hi - lo + 1) * 2 * sizeof(int32_t));
-    int status = FOUND;
-    if (!bufs || !out || !bounds || !gstart || !span) {
-        status = NOMEM;
-        goto done;
-    }
+    Split sp;
+    if (!split_alloc(&sp, cnt, lo, hi)) return NOMEM;
     int nb = 0;
     for (int k = lo; k < hi; k++)
         for (int t = s->start_at[k]; t < s->start_at[k + 1]; t++)
-            if (!s->placed[s->by_start[t]]) bufs[nb++] = s->by_start[t];
-    int ng = split_groups(bufs, nb, s->cuts, lo, hi, s->first, s->last, out, bounds, gstart,
-                          span);
-    if (ng < 0) {
-        status = NOMEM;
-        goto done;
-    }
+            if (!s->placed[s->by_start[t]]) sp.bufs[nb++] = s->by_start[t];
+    int ng = split_groups(&sp, nb, s->cuts, lo, hi, s->first, s->last);
+    int status = ng < 0 ? NOMEM : FOUND;
     for (int g = 0; g < ng && status == FOUND; g++) {
-        if (bounds[g + 1] == bounds[g]) continue;
-        int glo = span[2 * g], ghi = span[2 * g + 1];
+        if (sp.bounds[g + 1] == sp.bounds[g]) continue;
+        int glo = sp.span[2 * g], ghi = sp.span[2 * g + 1];
         /* The new walls may let deferred runs at the edges settle. */
         size_t mark = s->log.len;
         if (sky_settle(s, glo, glo, ghi) && sky_settle(s, ghi - 1, glo, ghi))
@@ -505,12 +501,7 @@ static int sky_split(Sky *s, int lo, int hi) {
         if (s->log.failed) status = NOMEM;
         log_undo(&s->log, mark);
     }
-done:
-    free(bufs);
-    free(out);
-    free(bounds);
-    free(gstart);
-    free(span);
+    split_free(&sp);
     return status;
 }
 

@@ -85,9 +85,9 @@ class Graph:
 
 
 def _window_pairs(owner: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> np.ndarray:
+    """Pairs of window rows that share a point, as an (m, 2) array of owners."""
     import numpy as np
 
-    """Pairs of window rows that share a point, as an (m, 2) array of owners."""
     order = np.argsort(starts, kind="stable")
     s, e, o = starts[order], ends[order], owner[order]
     rows = np.arange(len(s))
