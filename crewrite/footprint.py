@@ -126,21 +126,32 @@ def _proven_starts(fn: Function, fx: FunctionExtents, var: str) -> list[int]:
     accepted: list[int] = []
     end = len(fx.statements)
     for index in reversed(candidates):  # a later start shortens what an earlier one must fill
-        if _fills(fx, var, index, end):
+        first_write = fx.statements[index].bases[var].must_write
+        if reads_covered(fx, var, range(index + 1, end), first_write):
             accepted.append(index)
             end = index
     return accepted[::-1]
 
 
-def _fills(fx: FunctionExtents, var: str, start: int, end: int) -> bool:
-    """Whether every byte of `var` read by statements start+1 .. end-1 is certainly written
-    by statement `start` or a statement after it and before the reader."""
-    written: Runs = fx.statements[start].bases[var].must_write
-    for statement in fx.statements[start + 1 : end]:
-        extent = statement.bases.get(var)
+def reads_covered(
+    fx: FunctionExtents,
+    var: str,
+    statements: Iterable[int],
+    written: Runs = (),
+    own_writes: bool = False,
+) -> bool:
+    """Whether every byte of `var` that each of `statements` (indices, in order) may read was
+    certainly written through it before: in `written`, or by an earlier one of them (with
+    `own_writes`, by the reader itself too, as an accumulation into its own output). An
+    unbounded read is never covered. The one rule for "this use of a buffer is fed by its
+    own writes", here to split live ranges and in crewrite.usmp to tell apart slices that
+    share bytes."""
+    for index in statements:
+        extent = fx.statements[index].bases.get(var)
         if extent is None:
             continue
-        if extent.reads is not None and not runs_cover(written, extent.reads):
+        covered = merge_runs([*written, *extent.must_write]) if own_writes else written
+        if extent.reads is not None and not runs_cover(covered, extent.reads):
             return False
         written = merge_runs([*written, *extent.must_write])
     return True
