@@ -626,11 +626,9 @@ def _renamed(tu: TranslationUnit, inline: set[int]) -> TranslationUnit:
     ext = []
     for node in tu.ast.ext:
         if isinstance(node, c_ast.FuncDef) and any(id(n) in inline for n in _walk(node)):
-            ids = {id(n): n for n in _walk(node)}
-            memo: dict[int, object] = {}
+            memo: dict[int, object] = {}  # id of a node of `node` -> its copy
             copied = copy.deepcopy(node, memo)
-            named = {id(memo[i]) for i in inline if i in ids and i in memo}
-            _Named(named).visit(copied)
+            _Named({id(memo[i]) for i in inline if i in memo}).visit(copied)
             ext.append(copied)
         else:
             ext.append(node)
