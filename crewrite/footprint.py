@@ -176,15 +176,7 @@ class RangeBytes:
 def used_span(fx: FunctionExtents | None, var: str, statements: Iterable[int]) -> Span | None:
     """The hull of the bytes of `var` the statements touch (None: none, an end None: not
     bounded that way)."""
-    out: Span | None = None
-    if fx is None:
-        return Span(None, None)
-    for index in statements:
-        extent = fx.statements[index].bases.get(var)
-        span = extent.touched if extent is not None else None
-        if span is not None:
-            out = span if out is None else out.join(span)
-    return out
+    return Span(None, None) if fx is None else fx.touched(var, statements)
 
 
 def range_bytes(span: Span | None, allocated: int, alignment: int) -> RangeBytes:

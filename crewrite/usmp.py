@@ -6,7 +6,7 @@ stacks each buffer above every conflicting one already placed, by whole operator
 and never fills the gaps below. Here each slice of a workspace pool becomes a buffer of
 crewrite's own pipeline:
 
-- size: the bytes the extent analysis proves it touches (`FunctionExtents.max_touched`: a
+- size: the bytes the extent analysis proves it touches (`FunctionExtents.touched`: a
   let slice and an inline one are both bases of the analysis); a slice whose extent cannot
   be bounded (or that reaches before its start) keeps the pool as USMP planned it, with the
   slice and the statement named;

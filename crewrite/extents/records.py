@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from crewrite.extents.values import Runs, Span, runs_cover
@@ -80,10 +80,12 @@ class FunctionExtents:
     escapes: Mapping[str, str] = field(default_factory=dict)  # base -> why it escaped
     error_exits: bool = False  # has `return <nonzero constant>` paths
 
-    def touched(self, base: str) -> Span | None:
-        """The hull of every byte of `base` any statement touches (None: none)."""
+    def touched(self, base: str, statements: Iterable[int] | None = None) -> Span | None:
+        """The hull of every byte of `base` the statements (indices; default: all) touch
+        (None: none)."""
         out: Span | None = None
-        for statement in self.statements:
+        chosen = self.statements if statements is None else [self.statements[i] for i in statements]
+        for statement in chosen:
             extent = statement.bases.get(base)
             span = extent.touched if extent is not None else None
             if span is not None:
