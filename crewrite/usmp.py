@@ -28,7 +28,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from crewrite import packing
-from crewrite.extents import FunctionExtents, Span
+from crewrite.extents import FunctionExtents
 from crewrite.extents import analyse as analyse_extents
 from crewrite.extract import Program, extract, is_entry
 from crewrite.extract.pools import (
@@ -231,17 +231,11 @@ def _size(site: SliceSite, extents: Mapping[str, FunctionExtents]) -> int | Pool
             site.file,
             site.line,
         )
-    return _bytes(site, where, fx.touched(site.variable), fx, site.variable)
-
-
-def _bytes(
-    site: SliceSite, where: str, span: Span | None, fx: FunctionExtents, base: str
-) -> int | PoolProblem:
-    """One past the last byte of a slice that `span` says is touched (0 if none is)."""
+    span = fx.touched(site.variable)  # its size: one past the last byte touched (0: none)
     if span is None:
         return 0
     if span.hi is None or span.lo is None:
-        why = next((u for u in fx.unbounded if u.base == base), None)
+        why = next((u for u in fx.unbounded if u.base == site.variable), None)
         return PoolProblem(
             f"the extent of the slice {where} cannot be bounded"
             + (f" ({fx.file}:{why.line}: {why.reason})" if why else ""),
