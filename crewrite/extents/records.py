@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from crewrite.extents.values import Runs, Span, runs_cover
+from crewrite.extents.values import Runs, Span
 
 
 @dataclass(frozen=True)
@@ -35,11 +35,6 @@ class Extent:
     @property
     def bounded(self) -> bool:
         return all(s is None or s.bounded for s in (self.reads, self.writes))
-
-    def writes_all(self, span: Span | None) -> bool:
-        """Whether the must-write holds every byte of `span` (None: no byte to hold); the
-        test for starting a new live range here: the writer must fill all its readers read."""
-        return span is None or runs_cover(self.must_write, span)
 
     @property
     def touched(self) -> Span | None:
