@@ -66,21 +66,20 @@ def _held_across(fn: Function, body: c_ast.Compound | None) -> frozenset[str]:
     if body is None:
         return frozenset(fn.buffers)
     moved: set[str] = set()
+    long_lived = set(fn.params)
+    for item in body.block_items or []:
+        if isinstance(item, c_ast.Decl) and item.name:
+            long_lived.add(item.name)
     for node in walk(body):
         target = None
         if isinstance(node, c_ast.Assignment) and workspace_call(node.rvalue) != ALLOC:
             target = node.lvalue  # not the alloc itself, `v = TVMBackendAllocWorkspace(...)`
         elif isinstance(node, c_ast.UnaryOp) and node.op in ("++", "--", "p++", "p--", "&"):
             target = node.expr
+        elif isinstance(node, c_ast.Decl) and node.name and "static" in (node.storage or []):
+            long_lived.add(node.name)
         if isinstance(target, c_ast.ID) and target.name in fn.buffers:
             moved.add(target.name)
-    long_lived = set(fn.params)
-    for item in body.block_items or []:
-        if isinstance(item, c_ast.Decl) and item.name:
-            long_lived.add(item.name)
-    for node in walk(body):
-        if isinstance(node, c_ast.Decl) and node.name and "static" in (node.storage or []):
-            long_lived.add(node.name)
     kept = {base for name in long_lived for base in fn.aliases.get(name, ())}
     return frozenset(moved | (kept & set(fn.buffers)))
 

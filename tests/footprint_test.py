@@ -256,7 +256,7 @@ def test_an_operator_allocation_carrying_two_tensors_splits_with_their_sizes(pro
 def test_a_pointer_kept_across_statements_blocks_the_split(tmp_path):
     """`row`, declared at the top of the body, could carry the first tensor's address past
     the split: the variable keeps one address (and one range). Declared inside a statement,
-    it dies with it: the split stands."""
+    it dies with it (unless static): the split stands."""
     kept = MERGED.replace(
         "  for (int32_t i = 0; i < 16; ++i) {\n    T_out[i] = ((int8_t*)buf)[i * 16];",
         "  int8_t* row = (int8_t*)buf;\n"
@@ -266,8 +266,13 @@ def test_a_pointer_kept_across_statements_blocks_the_split(tmp_path):
         "T_out[i] = ((int8_t*)buf)[i * 16];",
         "int8_t* row = (int8_t*)buf; T_out[i] = row[i * 16];",
     )
-    assert kept != MERGED and inner != MERGED
-    for name, body, expected in (("kept", kept, [0]), ("inner", inner, [0, 1])):
+    kept_static = inner.replace("int8_t* row = ", "static int8_t* row; row = ")
+    assert kept != MERGED and inner != MERGED and kept_static != inner
+    for name, body, expected in (
+        ("kept", kept, [0]),
+        ("inner", inner, [0, 1]),
+        ("static", kept_static, [0]),  # a static outlives the statement that declares it
+    ):
         program = program_of(make_project(tmp_path / name, body))
         assert [b.range for b in ranges(analyse(program, "t"), "buf")] == expected, name
 
