@@ -66,21 +66,20 @@ def _held_across(fn: Function, body: c_ast.Compound | None) -> frozenset[str]:
     if body is None:
         return frozenset(fn.buffers)
     moved: set[str] = set()
+    long_lived = set(fn.params)
+    for item in body.block_items or []:
+        if isinstance(item, c_ast.Decl) and item.name:
+            long_lived.add(item.name)
     for node in walk(body):
         target = None
         if isinstance(node, c_ast.Assignment) and workspace_call(node.rvalue) != ALLOC:
             target = node.lvalue  # not the alloc itself, `v = TVMBackendAllocWorkspace(...)`
         elif isinstance(node, c_ast.UnaryOp) and node.op in ("++", "--", "p++", "p--", "&"):
             target = node.expr
+        elif isinstance(node, c_ast.Decl) and node.name and "static" in (node.storage or []):
+            long_lived.add(node.name)
         if isinstance(target, c_ast.ID) and target.name in fn.buffers:
             moved.add(target.name)
-    long_lived = set(fn.params)
-    for item in body.block_items or []:
-        if isinstance(item, c_ast.Decl) and item.name:
-            long_lived.add(item.name)
-    for node in walk(body):
-        if isinstance(node, c_ast.Decl) and node.name and "static" in (node.storage or []):
-            long_lived.add(node.name)
     kept = {base for name in long_lived for base in fn.aliases.get(name, ())}
     return frozenset(moved | (kept & set(fn.buffers)))
 
@@ -126,21 +125,32 @@ def _proven_starts(fn: Function, fx: FunctionExtents, var: str) -> list[int]:
     accepted: list[int] = []
     end = len(fx.statements)
     for index in reversed(candidates):  # a later start shortens what an earlier one must fill
-        if _fills(fx, var, index, end):
+        first_write = fx.statements[index].bases[var].must_write
+        if reads_covered(fx, var, range(index + 1, end), first_write):
             accepted.append(index)
             end = index
     return accepted[::-1]
 
 
-def _fills(fx: FunctionExtents, var: str, start: int, end: int) -> bool:
-    """Whether every byte of `var` read by statements start+1 .. end-1 is certainly written
-    by statement `start` or a statement after it and before the reader."""
-    written: Runs = fx.statements[start].bases[var].must_write
-    for statement in fx.statements[start + 1 : end]:
-        extent = statement.bases.get(var)
+def reads_covered(
+    fx: FunctionExtents,
+    var: str,
+    statements: Iterable[int],
+    written: Runs = (),
+    own_writes: bool = False,
+) -> bool:
+    """Whether every byte of `var` that each of `statements` (indices, in order) may read was
+    certainly written through it before: in `written`, or by an earlier one of them (with
+    `own_writes`, by the reader itself too, as an accumulation into its own output). An
+    unbounded read is never covered. The one rule for "this use of a buffer is fed by its
+    own writes", here to split live ranges and in crewrite.usmp to tell apart slices that
+    share bytes."""
+    for index in statements:
+        extent = fx.statements[index].bases.get(var)
         if extent is None:
             continue
-        if extent.reads is not None and not runs_cover(written, extent.reads):
+        covered = merge_runs([*written, *extent.must_write]) if own_writes else written
+        if extent.reads is not None and not runs_cover(covered, extent.reads):
             return False
         written = merge_runs([*written, *extent.must_write])
     return True
@@ -165,15 +175,7 @@ class RangeBytes:
 def used_span(fx: FunctionExtents | None, var: str, statements: Iterable[int]) -> Span | None:
     """The hull of the bytes of `var` the statements touch (None: none, an end None: not
     bounded that way)."""
-    out: Span | None = None
-    if fx is None:
-        return Span(None, None)
-    for index in statements:
-        extent = fx.statements[index].bases.get(var)
-        span = extent.touched if extent is not None else None
-        if span is not None:
-            out = span if out is None else out.join(span)
-    return out
+    return Span(None, None) if fx is None else fx.touched(var, statements)
 
 
 def range_bytes(span: Span | None, allocated: int, alignment: int) -> RangeBytes:

@@ -255,7 +255,9 @@ def analyse(
     """Replay every root of `module` on one clock and turn touches into live windows;
     `alignment` is what the runtime allocator gives each buffer (sizes round up to it).
     `extents`: the extent analysis of the program's sources (computed here when not given),
-    which proves range starts and sizes each range."""
+    which proves range starts and sizes each range. A program extracted with USMP slices as
+    buffers must be given the analysis of the original sources (crewrite.usmp does): in its
+    own units an inline slice is a bare name, which the analysis sees touch nothing."""
     if model not in MODELS:
         raise ValueError(f"unknown liveness model {model!r}")
     if extents is None:

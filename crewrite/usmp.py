@@ -6,7 +6,7 @@ stacks each buffer above every conflicting one already placed, by whole operator
 and never fills the gaps below. Here each slice of a workspace pool becomes a buffer of
 crewrite's own pipeline:
 
-- size: the bytes the extent analysis proves it touches (`FunctionExtents.max_touched`: a
+- size: the bytes the extent analysis proves it touches (`FunctionExtents.touched`: a
   let slice and an inline one are both bases of the analysis); a slice whose extent cannot
   be bounded (or that reaches before its start) keeps the pool as USMP planned it, with the
   slice and the statement named;
@@ -28,9 +28,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 
 from crewrite import packing
-from crewrite.extents import FunctionExtents, Runs, Span
+from crewrite.extents import FunctionExtents
 from crewrite.extents import analyse as analyse_extents
-from crewrite.extents.values import merge_runs, runs_cover
 from crewrite.extract import Program, extract, is_entry
 from crewrite.extract.pools import (
     Pool,
@@ -40,6 +39,7 @@ from crewrite.extract.pools import (
     find_pools,
     is_workspace_pool_param,
 )
+from crewrite.footprint import reads_covered
 from crewrite.liveness import LiveBuffer, Liveness, analyse
 from crewrite.measure import round_up
 from crewrite.packing.graph import merge_windows
@@ -187,7 +187,10 @@ def _shared_bytes(slices: Sequence[SliceSite], fx: FunctionExtents | None) -> Po
             if b.offset >= a.offset + a.size:
                 break
             same = a.offset == b.offset
-            if fx is None or any(_reads_unwritten(fx, s.variable, same) for s in (a, b)):
+            if fx is None or not all(
+                reads_covered(fx, s.variable, range(len(fx.statements)), own_writes=not same)
+                for s in (a, b)
+            ):
                 return PoolProblem(
                     f"the slices '{a.variable}' (line {a.line}) and '{b.variable}' (line "
                     f"{b.line}) of {a.function} share bytes of the pool and one reads what it "
@@ -196,22 +199,6 @@ def _shared_bytes(slices: Sequence[SliceSite], fx: FunctionExtents | None) -> Po
                     a.line,
                 )
     return None
-
-
-def _reads_unwritten(fx: FunctionExtents, base: str, in_any_statement: bool) -> bool:
-    """Whether a statement may read bytes of `base` that no earlier statement certainly
-    wrote through it (unless `in_any_statement`, bytes the statement itself writes too
-    count as written)."""
-    written: Runs = ()
-    for statement in fx.statements:
-        extent = statement.bases.get(base)
-        if extent is None:
-            continue
-        covered = written if in_any_statement else merge_runs([*written, *extent.must_write])
-        if extent.reads is not None and not runs_cover(covered, extent.reads):
-            return True
-        written = merge_runs([*written, *extent.must_write])
-    return False
 
 
 def slice_sizes(
@@ -244,17 +231,11 @@ def _size(site: SliceSite, extents: Mapping[str, FunctionExtents]) -> int | Pool
             site.file,
             site.line,
         )
-    return _bytes(site, where, fx.touched(site.variable), fx, site.variable)
-
-
-def _bytes(
-    site: SliceSite, where: str, span: Span | None, fx: FunctionExtents, base: str
-) -> int | PoolProblem:
-    """One past the last byte of a slice that `span` says is touched (0 if none is)."""
+    span = fx.touched(site.variable)  # its size: one past the last byte touched (0: none)
     if span is None:
         return 0
     if span.hi is None or span.lo is None:
-        why = next((u for u in fx.unbounded if u.base == base), None)
+        why = next((u for u in fx.unbounded if u.base == site.variable), None)
         return PoolProblem(
             f"the extent of the slice {where} cannot be bounded"
             + (f" ({fx.file}:{why.line}: {why.reason})" if why else ""),

@@ -12,6 +12,9 @@ import extent_trace
 import pytest
 
 from crewrite.extents import Extent, FunctionExtents, Span, analyse
+from crewrite.extents.library import KERNELS
+from crewrite.extents.values import runs_cover
+from crewrite.extract import WRITE_ONLY_OUTPUTS
 from crewrite.frontend import parse_source
 
 pytestmark = pytest.mark.e2e  # every snippet is also compiled and run (extent_trace)
@@ -660,8 +663,9 @@ def test_loop_one_short_leaves_the_last_element_out(extents):
     written = at(fx, 0, "out")
     assert written.must_write == ((0, 36),)
     # The test a live-range split makes: does the writer fill every byte its readers read?
-    assert written.writes_all(Span(4, 36)) and written.writes_all(None)
-    assert not written.writes_all(Span(0, 40)) and not written.writes_all(Span(0, None))
+    assert runs_cover(written.must_write, Span(4, 36))
+    assert not runs_cover(written.must_write, Span(0, 40))
+    assert not runs_cover(written.must_write, Span(0, None))
 
 
 @pytest.mark.parametrize(
@@ -938,3 +942,13 @@ def test_the_cross_check_catches_a_claim_one_byte_off(tmp_path):
     assert trace.may_violations and "nn_softmax" in trace.may_violations[0]
     assert "read" in trace.may_violations[0]
     assert trace.must_violations and "missing=1" in trace.must_violations[0]
+
+
+def test_library_outputs_agree_with_extracts_write_only_table():
+    """extract's WRITE_ONLY_OUTPUTS and the kernels modelled here state the same contracts
+    twice (extract cannot import the analysis): each write-only output there is the one
+    output tensor here, at the same position, for the same argument count."""
+    for name, (position, count) in WRITE_ONLY_OUTPUTS.items():
+        kernel = KERNELS[name]
+        outputs = [t.position for t in kernel.tensors if t.writes]
+        assert (outputs, kernel.arguments) == ([position], count), name

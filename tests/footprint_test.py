@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from crewrite.extents import analyse as analyse_extents
-from crewrite.footprint import out_of_bounds, unproven
+from crewrite.footprint import out_of_bounds, reads_covered, unproven
 from crewrite.liveness import LiveBuffer, Liveness, analyse
 from helpers.projects import make_project, program_of
 
@@ -256,7 +256,7 @@ def test_an_operator_allocation_carrying_two_tensors_splits_with_their_sizes(pro
 def test_a_pointer_kept_across_statements_blocks_the_split(tmp_path):
     """`row`, declared at the top of the body, could carry the first tensor's address past
     the split: the variable keeps one address (and one range). Declared inside a statement,
-    it dies with it: the split stands."""
+    it dies with it (unless static): the split stands."""
     kept = MERGED.replace(
         "  for (int32_t i = 0; i < 16; ++i) {\n    T_out[i] = ((int8_t*)buf)[i * 16];",
         "  int8_t* row = (int8_t*)buf;\n"
@@ -266,8 +266,13 @@ def test_a_pointer_kept_across_statements_blocks_the_split(tmp_path):
         "T_out[i] = ((int8_t*)buf)[i * 16];",
         "int8_t* row = (int8_t*)buf; T_out[i] = row[i * 16];",
     )
-    assert kept != MERGED and inner != MERGED
-    for name, body, expected in (("kept", kept, [0]), ("inner", inner, [0, 1])):
+    kept_static = inner.replace("int8_t* row = ", "static int8_t* row; row = ")
+    assert kept != MERGED and inner != MERGED and kept_static != inner
+    for name, body, expected in (
+        ("kept", kept, [0]),
+        ("inner", inner, [0, 1]),
+        ("static", kept_static, [0]),  # a static outlives the statement that declares it
+    ):
         program = program_of(make_project(tmp_path / name, body))
         assert [b.range for b in ranges(analyse(program, "t"), "buf")] == expected, name
 
@@ -335,6 +340,29 @@ def test_bytes_without_a_bound_are_listed_and_planned_whole(project):
     assert why.variable == "sid_1" and "tvmgen_t_unknown" in why.reason
     assert out_of_bounds(program, extents, sorted(program.functions_of("t"))) == []
     assert [b.size for b in analyse(program, "t", extents=extents).buffers] == [64]
+
+
+ACCUMULATE = (
+    "for (int32_t i = 0; i < 16; ++i) { ((int8_t*)sid_1)[i + 16] = "
+    "(int8_t)(((int8_t*)sid_1)[i + 16] + 1); }"
+)
+
+
+def test_reads_are_fed_by_earlier_writes_and_only_with_own_writes_by_the_reader(project):
+    """The rule range splits and USMP's shared slices both use: a read is covered by bytes
+    written before it; an accumulation, which reads the bytes it writes itself, is covered by
+    its own writes only with `own_writes`."""
+    body = entry(
+        "tvmgen_t_fill_16((int8_t*)sid_1);", "tvmgen_t_copy_16((int8_t*)sid_1, y);", ACCUMULATE
+    )
+    program = program_of(project(body))
+    fx = analyse_extents(program.translation_units)["tvmgen_t___tvm_main__"]
+    fill, copy, accumulate = [s.index for s in fx.statements if "sid_1" in s.bases][:3]
+    assert reads_covered(fx, "sid_1", [fill, copy])
+    assert not reads_covered(fx, "sid_1", [copy])
+    assert reads_covered(fx, "sid_1", [copy], fx.statements[fill].bases["sid_1"].must_write)
+    assert not reads_covered(fx, "sid_1", [fill, copy, accumulate])
+    assert reads_covered(fx, "sid_1", [fill, copy, accumulate], own_writes=True)
 
 
 def test_a_failing_extent_analysis_leaves_a_safe_rewrite_and_says_so(monkeypatch):

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import pytest
@@ -23,15 +24,12 @@ from crewrite.verify import VerifyOptions, verify
 from helpers.cases import TWO_USES, USMP_ENTRY
 from helpers.projects import make_usmp_project
 
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-USMP_FIXTURES = [
-    "usmp_static",
-    "kws_usmp",
-    "cmsis_kws_usmp",
-    "vww_usmp",
-    "two_modules_usmp",
-    "usmp_vendor",
-]
+REPO = Path(__file__).resolve().parent.parent
+FIXTURES = REPO / "fixtures"
+sys.path.insert(0, str(REPO / "tools"))
+from fixturegen.project import SPECS  # noqa: E402
+
+USMP_FIXTURES = [name for name, spec in SPECS.items() if spec.get("usmp")]  # every one generated
 # usmp_vendor's NPU runtime header needs a pthread.h (crewrite's own headers have none): with
 # it given, the source that slices the pool parses and the pool is re-planned.
 INCLUDE = {"usmp_vendor": (Path(__file__).resolve().parent / "helpers" / "include",)}

@@ -16,7 +16,7 @@ from crewrite.extract.pools import find_pools, is_workspace_pool_param
 from crewrite.pipeline import Options, rewrite_project
 from crewrite.project import load_project
 from crewrite.reading import read_program
-from crewrite.usmp import slice_sizes
+from crewrite.usmp import analyse_pools, slice_sizes
 from crewrite.verify import prove_layout
 from helpers.cases import TWO_USES, USMP_ENTRY
 from helpers.projects import make_usmp_project, never_parse, program_of
@@ -603,6 +603,48 @@ def test_slices_that_share_bytes_keep_the_pool_as_planned(tmp_path, capsys, body
     assert "pool 'global_workspace' of module 't' stays as USMP planned it" in said
     assert f"'pad_let' (line 8) and '{other}' (line 13) of tvmgen_t_op" in said
     assert "share bytes of the pool and one reads what it did not write" in said
+
+
+# Two slices on shared bytes, told apart by their reads (crewrite.usmp._shared_bytes): `acc`
+# reads bytes in the statement that first writes them (an accumulation). At pad's offset,
+# what it reads is pad's: one buffer under two names, the pool stays. Elsewhere, an
+# accumulation into its own bytes is fed by itself: two buffers USMP overlapped in time.
+OVERLAPPED = (
+    """
+TVM_DLL int32_t tvmgen_t_op(int8_t* p0, int8_t* T_out, uint8_t* global_workspace_2_var) {
+  void* pad_let = (&(global_workspace_2_var[0]));
+  void* acc_let = (&(global_workspace_2_var[ACC]));
+  for (int32_t i = 0; i < 64; ++i) {
+    ((int8_t*)pad_let)[i] = p0[i];
+  }
+  for (int32_t i = 0; i < 64; ++i) {
+    T_out[i] = ((int8_t*)pad_let)[i];
+  }
+  for (int32_t i = 0; i < 64; ++i) {
+    ((int8_t*)acc_let)[i] = (int8_t)((((int8_t*)acc_let)[i] & 0) + T_out[i]);
+  }
+  for (int32_t i = 0; i < 64; ++i) {
+    T_out[i] = ((int8_t*)acc_let)[(63 - i)];
+  }
+  return 0;
+}
+"""
+    + USMP_ENTRY
+)
+
+
+@pytest.mark.parametrize(("acc", "stays"), [(0, True), (32, False)])
+def test_an_accumulation_on_shared_bytes_is_fed_by_itself_only_at_another_offset(
+    tmp_path, acc, stays
+):
+    root = make_usmp_project(tmp_path / "overlap", OVERLAPPED.replace("ACC", str(acc)), pool=512)
+    program = program_of(root)
+    refused = analyse_pools(program, list(program.modules)).refused
+    assert (("t", "global_workspace") in refused) == stays
+    if stays:
+        assert (
+            "'pad_let' (line 8) and 'acc_let' (line 9)" in refused[("t", "global_workspace")].reason
+        )
 
 
 def test_two_workspace_pools_of_one_module_are_both_replanned(tmp_path, capsys):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pycparser import c_ast
 
 from crewrite.extents.values import TOP_INTERVAL, Interval
+from crewrite.measure import round_up
 
 Size = tuple[int, int]
 
@@ -65,15 +66,11 @@ class CType:
             size, align = ctype.size, _align(ctype)
             if size is None or align is None:
                 return None, UNKNOWN
-            lo, hi = _round(lo, align[0]), _round(hi, align[1])
+            lo, hi = round_up(lo, align[0]), round_up(hi, align[1])
             if member == name:
                 return (lo, hi), ctype
             lo, hi = lo + size[0], hi + size[1]
         return None, UNKNOWN
-
-
-def _round(value: int, align: int) -> int:
-    return -(-value // align) * align
 
 
 def _align(ctype: CType) -> Size | None:
@@ -245,11 +242,11 @@ def _struct_size(ctype: CType) -> Size | None:
         if ctype.union:
             lo, hi = max(lo, size[0]), max(hi, size[1])
         else:
-            lo, hi = _round(lo, align[0]) + size[0], _round(hi, align[1]) + size[1]
+            lo, hi = round_up(lo, align[0]) + size[0], round_up(hi, align[1]) + size[1]
     align = _align(ctype)
     if align is None:
         return None
-    return (_round(lo, align[0]), _round(hi, align[1]))
+    return (round_up(lo, align[0]), round_up(hi, align[1]))
 
 
 def _walk(node: c_ast.Node):

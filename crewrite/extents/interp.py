@@ -45,7 +45,8 @@ from crewrite.extents.values import (
     normalised,
     solve,
 )
-from crewrite.extract import ALLOC, fold_constant, identities
+from crewrite.extract import ALLOC, fold_constant, identities, workspace_call
+from crewrite.extract.cexpr import strip_casts
 from crewrite.frontend import TranslationUnit
 
 # --------------------------------------------------------------------------- values
@@ -741,7 +742,7 @@ class _FunctionRun:
         self.decl_types[node.name] = ctype
         init = node.init
         value: Value
-        if isinstance(init, c_ast.Node) and _is_alloc(init):
+        if isinstance(init, c_ast.Node) and workspace_call(init) == ALLOC:
             self._eval(init, env, ctx)  # its arguments
             value = self._new_workspace(node.name, init, line)
         elif isinstance(init, c_ast.InitList):
@@ -781,8 +782,7 @@ class _FunctionRun:
         env[node.name] = value
 
     def _new_workspace(self, name: str, call: c_ast.Node, line: int) -> Ptr:
-        while isinstance(call, c_ast.Cast):
-            call = call.expr
+        call = strip_casts(call)
         assert isinstance(call, c_ast.FuncCall)
         args = call.args.exprs if call.args is not None else []
         size = fold_constant(args[2]) if len(args) == 5 else None
@@ -895,8 +895,7 @@ class _FunctionRun:
     def _guard(self, cond: c_ast.Node, env, ctx: Ctx, truth: bool) -> Guard | None:
         """The guard an undecided condition makes: one comparison of one linear form of
         counters against a known number (None for anything else)."""
-        while isinstance(cond, c_ast.Cast):
-            cond = cond.expr
+        cond = strip_casts(cond)
         if isinstance(cond, c_ast.UnaryOp) and cond.op == "!":
             return self._guard(cond.expr, env, ctx, not truth)
         if not (isinstance(cond, c_ast.BinaryOp) and cond.op in _COMPARE - {"!="}):
@@ -1592,7 +1591,7 @@ class _FunctionRun:
             node.op == "="
             and isinstance(node.lvalue, c_ast.ID)
             and node.lvalue.name in env
-            and _is_alloc(node.rvalue)
+            and workspace_call(node.rvalue) == ALLOC
         ):
             self._eval(node.rvalue, env, ctx)
             value: Value = self._new_workspace(node.lvalue.name, node.rvalue, line)
@@ -1808,19 +1807,8 @@ def _arith_type(a: CType, b: CType) -> CType:
 
 
 def _is_address(node: c_ast.Node) -> bool:
-    while isinstance(node, c_ast.Cast):
-        node = node.expr
+    node = strip_casts(node)
     return isinstance(node, c_ast.UnaryOp) and node.op == "&"
-
-
-def _is_alloc(node: c_ast.Node) -> bool:
-    while isinstance(node, c_ast.Cast):
-        node = node.expr
-    return (
-        isinstance(node, c_ast.FuncCall)
-        and isinstance(node.name, c_ast.ID)
-        and node.name.name == ALLOC
-    )
 
 
 def _bounds(iv: Interval) -> tuple[int | None, int | None] | None:

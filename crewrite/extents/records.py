@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
-from crewrite.extents.values import Runs, Span, runs_cover
+from crewrite.extents.values import Runs, Span
 
 
 @dataclass(frozen=True)
@@ -35,11 +35,6 @@ class Extent:
     @property
     def bounded(self) -> bool:
         return all(s is None or s.bounded for s in (self.reads, self.writes))
-
-    def writes_all(self, span: Span | None) -> bool:
-        """Whether the must-write holds every byte of `span` (None: no byte to hold); the
-        test for starting a new live range here: the writer must fill all its readers read."""
-        return span is None or runs_cover(self.must_write, span)
 
     @property
     def touched(self) -> Span | None:
@@ -80,10 +75,12 @@ class FunctionExtents:
     escapes: Mapping[str, str] = field(default_factory=dict)  # base -> why it escaped
     error_exits: bool = False  # has `return <nonzero constant>` paths
 
-    def touched(self, base: str) -> Span | None:
-        """The hull of every byte of `base` any statement touches (None: none)."""
+    def touched(self, base: str, statements: Iterable[int] | None = None) -> Span | None:
+        """The hull of every byte of `base` the statements (indices; default: all) touch
+        (None: none)."""
         out: Span | None = None
-        for statement in self.statements:
+        chosen = self.statements if statements is None else [self.statements[i] for i in statements]
+        for statement in chosen:
             extent = statement.bases.get(base)
             span = extent.touched if extent is not None else None
             if span is not None:

@@ -257,6 +257,11 @@ def _param_decls(func: c_ast.FuncDef) -> list[c_ast.Decl]:
     return [p for p in args.params if isinstance(p, c_ast.Decl) and p.name]
 
 
+def _subscript(name: str) -> re.Pattern[str]:
+    """`name[N]` with N a plain number (its group 1), as the text spells a slice or a dimension."""
+    return re.compile(rf"\b{re.escape(name)}\s*\[\s*(\d+)[uUlL]*\s*\]")
+
+
 def _locate(
     tu: TranslationUnit, found: list[_Occurrence]
 ) -> dict[int, tuple[int, int]] | PoolProblem:
@@ -270,8 +275,7 @@ def _locate(
         begin = tu.line_starts[line - 1] if line <= len(tu.line_starts) else len(tu.text)
         stop = tu.text.find("\n", begin)
         stop = len(tu.text) if stop < 0 else stop
-        pattern = re.compile(rf"\b{re.escape(param)}\s*\[\s*(\d+)[uUlL]*\s*\]")
-        matches = list(pattern.finditer(tu.text, begin, stop))
+        matches = list(_subscript(param).finditer(tu.text, begin, stop))
         occs.sort(key=lambda o: o.column)
         if len(matches) != len(occs) or any(
             int(m.group(1)) != o.offset for m, o in zip(matches, occs, strict=True)
@@ -312,9 +316,7 @@ def _definitions(
             alignment = max(attributes, default=1)
             if isinstance(ext.type, c_ast.ArrayDecl) and _byte_elements(ext.type):
                 size = fold_constant(ext.type.dim) if ext.type.dim is not None else None
-                match = re.compile(rf"\b{re.escape(ext.name)}\s*\[\s*(\d+)[uUlL]*\s*\]").search(
-                    tu.text, begin, end
-                )
+                match = _subscript(ext.name).search(tu.text, begin, end)
                 dim = match.span(1) if match and size is not None else None
                 out[(module, ext.name)] = (
                     PoolDefinition(rel, line, size, dim, end, alignment),
@@ -626,11 +628,9 @@ def _renamed(tu: TranslationUnit, inline: set[int]) -> TranslationUnit:
     ext = []
     for node in tu.ast.ext:
         if isinstance(node, c_ast.FuncDef) and any(id(n) in inline for n in _walk(node)):
-            ids = {id(n): n for n in _walk(node)}
-            memo: dict[int, object] = {}
+            memo: dict[int, object] = {}  # id of a node of `node` -> its copy
             copied = copy.deepcopy(node, memo)
-            named = {id(memo[i]) for i in inline if i in ids and i in memo}
-            _Named(named).visit(copied)
+            _Named({id(memo[i]) for i in inline if i in memo}).visit(copied)
             ext.append(copied)
         else:
             ext.append(node)
