@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 
+from crewrite.measure import round_up
 from crewrite.packing.timeline import Timeline
 
 FOUND, EXHAUSTED, LIMIT, STOPPED = 1, 0, 2, 3
@@ -106,7 +107,7 @@ class _Canonical:
             if self.minoff[j] >= top:
                 continue
             step = tl.align[j]
-            self.set(self.minoff, j, -(-top // step) * step)
+            self.set(self.minoff, j, round_up(top, step))
             for s in tl.buffer_sections[j]:
                 if slo <= s < shi:
                     affected[s] = None

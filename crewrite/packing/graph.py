@@ -12,14 +12,11 @@ import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from crewrite.measure import round_up
 from crewrite.packing.model import Problem
 
 if TYPE_CHECKING:  # numpy is imported where a graph is built: a run that plans nothing
     import numpy as np  # (nothing to do, answered from the cache) never loads it
-
-
-def round_up(value: int, multiple: int) -> int:
-    return -(-value // multiple) * multiple
 
 
 def effective_alignment(problem: Problem, buffer_alignment: int) -> int:

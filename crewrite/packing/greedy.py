@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from crewrite.measure import round_up
 from crewrite.packing.graph import Graph
 from crewrite.packing.registry import Outcome, Request, register
 
@@ -21,7 +22,7 @@ def lowest_fit(occupied: list[tuple[int, int]], size: int, align: int) -> int:
         if cand + size <= lo:
             break
         if hi > cand:
-            cand = -(-hi // align) * align
+            cand = round_up(hi, align)
     return cand
 
 

@@ -17,6 +17,7 @@ import math
 import random
 import time
 
+from crewrite.measure import round_up
 from crewrite.packing.graph import Graph
 from crewrite.packing.greedy import by_size, lowest_fit, place
 from crewrite.packing.registry import Outcome, Request, arena, register
@@ -115,7 +116,7 @@ def _least_disruptive(
     hi_sums = list(itertools.accumulate((weight[k] for k in by_hi), initial=0))
     candidates = {0, top}
     for lo, hi, _ in occupied:
-        candidates.add(-(-hi // a) * a)
+        candidates.add(round_up(hi, a))
         candidates.add((lo - s) // a * a)
     best, best_key = 0, None
     for c in candidates:

@@ -12,6 +12,7 @@ import bisect
 import math
 from collections.abc import Mapping
 
+from crewrite.measure import round_up
 from crewrite.packing.model import Problem
 
 
@@ -24,7 +25,7 @@ def _rounded(problem: Problem) -> dict[str, tuple[int, int]]:
     out = {}
     for b in problem.buffers:
         step = math.lcm(problem.alignment, b.alignment)
-        out[b.id] = (-(-b.size // step) * step, step)
+        out[b.id] = (round_up(b.size, step), step)
     return out
 
 
