@@ -36,6 +36,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from crewrite import extents as extent_analysis
 from crewrite.errors import CrewriteError
@@ -43,6 +44,9 @@ from crewrite.extents import FunctionExtents
 from crewrite.extract import AllocSite, Function, Program, Unit, is_entry
 from crewrite.footprint import extents_of, function_body, range_bytes, range_starts, used_span
 from crewrite.measure import peak, round_up
+
+if TYPE_CHECKING:
+    from crewrite.packing import Plan
 
 MODELS = ("fine", "coarse")
 MAX_POINTS = 2_000_000  # calls expanded in place: a deep, branching call graph could explode
@@ -369,3 +373,20 @@ def _merge(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
         else:
             merged.append((start, end))
     return tuple(merged)
+
+
+class Placed:
+    """What a planned module (pipeline.ModuleResult) and a re-planned USMP pool
+    (usmp.PoolResult) say alike of their live ranges: where each was put."""
+
+    liveness: Liveness
+    plan: Plan
+
+    @property
+    def offsets(self) -> Mapping[str, int]:  # LiveBuffer.id -> planned offset
+        return self.plan.offsets
+
+    def address(self, buffer_id: str) -> int:
+        """The offset the code of a live range gets: its planned offset plus its lead."""
+        lead = next(b.lead for b in self.liveness.buffers if b.id == buffer_id)
+        return self.plan.offsets[buffer_id] + lead

@@ -58,7 +58,7 @@ from crewrite.extract.pools import (
 from crewrite.extract.textloc import line_of
 from crewrite.footprint import OutOfBounds, Unproven, out_of_bounds, unproven
 from crewrite.frontend import TranslationUnit, parse_source, paused_gc, workspace_call_lines
-from crewrite.liveness import Liveness, analyse
+from crewrite.liveness import Liveness, Placed, analyse
 from crewrite.poison import inserted_names, poison_edits, undeclared_uses
 from crewrite.project import Project, SizeDefine, size_defines
 from crewrite.reading import read_program
@@ -85,7 +85,7 @@ class Options:
 
 
 @dataclass(frozen=True)
-class ModuleResult:
+class ModuleResult(Placed):
     module: str
     liveness: Liveness
     plan: packing.Plan
@@ -94,15 +94,6 @@ class ModuleResult:
     files: tuple[str, ...]
     out_of_bounds: tuple[OutOfBounds, ...] = ()  # accesses past a buffer's allocation
     unproven: tuple[Unproven, ...] = ()  # where a buffer's bytes have no bound
-
-    @property
-    def offsets(self) -> Mapping[str, int]:  # LiveBuffer.id -> planned offset
-        return self.plan.offsets
-
-    def address(self, buffer_id: str) -> int:
-        """Arena offset the code of a live range gets (its planned offset plus its lead)."""
-        lead = next(b.lead for b in self.liveness.buffers if b.id == buffer_id)
-        return self.plan.offsets[buffer_id] + lead
 
     @property
     def arena_name(self) -> str:

@@ -40,14 +40,14 @@ from crewrite.extract.pools import (
     is_workspace_pool_param,
 )
 from crewrite.footprint import reads_covered
-from crewrite.liveness import LiveBuffer, Liveness, analyse
+from crewrite.liveness import LiveBuffer, Liveness, Placed, analyse
 from crewrite.measure import round_up
 from crewrite.packing.graph import merge_windows
 from crewrite.project import Project, size_defines
 
 
 @dataclass(frozen=True)
-class PoolResult:
+class PoolResult(Placed):
     """One workspace pool re-planned: its slices' live ranges, the plan, and what USMP had."""
 
     pool: Pool
@@ -78,15 +78,6 @@ class PoolResult:
     @property
     def lifetime_saved(self) -> int:
         return self.saved_bytes - self.packing_saved
-
-    @property
-    def offsets(self) -> Mapping[str, int]:  # LiveBuffer.id -> planned offset
-        return self.plan.offsets
-
-    def address(self, buffer_id: str) -> int:
-        """Pool offset the code of a live range gets (its planned offset plus its lead)."""
-        lead = next(b.lead for b in self.liveness.buffers if b.id == buffer_id)
-        return self.plan.offsets[buffer_id] + lead
 
 
 @dataclass(frozen=True)
